@@ -1,0 +1,212 @@
+/**
+ * coverageInstrument(): the esbuild plugin. Claims the project's own source files in onLoad,
+ * instruments them (cache, worker pool or main thread) and writes the build manifest at onEnd.
+ */
+import { readFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import type { BuildResult, OnLoadArgs, OnLoadResult, PartialMessage, Plugin, PluginBuild } from 'esbuild';
+import { MANIFEST_FILE, type FileMaps } from '../runtime/shard-format.js';
+import { InstrumentCache, cacheKey } from './cache.js';
+import { instrumentSource, InstrumentError, type Instrumented, type InstrumentRequest } from './instrument-core.js';
+import { mergeManifest, writeManifest } from './manifest.js';
+import { resolveOptions, type CoverageInstrumentOptions, type ResolvedOptions } from './options.js';
+import { chainedMaps } from './registry.js';
+import { coverageKey, createSelector, extensionsFilter, loaderFor } from './select.js';
+import { DecoratorsResolver } from './tsconfig.js';
+import { generatorName, toolVersions } from './versions.js';
+import { InstrumentPool, workerAvailable } from './workers.js';
+
+const NAME = 'lambda-coverage';
+
+/** What one build did, for the end-of-build line. */
+interface BuildStats {
+  startedAt: number;
+  /** Files claimed and instrumented (including cache hits). */
+  instrumented: number;
+  cacheHits: number;
+  /** Files that could not be instrumented (each reported as an error or a warning). */
+  failed: number;
+  /** Files that matched include/exclude (instrumented, failed or `istanbul ignore file`). */
+  matched: number;
+  cacheWriteError: string | undefined;
+  files: Map<string, FileMaps>;
+}
+
+function newStats(): BuildStats {
+  return { startedAt: performance.now(), instrumented: 0, cacheHits: 0, failed: 0, matched: 0, cacheWriteError: undefined, files: new Map() };
+}
+
+/** Where the manifest goes: esbuild's outdir, else the directory of its outfile. */
+export function manifestPath(build: PluginBuild['initialOptions'], buildCwd: string): string | undefined {
+  const base = build.outdir ?? (build.outfile !== undefined ? dirname(build.outfile) : undefined);
+  return base === undefined ? undefined : join(resolve(buildCwd, base), MANIFEST_FILE);
+}
+
+function quiet(build: PluginBuild['initialOptions']): boolean {
+  return build.logLevel === 'silent' || build.logLevel === 'error' || build.logLevel === 'warning';
+}
+
+export function summaryLine(s: BuildStats, opts: ResolvedOptions, manifest: string | undefined): string {
+  const secs = ((performance.now() - s.startedAt) / 1000).toFixed(2);
+  const files = `${s.instrumented} file${s.instrumented === 1 ? '' : 's'}`;
+  const failed = s.failed > 0 ? `, ${s.failed} FAILED (see above)` : ', 0 failed';
+  const where = manifest ? `, manifest ${coverageKey(opts.cwd, manifest)}` : '';
+  return `${NAME}: instrumented ${files} (${s.cacheHits} from cache${failed}) in ${secs}s [${opts.lean ? 'lean' : 'full'}${where}]`;
+}
+
+function failureMessage(e: unknown, key: string): PartialMessage {
+  if (e instanceof InstrumentError) {
+    return {
+      text: e.message,
+      location: e.location ? { file: key, line: e.location.line, column: e.location.column, lineText: e.location.lineText } : { file: key },
+      detail: e,
+    };
+  }
+  return { text: `could not instrument ${key}: ${(e as Error)?.message ?? String(e)}`, location: { file: key }, detail: e };
+}
+
+/**
+ * The esbuild plugin. Enabled by `options.enabled`, else by `COVERAGE_ENABLED=1`; when not enabled
+ * it registers no callbacks at all.
+ */
+export function coverageInstrument(options: CoverageInstrumentOptions = {}): Plugin {
+  // Bad options fail where the plugin is created, not in the middle of a build.
+  resolveOptions(options);
+  return {
+    name: NAME,
+    setup(build) {
+      const initial = build.initialOptions;
+      const buildCwd = initial.absWorkingDir ?? process.cwd();
+      const opts = resolveOptions(options, { buildCwd: initial.absWorkingDir });
+      if (!opts.enabled) return;
+      setupEnabled(build, opts, buildCwd);
+    },
+  };
+}
+
+function setupEnabled(build: PluginBuild, opts: ResolvedOptions, buildCwd: string): void {
+  const initial = build.initialOptions;
+  // The metafile tells which files were bundled, for files a chained plugin instrumented.
+  initial.metafile = true;
+  const selected = createSelector(opts);
+  const cache = opts.cacheDir ? new InstrumentCache(opts.cacheDir) : undefined;
+  const versions = toolVersions();
+  const decorators = new DecoratorsResolver({ tsconfigRaw: initial.tsconfigRaw, tsconfig: initial.tsconfig, cwd: buildCwd });
+  const useWorkers = opts.workers > 0 && workerAvailable();
+  let pool: InstrumentPool | undefined;
+  let stats = newStats();
+  let previousKeys = new Set<string>();
+
+  build.onStart(() => {
+    stats = newStats();
+  });
+
+  async function produce(req: InstrumentRequest): Promise<Instrumented> {
+    const key = cache ? cacheKey(req, versions) : undefined;
+    if (cache && key) {
+      const hit = await cache.get(key);
+      if (hit) {
+        stats.cacheHits++;
+        return hit;
+      }
+    }
+    if (useWorkers) pool ??= new InstrumentPool(opts.workers);
+    const result = pool ? await pool.run(req) : await instrumentSource(req);
+    if (cache && key) {
+      await cache.set(key, result).catch((e: Error) => {
+        stats.cacheWriteError ??= `${opts.cacheDir}: ${e.message}`;
+      });
+    }
+    return result;
+  }
+
+  build.onLoad({ filter: extensionsFilter(opts.extensions), namespace: 'file' }, async (args: OnLoadArgs): Promise<OnLoadResult | undefined> => {
+    // `import x from './a.js' with { type: 'text' }` and the like are not code.
+    if (args.with && Object.keys(args.with).length > 0) return undefined;
+    if (!selected(args.path)) return undefined;
+    const loader = loaderFor(args.path, initial.loader);
+    if (!loader) return undefined;
+    stats.matched++;
+    const key = coverageKey(opts.cwd, args.path);
+    try {
+      const code = await readFile(args.path, 'utf8');
+      const flavor = opts.decorators === 'auto' ? await decorators.flavorFor(args.path) : opts.decorators;
+      const out = await produce({
+        code, filename: args.path, key, loader, lean: opts.lean, coverageVariable: opts.coverageVariable,
+        decorators: flavor, ignoreClassMethods: opts.ignoreClassMethods,
+      });
+      if (out.maps) {
+        stats.instrumented++;
+        stats.files.set(key, out.maps);
+      }
+      return { contents: out.contents, loader };
+    } catch (e) {
+      stats.failed++;
+      const msg = failureMessage(e, key);
+      if (opts.onFailure === 'error') return { errors: [msg] };
+      msg.text = `${msg.text} (bundled WITHOUT coverage)`;
+      return { warnings: [msg] };
+    }
+  });
+
+  build.onEnd(async (result: BuildResult) => {
+    const warnings: PartialMessage[] = [];
+    const errors: PartialMessage[] = [];
+    if (opts.include.length > 0 && stats.matched === 0) {
+      warnings.push({
+        text: `${NAME}: include ${JSON.stringify(opts.include)} matched none of the files in this build (globs are relative to ${opts.cwd}); nothing was instrumented`,
+      });
+    }
+    if (stats.cacheWriteError) warnings.push({ text: `${NAME}: could not write the instrument cache (${stats.cacheWriteError}); builds stay correct but slower` });
+
+    // Files another plugin loaded and instrumented with instrument().
+    for (const maps of chainedMaps(result.metafile, buildCwd)) {
+      const key = maps.path;
+      if (!stats.files.has(key)) {
+        stats.files.set(key, maps);
+        stats.instrumented++;
+      }
+    }
+
+    const file = manifestPath(initial, buildCwd);
+    let written: string | undefined;
+    if (result.errors.length === 0 && stats.files.size > 0) {
+      if (!file) {
+        const text = `${NAME}: the build has no outdir or outfile, so the coverage manifest (static maps) was not written`;
+        if (opts.lean) errors.push({ text, notes: [{ text: 'Set outdir or outfile, or use coverageInstrument({ lean: false }) to keep the maps in the bundle.' }] });
+        else warnings.push({ text });
+      } else if (initial.write === false) {
+        addOutputFile(result, file, stats.files, previousKeys);
+        written = file;
+      } else {
+        try {
+          const dropped = new Set([...previousKeys].filter((k) => !stats.files.has(k)));
+          await writeManifest(file, stats.files, dropped, generatorName());
+          written = file;
+        } catch (e) {
+          errors.push({ text: `${NAME}: could not write the coverage manifest ${file}: ${(e as Error).message}` });
+        }
+      }
+      previousKeys = new Set(stats.files.keys());
+    }
+    if (opts.summary && !quiet(initial)) process.stderr.write(`${summaryLine(stats, opts, written)}\n`);
+    if (pool) {
+      const p = pool;
+      pool = undefined;
+      await p.close();
+    }
+    return { errors, warnings };
+  });
+
+  build.onDispose(() => {
+    void pool?.close();
+  });
+}
+
+/** With `write: false` the manifest is one more output file, next to the others. */
+function addOutputFile(result: BuildResult, file: string, files: Map<string, FileMaps>, previousKeys: Set<string>): void {
+  const dropped = new Set([...previousKeys].filter((k) => !files.has(k)));
+  const text = `${JSON.stringify(mergeManifest(undefined, files, dropped, generatorName()))}\n`;
+  const contents = new TextEncoder().encode(text);
+  result.outputFiles?.push({ path: file, contents, text, hash: '' });
+}

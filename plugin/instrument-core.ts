@@ -1,0 +1,248 @@
+/**
+ * The instrument step: original source text in, instrumented source (still TypeScript / JSX) with an
+ * inline source map out. No file system, no esbuild: it runs the same on the main thread and in a
+ * worker thread.
+ *
+ * One Babel pass with parser plugins only (no syntax transform), so esbuild still does every TS
+ * semantic, and istanbul-lib-instrument's programVisitor for the counting. In lean mode the coverage
+ * initializer the visitor emits is replaced by a counters-only literal; the static maps are returned
+ * for the build manifest instead.
+ */
+import { basename } from 'node:path';
+import babel from '@babel/core';
+import type { NodePath, PluginObj, types as BabelTypes } from '@babel/core';
+import istanbul from 'istanbul-lib-instrument';
+import type { ProgramVisitorResult } from 'istanbul-lib-instrument';
+import type { FileMaps } from '../runtime/shard-format.js';
+import type { DecoratorsFlavor } from './options.js';
+
+export type CodeLoader = 'ts' | 'tsx' | 'js' | 'jsx';
+
+export interface InstrumentRequest {
+  /** The original text of the file. */
+  code: string;
+  /** Absolute path of the file (for messages and the source map). */
+  filename: string;
+  /** Coverage key and Istanbul `path`: relative to the project root, `/` separators. */
+  key: string;
+  loader: CodeLoader;
+  lean: boolean;
+  coverageVariable: string;
+  decorators: DecoratorsFlavor;
+  ignoreClassMethods: string[];
+}
+
+export interface Instrumented {
+  /** Instrumented source for esbuild, ending in an inline source map to the original text. */
+  contents: string;
+  /** The file's static maps and hash; null when the file is not counted (`istanbul ignore file`). */
+  maps: FileMaps | null;
+}
+
+export interface SourceLocation {
+  line: number;
+  column: number;
+  lineText: string;
+}
+
+/** A file that could not be instrumented, with its location when the parser knows it. */
+export class InstrumentError extends Error {
+  override name = 'InstrumentError';
+  readonly location: SourceLocation | undefined;
+  readonly file: string;
+  constructor(message: string, file: string, location?: SourceLocation, options?: ErrorOptions) {
+    super(message, options);
+    this.file = file;
+    this.location = location;
+  }
+}
+
+interface CoveragePluginOptions {
+  key: string;
+  lean: boolean;
+  coverageVariable: string;
+  ignoreClassMethods: string[];
+}
+
+interface CoverageState {
+  opts: CoveragePluginOptions;
+  file: { metadata: Record<string, unknown> };
+  visitor?: ReturnType<typeof istanbul.programVisitor>;
+}
+
+/** Finds `var NAME = …` among the statements of the coverage function the visitor inserted. */
+function findDeclarator(fn: BabelTypes.FunctionDeclaration, name: string): BabelTypes.VariableDeclarator | undefined {
+  for (const stmt of fn.body.body) {
+    if (stmt.type !== 'VariableDeclaration') continue;
+    for (const d of stmt.declarations) {
+      if (d.id.type === 'Identifier' && d.id.name === name) return d;
+    }
+  }
+  return undefined;
+}
+
+/** Counters-only initializer: `{ path, hash, s: {"0": 0}, f: {…}, b: {"0": [0, 0]} }`. */
+function leanInitializer(t: typeof BabelTypes, cov: ProgramVisitorResult['fileCoverage'], hash: string): BabelTypes.ObjectExpression {
+  const counters = (c: Record<string, number | number[]>): BabelTypes.ObjectExpression =>
+    t.objectExpression(
+      Object.entries(c).map(([k, v]) =>
+        t.objectProperty(
+          t.stringLiteral(k),
+          Array.isArray(v) ? t.arrayExpression(v.map(() => t.numericLiteral(0))) : t.numericLiteral(0),
+        ),
+      ),
+    );
+  return t.objectExpression([
+    t.objectProperty(t.identifier('path'), t.stringLiteral(cov.path)),
+    t.objectProperty(t.identifier('hash'), t.stringLiteral(hash)),
+    t.objectProperty(t.identifier('s'), counters(cov.s)),
+    t.objectProperty(t.identifier('f'), counters(cov.f)),
+    t.objectProperty(t.identifier('b'), counters(cov.b)),
+  ]);
+}
+
+/** The Babel plugin: programVisitor around the Program, and the lean rewrite at its exit. */
+function coveragePlugin({ types: t }: { types: typeof BabelTypes }): PluginObj<CoverageState> {
+  return {
+    name: 'lambda-coverage',
+    visitor: {
+      Program: {
+        enter(path: NodePath<BabelTypes.Program>) {
+          this.visitor = istanbul.programVisitor(t, this.opts.key, {
+            coverageVariable: this.opts.coverageVariable,
+            coverageGlobalScope: 'globalThis',
+            coverageGlobalScopeFunc: false,
+            ignoreClassMethods: this.opts.ignoreClassMethods,
+          });
+          this.visitor.enter(path);
+        },
+        exit(path: NodePath<BabelTypes.Program>) {
+          const result = this.visitor?.exit(path);
+          const first = path.node.body[0];
+          // No coverage function inserted: `istanbul ignore file`, or the file was instrumented already.
+          if (!result || first?.type !== 'FunctionDeclaration') {
+            this.file.metadata.lambdaCoverage = null;
+            return;
+          }
+          const hashInit = findDeclarator(first, 'hash')?.init;
+          const dataDecl = findDeclarator(first, 'coverageData');
+          if (hashInit?.type !== 'StringLiteral' || !dataDecl) {
+            throw new Error('istanbul-lib-instrument emitted an unexpected coverage initializer; this version is not supported');
+          }
+          const cov = result.fileCoverage;
+          const maps: FileMaps = {
+            path: cov.path,
+            hash: hashInit.value,
+            statementMap: cov.statementMap as FileMaps['statementMap'],
+            fnMap: cov.fnMap as FileMaps['fnMap'],
+            branchMap: cov.branchMap as FileMaps['branchMap'],
+          };
+          if (this.opts.lean) dataDecl.init = leanInitializer(t, cov, hashInit.value);
+          this.file.metadata.lambdaCoverage = maps;
+        },
+      },
+    },
+  };
+}
+
+/** Babel parser plugins for one file: TS and JSX syntax kept as they are, never transformed. */
+export function parserPlugins(loader: CodeLoader, decorators: DecoratorsFlavor): babel.ParserOptions['plugins'] {
+  const plugins: NonNullable<babel.ParserOptions['plugins']> = [];
+  if (loader === 'ts' || loader === 'tsx') plugins.push('typescript');
+  // `<number>x` casts are JSX under the jsx plugin: only .tsx/.jsx get it.
+  if (loader === 'tsx' || loader === 'jsx') plugins.push('jsx');
+  plugins.push(decorators === 'legacy' ? 'decorators-legacy' : 'decorators', 'decoratorAutoAccessors');
+  return plugins;
+}
+
+function toInline(map: object): string {
+  return `\n//# sourceMappingURL=data:application/json;charset=utf-8;base64,${Buffer.from(JSON.stringify(map)).toString('base64')}\n`;
+}
+
+interface BabelParseError extends Error {
+  code?: string;
+  reasonCode?: string;
+  loc?: { line: number; column: number };
+}
+
+function isParseError(e: unknown): e is BabelParseError {
+  return e instanceof Error && ((e as BabelParseError).code === 'BABEL_PARSE_ERROR' || (e as BabelParseError).reasonCode !== undefined);
+}
+
+/** Babel's message without the file name prefix and the code frame. */
+function shortMessage(e: Error, filename: string): string {
+  let m = e.message.split('\n')[0] ?? e.message;
+  if (m.startsWith(`${filename}: `)) m = m.slice(filename.length + 2);
+  return m;
+}
+
+async function transformOnce(req: InstrumentRequest, decorators: DecoratorsFlavor): Promise<Instrumented> {
+  const pluginOptions: CoveragePluginOptions = {
+    key: req.key,
+    lean: req.lean,
+    coverageVariable: req.coverageVariable,
+    ignoreClassMethods: req.ignoreClassMethods,
+  };
+  const result = await babel.transformAsync(req.code, {
+    filename: req.filename,
+    sourceFileName: basename(req.filename),
+    configFile: false,
+    babelrc: false,
+    browserslistConfigFile: false,
+    sourceType: 'unambiguous',
+    sourceMaps: true,
+    // A file's own sourceMappingURL comment is not followed: locations are those of the text we read.
+    inputSourceMap: false as unknown as undefined,
+    compact: false,
+    comments: true,
+    ast: false,
+    parserOpts: {
+      plugins: parserPlugins(req.loader, decorators),
+      allowReturnOutsideFunction: true,
+      allowAwaitOutsideFunction: true,
+      allowUndeclaredExports: true,
+    },
+    plugins: [[coveragePlugin, pluginOptions]],
+  });
+  if (!result?.code) throw new InstrumentError(`Babel returned no code for ${req.filename}`, req.filename);
+  const maps = (result.metadata as Record<string, unknown> | undefined)?.lambdaCoverage as FileMaps | null | undefined;
+  if (maps === null || maps === undefined) return { contents: req.code, maps: null };
+  if (!result.map) throw new InstrumentError(`Babel returned no source map for ${req.filename}`, req.filename);
+  const map = { ...result.map, sourcesContent: [req.code] };
+  return { contents: result.code + toInline(map), maps };
+}
+
+/**
+ * Instruments one file. A syntax error becomes an InstrumentError with the line and column of the
+ * original text. A parse failure is retried once with the other decorators flavor, since a tsconfig
+ * can be misread and the two syntaxes differ (parameter decorators, `@dec export`).
+ */
+export async function instrumentSource(req: InstrumentRequest): Promise<Instrumented> {
+  try {
+    return await transformOnce(req, req.decorators);
+  } catch (first) {
+    if (isParseError(first) && req.code.includes('@')) {
+      try {
+        return await transformOnce(req, req.decorators === 'legacy' ? 'standard' : 'legacy');
+      } catch {
+        // Report the error of the flavor the tsconfig asked for.
+      }
+    }
+    throw toInstrumentError(first, req);
+  }
+}
+
+function toInstrumentError(e: unknown, req: InstrumentRequest): InstrumentError {
+  if (e instanceof InstrumentError) return e;
+  const err = e instanceof Error ? e : new Error(String(e));
+  if (isParseError(err) && err.loc) {
+    const lineText = req.code.split(/\r\n|\r|\n/)[err.loc.line - 1] ?? '';
+    return new InstrumentError(
+      `could not parse ${req.key}: ${shortMessage(err, req.filename)}`,
+      req.filename,
+      { line: err.loc.line, column: err.loc.column, lineText },
+      { cause: err },
+    );
+  }
+  return new InstrumentError(`could not instrument ${req.key}: ${shortMessage(err, req.filename)}`, req.filename, undefined, { cause: err });
+}

@@ -1,0 +1,48 @@
+/**
+ * `instrument(code, path, options)`: the plugin's instrument step as a function, for builds whose
+ * own plugin loads the files (esbuild gives each file to the first onLoad that claims it).
+ */
+import { isAbsolute, resolve } from 'node:path';
+import { instrumentSource, type CodeLoader } from './instrument-core.js';
+import { resolveOptions, type CoverageInstrumentOptions } from './options.js';
+import { recordChained } from './registry.js';
+import { coverageKey, loaderFor } from './select.js';
+import type { FileMaps } from '../runtime/shard-format.js';
+
+export type InstrumentOptions = Pick<CoverageInstrumentOptions, 'cwd' | 'lean' | 'coverageVariable' | 'ignoreClassMethods'> & {
+  /** Decorator syntax of the file. @default 'legacy' when the code parses so, else 'standard' */
+  decorators?: 'legacy' | 'standard';
+  /** esbuild loader the file goes back with. @default by extension (.ts → ts, .tsx → tsx, .js → js, …) */
+  loader?: CodeLoader;
+};
+
+export interface InstrumentResult {
+  /** Instrumented code (TS/JSX syntax kept) ending in an inline source map: return it as `contents`. */
+  contents: string;
+  /** The loader to return with `contents`. */
+  loader: CodeLoader;
+  /** The coverage key: the path relative to `cwd` with `/` separators. */
+  key: string;
+  /** Static maps and hash of the file; null when it is not counted (`istanbul ignore file`). */
+  maps: FileMaps | null;
+}
+
+/**
+ * Instruments one file's text. `path` is the file's path (absolute, or relative to `cwd`).
+ * Throws InstrumentError (with `location`) when the file cannot be parsed.
+ * When `coverageInstrument()` is in the same build, it adds the file's maps to the manifest.
+ */
+export async function instrument(code: string, path: string, options: InstrumentOptions = {}): Promise<InstrumentResult> {
+  const { decorators, loader: loaderOption, ...rest } = options;
+  const opts = resolveOptions({ ...rest, enabled: true, cache: false, workers: 0 });
+  const abs = isAbsolute(path) ? path : resolve(opts.cwd, path);
+  const loader = loaderOption ?? loaderFor(abs, undefined);
+  if (!loader) throw new TypeError(`lambda-coverage: instrument(): cannot tell the loader of ${path} from its extension; pass options.loader`);
+  const key = coverageKey(opts.cwd, abs);
+  const out = await instrumentSource({
+    code, filename: abs, key, loader, lean: opts.lean, coverageVariable: opts.coverageVariable,
+    decorators: decorators ?? 'legacy', ignoreClassMethods: opts.ignoreClassMethods,
+  });
+  if (out.maps) recordChained(abs, out.maps);
+  return { contents: out.contents, loader, key, maps: out.maps };
+}

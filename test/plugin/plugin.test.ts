@@ -1,0 +1,299 @@
+// coverageInstrument() on real esbuild builds of the fixture project, then the bundles run in Node 22.
+import { readFileSync, readdirSync, writeFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import * as esbuild from 'esbuild';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { coverageInstrument, instrument, MANIFEST_FILE } from '../../plugin/index.js';
+import { checkCountersMatchMaps, countersToArray, parseManifest, type BuildManifest } from '../../runtime/shard-format.js';
+import { buildOptions, makeProject, readJson, runBundle, sliceRange, type Coverage } from './helpers.js';
+
+let project: { dir: string; cleanup: () => void };
+let dir: string;
+let leanRun: Awaited<ReturnType<typeof runBundle>>;
+let fullRun: Awaited<ReturnType<typeof runBundle>>;
+let manifest: BuildManifest;
+
+const src = (rel: string): string => readFileSync(join(dir, rel), 'utf8');
+const bundleOf = (outdir: string): string => join(dir, outdir, 'handler.mjs');
+
+async function build(outdir: string, options: Parameters<typeof coverageInstrument>[0], extra: esbuild.BuildOptions = {}) {
+  return esbuild.build({ ...buildOptions(dir, outdir, [coverageInstrument({ cache: false, ...options })]), ...extra });
+}
+
+beforeAll(async () => {
+  project = makeProject();
+  dir = project.dir;
+  await build('lean', { enabled: true });
+  await build('full', { enabled: true, lean: false });
+  [leanRun, fullRun] = await Promise.all([runBundle(bundleOf('lean'), 'run'), runBundle(bundleOf('full'), 'run')]);
+  manifest = parseManifest(readJson(join(dir, 'lean', MANIFEST_FILE)));
+});
+
+afterAll(() => project?.cleanup());
+
+describe('an instrumented build of the fixture project', () => {
+  it('behaves as the plain bundle does', async () => {
+    await esbuild.build(buildOptions(dir, 'plain', []));
+    const plain = await runBundle(bundleOf('plain'), 'run');
+    expect(leanRun.result).toEqual(plain.result);
+    expect(plain.coverage).toEqual({});
+    expect(leanRun.result).toMatchObject({ shout: 'FIXTURE!', legacy: 'hello ada', count: 1, streamed: [0, 1, 2], meta: true, cjs: 42 });
+  });
+
+  it('instruments every shape of the project, keyed by cwd-relative paths, and nothing else', () => {
+    expect(Object.keys(leanRun.coverage).sort()).toEqual([
+      'src/boom.ts', 'src/enums.ts', 'src/generics.ts', 'src/handler.ts', 'src/legacy.cjs',
+      'src/legacy/service.ts', 'src/lib/math.ts', 'src/meta.mts', 'src/namespaces.ts', 'src/optional.ts',
+      'src/standard-decorators.ts', 'src/stream.ts', 'src/view.tsx',
+    ]);
+    for (const [key, fc] of Object.entries(leanRun.coverage)) expect(fc.path).toBe(key);
+  });
+
+  it('never instruments node_modules, even when include asks for everything', async () => {
+    await build('all', { enabled: true, include: ['**'] });
+    const text = readFileSync(bundleOf('all'), 'utf8');
+    const dep = text.slice(text.indexOf('node_modules/tiny-dep/index.js'));
+    expect(dep.slice(0, 300)).toContain('toUpperCase');
+    expect(dep.slice(0, 300)).not.toContain('cov_');
+    const { coverage } = await runBundle(bundleOf('all'), 'run');
+    expect(Object.keys(coverage).some((k) => k.includes('node_modules'))).toBe(false);
+    expect(Object.keys(coverage)).toContain('src/handler.ts');
+  });
+
+  it('moves the counters of the code that ran', () => {
+    const opt = leanRun.coverage['src/optional.ts']!;
+    const fnIndex = (name: string) => Object.entries(manifest.files['src/optional.ts']!.fnMap).find(([, f]) => f.name === name)![0];
+    expect(opt.f[fnIndex('displayName')]).toBe(2);
+    expect(opt.f[fnIndex('portOf')]).toBe(1);
+    // `user?.name ?? 'anonymous'`: the left side ran twice, the fallback once.
+    const nullish = Object.entries(manifest.files['src/optional.ts']!.branchMap).find(([, b]) => b.line === 6)![0];
+    expect(opt.b[nullish]).toEqual([2, 1]);
+    const enums = leanRun.coverage['src/enums.ts']!;
+    const ifBranch = Object.entries(manifest.files['src/enums.ts']!.branchMap).find(([, b]) => b.type === 'if')![0];
+    expect(enums.b[ifBranch]).toEqual([0, 1]);
+    // boom() was bundled but not called.
+    expect(Object.values(leanRun.coverage['src/boom.ts']!.f)).toEqual([0]);
+    const stream = leanRun.coverage['src/stream.ts']!;
+    expect(Math.max(...Object.values(stream.s))).toBe(3); // `yield i` three times
+  });
+
+  it('maps statements, functions and branches to exactly their text in the original file', () => {
+    const stmts = (rel: string) => Object.values(manifest.files[rel]!.statementMap).map((r) => sliceRange(src(rel), r));
+    expect(stmts('src/optional.ts')).toEqual([
+      "return user?.name ?? 'anonymous';",
+      "Number(env.PORT ?? '8080')", // Istanbul counts a declarator by its initializer
+      'if (Number.isNaN(port)) {\n    throw new Error(\'bad port\');\n  }',
+      'return port;',
+    ]);
+    expect(stmts('src/view.tsx')).toContain('return <ul>{items.map((i) => <li>{i}</li>)}</ul>;');
+    expect(stmts('src/generics.ts')).toEqual(['return new Box(this.items.map(fn));', '<T | undefined>items[0]', 'return value;']);
+    expect(stmts('src/legacy/service.ts')).toContain('return `hello ${name}`;');
+    expect(stmts('src/standard-decorators.ts')).toContain('this.count++;');
+    expect(stmts('src/namespaces.ts')).toContain('return w * h * unit;');
+    expect(stmts('src/meta.mts')).toEqual(['return import.meta.url;']);
+
+    const fns = (rel: string) => Object.values(manifest.files[rel]!.fnMap).map((f) => [f.name, sliceRange(src(rel), f.decl)]);
+    expect(fns('src/optional.ts')).toEqual([['displayName', 'displayName'], ['portOf', 'portOf']]);
+    expect(fns('src/stream.ts')).toEqual([['numbers', 'numbers'], ['collect', 'collect']]);
+    expect(fns('src/generics.ts').map(([n]) => n)).toEqual(['(anonymous_0)', '(anonymous_1)', 'firstOf']);
+
+    const branches = (rel: string) => Object.values(manifest.files[rel]!.branchMap).map((b) => [b.type, b.locations.map((l) => sliceRange(src(rel), l))]);
+    expect(branches('src/optional.ts')[0]).toEqual(['binary-expr', ['user?.name', "'anonymous'"]]);
+    expect(branches('src/optional.ts')[1]).toEqual(['binary-expr', ['env.PORT', "'8080'"]]);
+    expect(branches('src/lib/math.ts')).toEqual([
+      ['cond-expr', ['min', 'value > max ? max : value']],
+      ['cond-expr', ['max', 'value']],
+    ]);
+  });
+
+  it('honours istanbul ignore hints', () => {
+    const opt = manifest.files['src/optional.ts']!;
+    expect(Object.values(opt.fnMap).map((f) => f.name)).not.toContain('neverCounted');
+    expect(Object.values(opt.statementMap).map((r) => sliceRange(src('src/optional.ts'), r))).not.toContain("throw new Error('bad port');");
+  });
+
+  it('maps an error thrown in the bundle back to the original .ts line through esbuild\'s source map', async () => {
+    const { stderr } = await runBundle(bundleOf('lean'), 'fail');
+    const boomLine = src('src/boom.ts').split('\n').findIndex((l) => l.includes('throw new Error(message)')) + 1;
+    const failLine = src('src/handler.ts').split('\n').findIndex((l) => l.includes("return boom('from the fixture')")) + 1;
+    expect(stderr).toContain('Error: boom: from the fixture');
+    expect(stderr).toMatch(new RegExp(`src/boom\\.ts:${boomLine}:\\d+`));
+    expect(stderr).toMatch(new RegExp(`src/handler\\.ts:${failLine}:\\d+`));
+  });
+});
+
+describe('lean and full bundles', () => {
+  it('lean registers counters only, full the classic Istanbul objects', () => {
+    const lean = leanRun.coverage['src/enums.ts']!;
+    const full = fullRun.coverage['src/enums.ts']!;
+    expect(Object.keys(lean).sort()).toEqual(['b', 'f', 'hash', 'path', 's']);
+    expect(full).toHaveProperty('statementMap');
+    expect(full).toHaveProperty('_coverageSchema');
+  });
+
+  it('count the same and carry the same hashes and maps', () => {
+    const pick = (c: Coverage) => Object.fromEntries(Object.entries(c).map(([k, v]) => [k, { path: v.path, hash: v.hash, s: v.s, f: v.f, b: v.b }]));
+    expect(pick(leanRun.coverage)).toEqual(pick(fullRun.coverage));
+    const fullManifest = parseManifest(readJson(join(dir, 'full', MANIFEST_FILE)));
+    expect(fullManifest.files).toEqual(manifest.files);
+    for (const [key, fc] of Object.entries(fullRun.coverage)) {
+      expect(fc.statementMap).toEqual(manifest.files[key]!.statementMap);
+      expect(fc.branchMap).toEqual(manifest.files[key]!.branchMap);
+    }
+  });
+
+  it('write a manifest that validates and matches the counters', () => {
+    expect(manifest.generator).toMatch(/^lambda-coverage@\d+\.\d+\.\d+ istanbul-lib-instrument@6\.\S+ @babel\/core@7\./);
+    expect(Object.keys(manifest.files).sort()).toEqual(Object.keys(leanRun.coverage).sort());
+    for (const [key, fc] of Object.entries(leanRun.coverage)) {
+      const counters = { hash: fc.hash!, s: countersToArray(fc.s), f: countersToArray(fc.f), b: countersToArray(fc.b) };
+      expect(() => checkCountersMatchMaps(counters, manifest.files[key]!, key)).not.toThrow();
+    }
+  });
+});
+
+describe('when not enabled', () => {
+  it('registers nothing: the output is byte-identical to a build without the plugin', async () => {
+    const saved = process.env.COVERAGE_ENABLED;
+    try {
+      delete process.env.COVERAGE_ENABLED;
+      await esbuild.build(buildOptions(dir, 'off-a', []));
+      await esbuild.build(buildOptions(dir, 'off-b', [coverageInstrument()]));
+      process.env.COVERAGE_ENABLED = '1';
+      await esbuild.build(buildOptions(dir, 'off-c', [coverageInstrument({ enabled: false })]));
+      await esbuild.build(buildOptions(dir, 'on-d', [coverageInstrument({ cache: false })]));
+    } finally {
+      if (saved === undefined) delete process.env.COVERAGE_ENABLED;
+      else process.env.COVERAGE_ENABLED = saved;
+    }
+    for (const f of ['handler.mjs', 'handler.mjs.map']) {
+      const a = readFileSync(join(dir, 'off-a', f));
+      expect(readFileSync(join(dir, 'off-b', f)).equals(a)).toBe(true);
+      expect(readFileSync(join(dir, 'off-c', f)).equals(a)).toBe(true);
+    }
+    expect(readdirSync(join(dir, 'off-b'))).toEqual(['handler.mjs', 'handler.mjs.map']);
+    // COVERAGE_ENABLED=1 turns it on when the option is not given.
+    expect(readFileSync(join(dir, 'on-d', 'handler.mjs'), 'utf8')).toContain('__coverage__');
+  });
+});
+
+describe('errors and warnings', () => {
+  it('reports a syntax error as an esbuild error with file, line and column', async () => {
+    writeFileSync(join(dir, 'src/broken.ts'), 'export const ok = 1;\n\nexport function bad( {\n  return 2;\n}\n');
+    const failed = await esbuild
+      .build({ ...buildOptions(dir, 'broken', [coverageInstrument({ enabled: true, cache: false })]), entryPoints: ['src/broken.ts'] })
+      .then(() => undefined, (e: esbuild.BuildFailure) => e);
+    expect(failed?.errors).toHaveLength(1);
+    const [err] = failed!.errors;
+    expect(err!.pluginName).toBe('lambda-coverage');
+    expect(err!.text).toContain('could not parse src/broken.ts');
+    expect(err!.location).toMatchObject({ file: 'src/broken.ts', line: 4, lineText: '  return 2;' });
+    expect(err!.location!.column).toBeGreaterThan(0);
+  });
+
+  it('warns, naming the globs, when include matches nothing', async () => {
+    const result = await build('nothing', { enabled: true, include: ['lib/**/*.ts', 'nope/**'] });
+    expect(result.warnings.map((w) => w.text).join('\n')).toMatch(/include \["lib\/\*\*\/\*\.ts","nope\/\*\*"\] matched none/);
+    expect(readFileSync(bundleOf('nothing'), 'utf8')).not.toContain('__coverage__');
+  });
+
+  it('rejects unknown and malformed options where the plugin is created', () => {
+    expect(() => coverageInstrument({ lean: 'yes' } as never)).toThrow(/option "lean" must be a boolean/);
+    expect(() => coverageInstrument({ includes: ['x'] } as never)).toThrow(/unknown option "includes"/);
+  });
+});
+
+describe('include, exclude and the coverage variable', () => {
+  it('instruments only what include selects, minus exclude, under a custom variable', async () => {
+    await build('subset', { enabled: true, include: ['src/**'], exclude: ['src/legacy/**', 'src/view.tsx'], coverageVariable: '__lambdaCov__' });
+    const { coverage } = await runBundle(bundleOf('subset'), 'run', '__lambdaCov__');
+    const keys = Object.keys(coverage);
+    expect(keys).toContain('src/optional.ts');
+    expect(keys).not.toContain('src/view.tsx');
+    expect(keys.some((k) => k.startsWith('src/legacy/'))).toBe(false);
+    expect(keys).toContain('src/legacy.cjs');
+  });
+
+  it('makes keys relative to the cwd option', async () => {
+    await build('cwd', { enabled: true, cwd: join(dir, 'src') });
+    const { coverage } = await runBundle(bundleOf('cwd'), 'run');
+    expect(Object.keys(coverage)).toContain('lib/math.ts');
+  });
+});
+
+describe('the content-hash cache', () => {
+  it('gives the same bundle, coverage and manifest on a hit as on a miss, and reports the hits', async () => {
+    const cache = join(dir, 'node_modules/.cache/lambda-coverage');
+    const lines: string[] = [];
+    const spy = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      lines.push(String(chunk));
+      return true;
+    });
+    try {
+      const opts = buildOptions(dir, 'miss', [coverageInstrument({ enabled: true })]);
+      await esbuild.build({ ...opts, logLevel: undefined });
+      await esbuild.build({ ...opts, outdir: 'hits', logLevel: undefined });
+    } finally {
+      spy.mockRestore();
+    }
+    const summaries = lines.filter((l) => l.startsWith('lambda-coverage: '));
+    expect(summaries[0]).toMatch(/instrumented 13 files \(0 from cache, 0 failed\)/);
+    expect(summaries[1]).toMatch(/instrumented 13 files \(13 from cache, 0 failed\)/);
+    expect(existsSync(cache)).toBe(true);
+    expect(readFileSync(bundleOf('hits')).equals(readFileSync(bundleOf('miss')))).toBe(true);
+    expect(readFileSync(bundleOf('miss')).equals(readFileSync(bundleOf('lean')))).toBe(true);
+    const m1 = parseManifest(readJson(join(dir, 'miss', MANIFEST_FILE)));
+    const m2 = parseManifest(readJson(join(dir, 'hits', MANIFEST_FILE)));
+    expect(m2.files).toEqual(m1.files);
+    const [a, b] = await Promise.all([runBundle(bundleOf('miss'), 'run'), runBundle(bundleOf('hits'), 'run')]);
+    expect(b.coverage).toEqual(a.coverage);
+  });
+
+  it('misses when the file text changes', async () => {
+    const lines: string[] = [];
+    const spy = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      lines.push(String(chunk));
+      return true;
+    });
+    const file = join(dir, 'src/lib/math.ts');
+    const before = readFileSync(file, 'utf8');
+    try {
+      writeFileSync(file, `${before}\nexport const added = 1;\n`);
+      await esbuild.build({ ...buildOptions(dir, 'changed', [coverageInstrument({ enabled: true })]), logLevel: undefined });
+    } finally {
+      writeFileSync(file, before);
+      spy.mockRestore();
+    }
+    expect(lines.find((l) => l.startsWith('lambda-coverage: '))).toMatch(/instrumented 13 files \(12 from cache/);
+  });
+});
+
+describe('coexisting with other plugins', () => {
+  it('instrument() called from another plugin\'s onLoad counts, and its maps reach the manifest', async () => {
+    const other: esbuild.Plugin = {
+      name: 'other-loader',
+      setup(b) {
+        b.onLoad({ filter: /math\.ts$/ }, async (args) => {
+          const text = readFileSync(args.path, 'utf8').replace('value < min', '/* touched */ value < min');
+          const out = await instrument(text, args.path, { cwd: dir });
+          return { contents: out.contents, loader: out.loader };
+        });
+      },
+    };
+    await esbuild.build(buildOptions(dir, 'chained', [other, coverageInstrument({ enabled: true, cache: false })]));
+    expect(readFileSync(bundleOf('chained'), 'utf8')).toContain('/* touched */');
+    const m = parseManifest(readJson(join(dir, 'chained', MANIFEST_FILE)));
+    expect(Object.keys(m.files)).toContain('src/lib/math.ts');
+    const { coverage } = await runBundle(bundleOf('chained'), 'run');
+    expect(coverage['src/lib/math.ts']!.hash).toBe(m.files['src/lib/math.ts']!.hash);
+    expect(Object.values(coverage['src/lib/math.ts']!.f)).toEqual([1]);
+  });
+
+  it('with write: false, the manifest is one more output file', async () => {
+    const result = await esbuild.build({ ...buildOptions(dir, 'memory', [coverageInstrument({ enabled: true, cache: false })]), write: false });
+    const out = result.outputFiles.find((f) => f.path.endsWith(MANIFEST_FILE));
+    expect(out?.path).toBe(join(dir, 'memory', MANIFEST_FILE));
+    expect(Object.keys(parseManifest(JSON.parse(out!.text)).files)).toHaveLength(13);
+    expect(existsSync(join(dir, 'memory'))).toBe(false);
+  });
+});
