@@ -1,0 +1,288 @@
+/**
+ * The one library call behind the CLI and the Lambda handler: read every input, merge, write reports,
+ * check thresholds, optionally upload and write the result back as a shard.
+ */
+import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import type { S3Client } from '@aws-sdk/client-s3';
+import {
+  combinedPrefix, decodeJsonGz, encodeJsonGz, keySegment, normalizePrefix, parseManifest,
+} from '../runtime/shard-format.js';
+import { ingest, newStats, type IngestProgress, type Skipped } from './ingest.js';
+import { CoverageMerger, type BuildMode, type DroppedVersions, type MergeResult, type SpellingWarning } from './merge.js';
+import { parsePathMap, toKeySuffix, type PathMapping, type PrefixDetection } from './paths.js';
+import {
+  DEFAULT_REPORTERS, METRICS, checkThresholds, sourceLookup, writeReports, type Metric, type Thresholds,
+} from './reports.js';
+import { createS3Client, putObject, type RetryOptions, type S3Settings } from './s3.js';
+import { dirItems, mapsKeyNear, s3Items, type SourceItem } from './sources.js';
+
+export interface CombineOptions extends S3Settings {
+  /** Read shards from this bucket (`{prefix}{function}/shards/*.json.gz`). */
+  bucket?: string;
+  /** Key prefix the runtime writes under. @default "coverage/" */
+  prefix?: string;
+  /** Only these functions. @default every function under the prefix */
+  functions?: string[];
+  /** Directories (or single files) with shards, coverage-final.json files or `.nyc_output`. */
+  dirs?: string[];
+  /** Build manifests (lambda-coverage-manifest.json): files that never ran appear with 0%. */
+  manifests?: string[];
+  /** Report directory. @default "coverage" */
+  out?: string;
+  /** istanbul-reports names. @default ["text-summary", "html", "lcov", "json", "json-summary"] */
+  reporters?: string[];
+  /** Where the HTML report reads sources; `null`: nowhere (the pages say so). @default cwd */
+  sourceRoot?: string | null;
+  /** Also write the reports to `{outputPrefix}` in the bucket. @default false */
+  upload?: boolean;
+  /** Where --upload writes. @default `{prefix}combined/{runId}/` */
+  outputPrefix?: string;
+  /** Names this run (upload folder, --as-shard container id). @default a time-based id */
+  runId?: string;
+  /** Fail (`thresholdErrors`) when a metric is below its threshold. */
+  checkCoverage?: boolean;
+  /** Thresholds in percent. With checkCoverage and none given: lines 90, as nyc and c8. */
+  thresholds?: Thresholds;
+  /** More invalid inputs than this is an error. @default Infinity (reported only) */
+  maxInvalid?: number;
+  /** `newest`: one report, the newest version of every file. `all`: one report per build. @default "newest" */
+  build?: BuildMode;
+  /** `FROM=TO` rules (or parsed) for absolute build-machine paths. */
+  pathMap?: (string | PathMapping)[];
+  /** Write the merged result as a shard (local file, or `s3://bucket/key`) to merge it again later. */
+  asShard?: string;
+  /** Downloads in flight. @default 16 */
+  concurrency?: number;
+  /** Per-request timeout (ms) and attempts for S3. @default 30000 and 4 */
+  timeoutMs?: number;
+  attempts?: number;
+  /** A client to use instead of one built from the settings (tests, custom credentials). */
+  s3Client?: S3Client;
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+  onProgress?: (p: IngestProgress) => void;
+}
+
+export interface MetricTotal {
+  total: number;
+  covered: number;
+  skipped: number;
+  pct: number | 'Unknown';
+}
+
+export interface BuildSummary {
+  id: string;
+  dir: string;
+  files: number;
+  totals: Record<Metric, MetricTotal>;
+}
+
+export interface CombineSummary {
+  runId: string;
+  shards: number;
+  coverageFiles: number;
+  functions: string[];
+  invocations: number;
+  bytes: number;
+  files: number;
+  totals: Record<Metric, MetricTotal>;
+  builds: BuildSummary[];
+  skipped: Skipped[];
+  invalid: number;
+  retries: number;
+  dropped: DroppedVersions[];
+  spellings: SpellingWarning[];
+  pathPrefix: PrefixDetection;
+  escapedPaths: string[];
+  saturated: string[];
+  missingSources: string[];
+  durationMs: number;
+}
+
+export interface CombineResult {
+  summary: CombineSummary;
+  /** Files written locally, per build. */
+  reports: { build: string; dir: string; files: string[] }[];
+  /** What terminal reporters printed (text-summary by default). */
+  terminal: string;
+  /** One line per failed threshold; empty when all pass or checkCoverage is off. */
+  thresholdErrors: string[];
+  uploaded?: { bucket: string; prefix: string; keys: string[] };
+  asShard?: { shard: string; maps: string };
+  merge: MergeResult;
+}
+
+export class CombineError extends Error {
+  override name = 'CombineError';
+}
+
+/** Invalid inputs above --max-invalid: the summary is attached so the caller can still print it. */
+export class TooManyInvalidError extends CombineError {
+  override name = 'TooManyInvalidError';
+  constructor(message: string, readonly summary: CombineSummary) { super(message); }
+}
+
+export function newRunId(now = new Date()): string {
+  return `${now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}-${randomBytes(3).toString('hex')}`;
+}
+
+const CONTENT_TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8', '.css': 'text/css', '.js': 'text/javascript', '.json': 'application/json',
+  '.png': 'image/png', '.xml': 'application/xml', '.info': 'text/plain; charset=utf-8', '.txt': 'text/plain; charset=utf-8',
+  '.gz': 'application/gzip',
+};
+
+function contentType(file: string): string {
+  const m = /\.[^./]+$/.exec(file);
+  return (m && CONTENT_TYPES[m[0]]) ?? 'application/octet-stream';
+}
+
+async function pool<T>(items: readonly T[], n: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let i = 0;
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(n, items.length)) }, async () => {
+    while (i < items.length) await fn(items[i++]!);
+  }));
+}
+
+function totalsOf(summary: ReturnType<MergeResult['builds'][number]['coverageMap']['getCoverageSummary']>): Record<Metric, MetricTotal> {
+  const out = {} as Record<Metric, MetricTotal>;
+  for (const m of METRICS) {
+    const t = summary[m];
+    out[m] = { total: t.total, covered: t.covered, skipped: t.skipped, pct: t.pct as number | 'Unknown' };
+  }
+  return out;
+}
+
+function parseS3Url(u: string): { bucket: string; key: string } | null {
+  const m = /^s3:\/\/([^/]+)\/(.+)$/.exec(u);
+  return m ? { bucket: m[1]!, key: m[2]! } : null;
+}
+
+export async function combine(options: CombineOptions): Promise<CombineResult> {
+  const started = performance.now();
+  const env = options.env ?? process.env;
+  const cwd = options.cwd ?? process.cwd();
+  const runId = options.runId ?? newRunId();
+  const prefix = normalizePrefix(options.prefix ?? 'coverage/');
+  const out = resolve(cwd, options.out ?? 'coverage');
+  const reporters = options.reporters && options.reporters.length > 0 ? options.reporters : DEFAULT_REPORTERS;
+  const build = options.build ?? 'newest';
+  if (build !== 'newest' && build !== 'all') throw new CombineError(`build must be "newest" or "all", not ${JSON.stringify(build)}`);
+  if (options.asShard && build === 'all') throw new CombineError('--as-shard writes one version of each file; it cannot be used with --build all');
+  if (!options.bucket && (!options.dirs || options.dirs.length === 0)) {
+    throw new CombineError('nothing to read: give --bucket (shards in S3) or --dir (shards or coverage files on disk)');
+  }
+  if (options.upload && !options.bucket) throw new CombineError('--upload needs --bucket');
+  const pathMap = (options.pathMap ?? []).map((p) => (typeof p === 'string' ? parsePathMap(p) : p));
+  const concurrency = options.concurrency ?? 16;
+  if (!Number.isInteger(concurrency) || concurrency < 1) throw new CombineError(`concurrency must be a positive integer, not ${concurrency}`);
+
+  let retries = 0;
+  const retry: RetryOptions = {
+    attempts: options.attempts ?? 4, timeoutMs: options.timeoutMs ?? 30_000,
+    onRetry: () => { retries++; },
+  };
+  const needS3 = !!options.bucket || !!options.asShard?.startsWith('s3://');
+  const ownClient = needS3 && !options.s3Client;
+  const client = needS3 ? options.s3Client ?? createS3Client(options, env) : undefined;
+
+  try {
+    const merger = new CoverageMerger({ build, pathMap });
+    for (const m of options.manifests ?? []) {
+      const file = resolve(cwd, m);
+      const bytes = await readFile(file).catch((e: NodeJS.ErrnoException) => {
+        throw new CombineError(`--manifest ${m}: ${e.code === 'ENOENT' ? 'file not found' : e.message}`, { cause: e });
+      });
+      const manifest = parseManifest(decodeJsonGz(bytes, `--manifest ${m}`), `--manifest ${m}`);
+      merger.addManifest(manifest, { source: file, time: (await stat(file)).mtimeMs });
+    }
+
+    const sources: AsyncIterable<SourceItem>[] = [];
+    for (const d of options.dirs ?? []) sources.push(dirItems({ path: resolve(cwd, d), exclude: [out] }));
+    if (options.bucket && client) {
+      sources.push(s3Items({ client, bucket: options.bucket, prefix, functions: options.functions ?? [], retry }));
+    }
+    const stats = newStats();
+    await ingest(sources, merger, stats, { concurrency, onProgress: options.onProgress });
+
+    const merge = merger.result();
+    const invalid = stats.skipped.filter((s) => s.kind === 'invalid').length;
+    const lookup = sourceLookup(options.sourceRoot === null ? null : resolve(cwd, options.sourceRoot ?? '.'));
+    const summary: CombineSummary = {
+      runId, shards: stats.shards, coverageFiles: stats.coverageFiles, functions: [...stats.functions].sort(),
+      invocations: merger.invocations, bytes: stats.bytes,
+      files: merge.builds.reduce((n, b) => n + b.files.length, 0),
+      totals: totalsOf(merge.builds[0]!.coverageMap.getCoverageSummary()),
+      builds: [], skipped: stats.skipped.sort((a, b) => (a.source < b.source ? -1 : 1)), invalid, retries,
+      dropped: merge.dropped, spellings: merge.spellings, pathPrefix: merge.prefix, escapedPaths: merge.escaped,
+      saturated: merge.saturated, missingSources: lookup.missing, durationMs: 0,
+    };
+    const maxInvalid = options.maxInvalid ?? Infinity;
+    if (invalid > maxInvalid) {
+      summary.durationMs = performance.now() - started;
+      throw new TooManyInvalidError(`${invalid} invalid input(s), more than --max-invalid ${maxInvalid}; no report written`, summary);
+    }
+
+    // Reports: one directory, or one per build (--build all).
+    const written: CombineResult['reports'] = [];
+    let terminal = '';
+    const thresholdErrors: string[] = [];
+    const thresholds: Thresholds = options.thresholds && Object.values(options.thresholds).some((v) => v !== undefined)
+      ? options.thresholds : { lines: 90 };
+    for (const b of merge.builds) {
+      const dir = build === 'all' ? join(out, keySegment(b.id)) : out;
+      await mkdir(dir, { recursive: true });
+      const r = writeReports({ coverageMap: b.coverageMap, dir, reporters, sources: lookup, projectRoot: resolve(cwd, options.sourceRoot ?? '.') });
+      written.push({ build: b.id, dir, files: r.files });
+      if (r.terminal) terminal += build === 'all' ? `${b.id}:\n${r.terminal}` : r.terminal;
+      const cs = b.coverageMap.getCoverageSummary();
+      summary.builds.push({ id: b.id, dir, files: b.files.length, totals: totalsOf(cs) });
+      if (options.checkCoverage) thresholdErrors.push(...checkThresholds(cs, thresholds, build === 'all' ? ` in ${b.id}` : ''));
+    }
+
+    let uploaded: CombineResult['uploaded'];
+    if (options.upload && options.bucket && client) {
+      const outPrefix = options.outputPrefix !== undefined ? normalizePrefix(options.outputPrefix) : combinedPrefix(prefix, runId);
+      const files = written.flatMap((w) => w.files);
+      const keys: string[] = [];
+      await pool(files, concurrency, async (file) => {
+        const key = `${outPrefix}${toKeySuffix(out, file)}`;
+        await putObject(client, options.bucket!, key, await readFile(file), contentType(file), retry);
+        keys.push(key);
+      });
+      uploaded = { bucket: options.bucket, prefix: outPrefix, keys: keys.sort() };
+    }
+
+    let asShard: CombineResult['asShard'];
+    if (options.asShard) {
+      const { shard, maps } = merger.toShard(merge.builds[0]!, { containerId: keySegment(runId) });
+      const s3 = parseS3Url(options.asShard);
+      if (s3 && client) {
+        const mapsKey = mapsKeyNear(s3.key, maps.mapId);
+        await putObject(client, s3.bucket, mapsKey, encodeJsonGz(maps), 'application/gzip', retry);
+        await putObject(client, s3.bucket, s3.key, encodeJsonGz(shard), 'application/gzip', retry);
+        asShard = { shard: options.asShard, maps: `s3://${s3.bucket}/${mapsKey}` };
+      } else {
+        const file = resolve(cwd, options.asShard);
+        const mapsDir = basename(dirname(file)) === 'shards' ? join(dirname(dirname(file)), 'maps') : join(dirname(file), 'maps');
+        const mapsFile = join(mapsDir, `${keySegment(maps.mapId)}.json.gz`);
+        await mkdir(mapsDir, { recursive: true });
+        await writeFile(mapsFile, encodeJsonGz(maps));
+        await writeFile(file, encodeJsonGz(shard));
+        asShard = { shard: file, maps: mapsFile };
+      }
+    }
+
+    summary.durationMs = performance.now() - started;
+    return { summary, reports: written, terminal, thresholdErrors, merge, ...(uploaded ? { uploaded } : {}), ...(asShard ? { asShard } : {}) };
+  } finally {
+    if (ownClient) client?.destroy();
+  }
+}
+
+/** Removes a directory the caller made for one run (the Lambda handler's /tmp folder). */
+export async function removeDir(dir: string): Promise<void> {
+  await rm(dir, { recursive: true, force: true });
+}

@@ -1,0 +1,117 @@
+/**
+ * The combiner as a Lambda function: the same combine() as the CLI, working in /tmp, reports uploaded
+ * to S3. Event: `{ bucket, prefix?, functions?, reporters?, outputPrefix?, … }`.
+ */
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { combine, newRunId, removeDir, type CombineOptions, type CombineSummary } from './combine.js';
+import { formatSummary } from './summary.js';
+import type { Thresholds } from './reports.js';
+
+export interface CombineEvent {
+  bucket: string;
+  /** @default "coverage/" */
+  prefix?: string;
+  functions?: string[];
+  /** @default ["html", "lcov", "cobertura", "json", "json-summary", "text-summary"] */
+  reporters?: string[];
+  /** @default `{prefix}combined/{runId}/` */
+  outputPrefix?: string;
+  runId?: string;
+  manifests?: string[];
+  pathMap?: string[];
+  build?: 'newest' | 'all';
+  thresholds?: Thresholds;
+  maxInvalid?: number;
+  concurrency?: number;
+  /** Also write the merged result as a shard (`s3://bucket/key`). */
+  asShard?: string;
+}
+
+export interface CombineResponse {
+  ok: boolean;
+  runId: string;
+  bucket: string;
+  outputPrefix: string;
+  /** Every S3 key written. */
+  keys: string[];
+  summary: CombineSummary;
+  thresholdErrors: string[];
+  asShard?: string;
+}
+
+export const HANDLER_REPORTERS = ['html', 'lcov', 'cobertura', 'json', 'json-summary', 'text-summary'];
+
+export class CombineEventError extends Error {
+  override name = 'CombineEventError';
+}
+
+function checkEvent(event: unknown): CombineEvent {
+  if (typeof event !== 'object' || event === null) throw new CombineEventError('event must be an object like { "bucket": "my-bucket", "prefix": "coverage/" }');
+  const e = event as Record<string, unknown>;
+  if (typeof e.bucket !== 'string' || e.bucket === '') throw new CombineEventError('event.bucket is required (the bucket the runtime writes shards to)');
+  for (const k of ['prefix', 'outputPrefix', 'runId', 'asShard'] as const) {
+    if (e[k] !== undefined && typeof e[k] !== 'string') throw new CombineEventError(`event.${k} must be a string`);
+  }
+  for (const k of ['functions', 'reporters', 'manifests', 'pathMap'] as const) {
+    if (e[k] !== undefined && !(Array.isArray(e[k]) && (e[k] as unknown[]).every((x) => typeof x === 'string'))) {
+      throw new CombineEventError(`event.${k} must be an array of strings`);
+    }
+  }
+  return e as unknown as CombineEvent;
+}
+
+/**
+ * A handler with fixed extra options (an injected S3 client in tests, say). Lambda's own second
+ * argument (the context) is never read as options.
+ */
+export function createHandler(extra: Partial<CombineOptions> = {}): (event: unknown) => Promise<CombineResponse> {
+  return (event) => runHandler(event, extra);
+}
+
+/** `lambda-coverage/combiner` handler: set the function's handler to `…/combiner/index.handler`. */
+export const handler: (event: unknown) => Promise<CombineResponse> = createHandler();
+
+async function runHandler(event: unknown, extra: Partial<CombineOptions>): Promise<CombineResponse> {
+  const ev = checkEvent(event);
+  const runId = ev.runId ?? newRunId();
+  const work = await mkdtemp(join(tmpdir(), 'lambda-coverage-'));
+  try {
+    const result = await combine({
+      bucket: ev.bucket,
+      prefix: ev.prefix ?? 'coverage/',
+      ...(ev.functions ? { functions: ev.functions } : {}),
+      reporters: ev.reporters ?? HANDLER_REPORTERS,
+      out: join(work, 'report'),
+      sourceRoot: null,
+      upload: true,
+      ...(ev.outputPrefix !== undefined ? { outputPrefix: ev.outputPrefix } : {}),
+      runId,
+      ...(ev.manifests ? { manifests: ev.manifests } : {}),
+      ...(ev.pathMap ? { pathMap: ev.pathMap } : {}),
+      ...(ev.build ? { build: ev.build } : {}),
+      ...(ev.thresholds ? { checkCoverage: true, thresholds: ev.thresholds } : {}),
+      ...(ev.maxInvalid !== undefined ? { maxInvalid: ev.maxInvalid } : {}),
+      ...(ev.concurrency !== undefined ? { concurrency: ev.concurrency } : {}),
+      ...(ev.asShard ? { asShard: ev.asShard } : {}),
+      cwd: work,
+      ...extra,
+    });
+    // One readable block in CloudWatch Logs; the return value carries the same as data.
+    console.log(`${result.terminal}${formatSummary(result.summary, result)}`);
+    const keys = [...(result.uploaded?.keys ?? [])];
+    return {
+      ok: result.thresholdErrors.length === 0,
+      runId,
+      bucket: ev.bucket,
+      outputPrefix: result.uploaded?.prefix ?? '',
+      keys,
+      summary: result.summary,
+      thresholdErrors: result.thresholdErrors,
+      ...(result.asShard ? { asShard: result.asShard.shard } : {}),
+    };
+  } finally {
+    await removeDir(work);
+  }
+}

@@ -1,0 +1,145 @@
+/**
+ * Reads items with bounded concurrency, tells shards from plain Istanbul files, validates, and hands
+ * them to the merger. An invalid input is skipped whole and reported; only I/O that keeps failing after
+ * retries (S3 unreachable, access denied) stops the run.
+ */
+import {
+  MANIFEST_FORMAT, MAPS_FORMAT, SHARD_FORMAT, ShardFormatError, decodeJsonGz, parseShard,
+} from '../runtime/shard-format.js';
+import { InputRejectedError, type CoverageMerger } from './merge.js';
+import type { SourceItem } from './sources.js';
+
+export type SkipKind = 'invalid' | 'missing' | 'ignored';
+
+export interface Skipped {
+  source: string;
+  kind: SkipKind;
+  reason: string;
+}
+
+export interface IngestStats {
+  shards: number;
+  coverageFiles: number;
+  functions: Set<string>;
+  skipped: Skipped[];
+  bytes: number;
+}
+
+export interface IngestProgress {
+  done: number;
+  listed: number;
+  listing: boolean;
+}
+
+export function newStats(): IngestStats {
+  return { shards: 0, coverageFiles: 0, functions: new Set(), skipped: [], bytes: 0 };
+}
+
+type Kind = 'shard' | 'maps' | 'manifest' | 'summary' | 'istanbul';
+
+export function classify(doc: unknown): Kind {
+  if (typeof doc === 'object' && doc !== null && !Array.isArray(doc)) {
+    const format = (doc as { format?: unknown }).format;
+    if (format === SHARD_FORMAT || (typeof format === 'string' && format.startsWith('lambda-coverage/shard'))) return 'shard';
+    if (format === MAPS_FORMAT) return 'maps';
+    if (format === MANIFEST_FORMAT) return 'manifest';
+    const total = (doc as { total?: { lines?: unknown } }).total;
+    if (typeof total === 'object' && total !== null && 'lines' in total) return 'summary';
+  }
+  return 'istanbul';
+}
+
+/** Decodes, classifies, validates and merges one input; throws InputRejectedError for a bad one. */
+export async function ingestOne(item: SourceItem, bytes: Uint8Array, merger: CoverageMerger, stats: IngestStats): Promise<void> {
+  let doc: unknown;
+  try {
+    doc = decodeJsonGz(bytes, 'content');
+  } catch (e) {
+    throw new InputRejectedError(item.source, (e as Error).message.replace(/^content: /, ''), { cause: e });
+  }
+  const kind = classify(doc);
+  if (kind === 'maps' || kind === 'summary' || kind === 'manifest') {
+    const why = { maps: 'a maps document (read through the shards that point at it)', summary: 'a coverage summary, not coverage data', manifest: 'a build manifest; pass it with --manifest to list files that never ran' }[kind];
+    stats.skipped.push({ source: item.source, kind: 'ignored', reason: why });
+    return;
+  }
+  if (kind === 'shard') {
+    let shard;
+    try {
+      shard = parseShard(doc, 'shard');
+    } catch (e) {
+      throw new InputRejectedError(item.source, (e as Error).message.replace(/^shard: /, ''), { cause: e });
+    }
+    let maps = null;
+    if (shard.mapId !== null) {
+      try {
+        maps = await item.loadMaps(shard.mapId);
+      } catch (e) {
+        throw new InputRejectedError(item.source, (e as Error).message, { cause: e });
+      }
+    }
+    merger.addShard(shard, maps, { source: item.source, time: item.time });
+    stats.shards++;
+    stats.functions.add(shard.functionName);
+    return;
+  }
+  merger.addIstanbul(doc, { source: item.source, time: item.time });
+  stats.coverageFiles++;
+}
+
+export interface IngestOptions {
+  concurrency: number;
+  onProgress?: (p: IngestProgress) => void;
+}
+
+/** Pulls items from every source with `concurrency` workers; the merger is fed one input at a time. */
+export async function ingest(sources: AsyncIterable<SourceItem>[], merger: CoverageMerger, stats: IngestStats, opts: IngestOptions): Promise<void> {
+  const progress: IngestProgress = { done: 0, listed: 0, listing: true };
+  let sourceIndex = 0;
+  let current: AsyncIterator<SourceItem> | undefined;
+  let failed: unknown;
+  // Async generators queue concurrent next() calls, so workers share the listing safely.
+  const next = async (): Promise<SourceItem | undefined> => {
+    while (sourceIndex < sources.length) {
+      const it = (current ??= sources[sourceIndex]![Symbol.asyncIterator]());
+      const r = await it.next();
+      if (!r.done) {
+        progress.listed++;
+        return r.value;
+      }
+      // Several workers may see the same source end; only the first moves on.
+      if (current === it) {
+        current = undefined;
+        sourceIndex++;
+      }
+    }
+    progress.listing = false;
+    return undefined;
+  };
+  const worker = async (): Promise<void> => {
+    while (failed === undefined) {
+      const item = await next();
+      if (!item) return;
+      try {
+        const bytes = await item.read();
+        if (bytes === null) {
+          stats.skipped.push({ source: item.source, kind: 'missing', reason: 'deleted after it was listed' });
+        } else {
+          stats.bytes += bytes.byteLength;
+          await ingestOne(item, bytes, merger, stats);
+        }
+      } catch (e) {
+        if (e instanceof InputRejectedError) stats.skipped.push({ source: e.source, kind: 'invalid', reason: e.reason });
+        else if (e instanceof ShardFormatError) stats.skipped.push({ source: item.source, kind: 'invalid', reason: e.message });
+        else throw e;
+      }
+      progress.done++;
+      opts.onProgress?.(progress);
+    }
+  };
+  const n = Math.max(1, Math.floor(opts.concurrency));
+  await Promise.all(Array.from({ length: n }, () => worker().catch((e: unknown) => { failed ??= e; })));
+  progress.listing = false;
+  opts.onProgress?.(progress);
+  if (failed !== undefined) throw failed;
+}

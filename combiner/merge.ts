@@ -1,0 +1,536 @@
+/**
+ * The merge core: pure, no I/O. Counters are summed by index inside one file version; a file version
+ * is identified by its path and its static maps (Istanbul's `hash` plus a fingerprint of the maps, so
+ * that the same code instrumented under another absolute path still merges after `--path-map`).
+ *
+ * Memory is one accumulator per file version (typed arrays), never per input: shards are validated,
+ * added and dropped one at a time.
+ */
+import { createHash } from 'node:crypto';
+import libCoverage, { type CoverageMap, type FileCoverageData } from 'istanbul-lib-coverage';
+import {
+  FORMAT_VERSION, MAPS_FORMAT, SHARD_FORMAT, ShardFormatError, arrayToCounters, checkCountersMatchMaps,
+  computeMapId, type BranchMapping, type BuildManifest, type FileCounters, type FileMaps, type FnMapping,
+  type MapsDocument, type Range, type Shard,
+} from '../runtime/shard-format.js';
+import {
+  applyPathMap, detectBuildPrefix, isAbsolutePath, normalizeCoveragePath, sameFileSpelling, type PathMapping,
+  type PrefixDetection,
+} from './paths.js';
+
+/** An input was refused as a whole; `source` names it (S3 key or file) and `reason` says why. */
+export class InputRejectedError extends Error {
+  override name = 'InputRejectedError';
+  constructor(readonly source: string, readonly reason: string, options?: ErrorOptions) {
+    super(`${source}: ${reason}`, options);
+  }
+}
+
+export type BuildMode = 'newest' | 'all';
+
+export interface MergerOptions {
+  /** `newest` (default): one report, the newest version of each file. `all`: one report per build. */
+  build?: BuildMode;
+  /** `--path-map` rules, applied before prefix detection. */
+  pathMap?: readonly PathMapping[];
+  /** Detect the build machine's prefix of absolute paths from the relative ones. @default true */
+  detectPrefix?: boolean;
+}
+
+export interface InputInfo {
+  /** S3 key or local file, used in every message about this input. */
+  source: string;
+  /** When the input was recorded (ms since epoch): shard `updatedAt`, else mtime / LastModified. */
+  time: number;
+}
+
+/** Per file, what newest-wins left out. */
+export interface DroppedVersions {
+  path: string;
+  keptHash: string;
+  droppedHashes: string[];
+  /** Inputs (shards or coverage files) whose counters for this file were left out. */
+  droppedInputs: number;
+}
+
+export interface SpellingWarning {
+  paths: string[];
+  hint: string;
+}
+
+export interface MergedBuild {
+  /** `newest`, or the build's id (`--build all`). */
+  id: string;
+  coverageMap: CoverageMap;
+  /** The kept versions, for writing the result as a shard again. */
+  files: MergedFile[];
+}
+
+export interface MergedFile {
+  path: string;
+  hash: string;
+  maps: FileMaps;
+  s: Float64Array;
+  f: Float64Array;
+  b: number[][];
+  /** Newest time of any input counted here (ms). */
+  time: number;
+  inputs: number;
+}
+
+export interface MergeResult {
+  builds: MergedBuild[];
+  dropped: DroppedVersions[];
+  spellings: SpellingWarning[];
+  prefix: PrefixDetection;
+  /** Files whose counters saturated at Number.MAX_SAFE_INTEGER. */
+  saturated: string[];
+  /** Relative paths that climbed out of the project root (`../x`), reported as absolute paths. */
+  escaped: string[];
+}
+
+interface Version {
+  path: string;
+  group: string;
+  fingerprint: string;
+  hashes: Set<string>;
+  maps: FileMaps;
+  s: Float64Array;
+  f: Float64Array;
+  b: Float64Array;
+  /** b[i] is b.subarray(bStart[i], bStart[i+1]). */
+  bStart: Uint32Array;
+  time: number;
+  inputs: number;
+  saturated: boolean;
+}
+
+interface PlannedFile {
+  path: string;
+  hash: string;
+  maps: FileMaps;
+  s: ArrayLike<number>;
+  f: ArrayLike<number>;
+  b: ArrayLike<ArrayLike<number>>;
+  time: number;
+}
+
+const fingerprints = new WeakMap<object, string>();
+
+/** Two versions with identical maps are the same code as far as counters go: summing them is exact. */
+export function mapsFingerprint(maps: Pick<FileMaps, 'statementMap' | 'fnMap' | 'branchMap'>): string {
+  let fp = fingerprints.get(maps);
+  if (fp === undefined) {
+    const h = createHash('sha1');
+    h.update(JSON.stringify(maps.statementMap)).update('\0').update(JSON.stringify(maps.fnMap)).update('\0');
+    h.update(JSON.stringify(maps.branchMap));
+    fp = h.digest('hex');
+    fingerprints.set(maps, fp);
+  }
+  return fp;
+}
+
+function isCount(n: unknown): n is number {
+  return typeof n === 'number' && Number.isSafeInteger(n) && n >= 0;
+}
+
+function parseTime(value: unknown): number | undefined {
+  if (typeof value !== 'string') return undefined;
+  const t = Date.parse(value);
+  return Number.isFinite(t) ? t : undefined;
+}
+
+export class CoverageMerger {
+  readonly build: BuildMode;
+  readonly #pathMap: readonly PathMapping[];
+  readonly #detectPrefix: boolean;
+  /** original normalized path → version key → accumulator */
+  readonly #files = new Map<string, Map<string, Version>>();
+  /** `path\0hash` → maps, from manifests: resolves shards whose files are not in their maps document. */
+  readonly #registry = new Map<string, FileMaps>();
+  #invocations = 0;
+  #inputs = 0;
+
+  constructor(options: MergerOptions = {}) {
+    this.build = options.build ?? 'newest';
+    this.#pathMap = options.pathMap ?? [];
+    this.#detectPrefix = options.detectPrefix ?? true;
+  }
+
+  /** Inputs accepted so far (shards and coverage files). */
+  get inputs(): number { return this.#inputs; }
+  /** Sum of the accepted shards' invocation counts. */
+  get invocations(): number { return this.#invocations; }
+
+  /**
+   * Adds one shard whose shape `parseShard` has checked. Every file is checked against its maps
+   * before anything is added: on any error the whole shard is refused (InputRejectedError).
+   */
+  addShard(shard: Shard, maps: MapsDocument | null, info: InputInfo): void {
+    const shardTime = parseTime(shard.updatedAt);
+    if (shardTime === undefined) throw new InputRejectedError(info.source, `"updatedAt" ${JSON.stringify(shard.updatedAt)} is not a date`);
+    const group = this.build === 'all' ? `build-${shard.mapId ?? 'unmapped'}` : '';
+    const planned: PlannedFile[] = [];
+    for (const [rawPath, counters] of Object.entries(shard.files)) {
+      const path = normalizeCoveragePath(rawPath);
+      if (path === null) throw new InputRejectedError(info.source, `file ${JSON.stringify(rawPath)} is not a file path`);
+      const fileMaps = maps?.files[rawPath] ?? this.#registry.get(`${rawPath}\0${counters.hash}`);
+      if (!fileMaps) {
+        const where = shard.mapId === null ? 'the shard has no maps document; pass the build manifest with --manifest'
+          : `its maps document ${shard.mapId} does not list it`;
+        throw new InputRejectedError(info.source, `file ${rawPath}: no static maps for hash ${counters.hash} (${where})`);
+      }
+      try {
+        checkCountersMatchMaps(counters, fileMaps, `file ${rawPath}`);
+      } catch (e) {
+        throw new InputRejectedError(info.source, (e as Error).message, { cause: e });
+      }
+      // A combined shard (--as-shard) keeps each file's own time, so merging stays associative.
+      const fileTime = parseTime((counters as FileCounters & { updatedAt?: unknown }).updatedAt) ?? shardTime;
+      planned.push({ path, hash: counters.hash, maps: fileMaps, s: counters.s, f: counters.f, b: counters.b, time: fileTime });
+    }
+    this.#commit(planned, group);
+    this.#invocations += shard.invocations;
+    this.#inputs++;
+  }
+
+  /**
+   * Adds a plain Istanbul coverage object (`coverage-final.json`, `.nyc_output/*.json`, vitest).
+   * Each entry is validated against its own maps; one bad entry refuses the whole file.
+   */
+  addIstanbul(data: unknown, info: InputInfo): void {
+    if (typeof data !== 'object' || data === null || Array.isArray(data)) {
+      throw new InputRejectedError(info.source, 'not Istanbul coverage: expected a JSON object of file coverage');
+    }
+    const planned: PlannedFile[] = [];
+    const seen = new Map<string, string>();
+    for (const [key, value] of Object.entries(data)) {
+      const file = validateFileCoverage(key, value, info.source);
+      const path = normalizeCoveragePath(file.path);
+      if (path === null) throw new InputRejectedError(info.source, `entry ${JSON.stringify(key)}: "path" is not a file path`);
+      const other = seen.get(path);
+      if (other !== undefined) {
+        throw new InputRejectedError(info.source, `entries ${JSON.stringify(other)} and ${JSON.stringify(key)} are the same file ${path}`);
+      }
+      seen.set(path, key);
+      planned.push({ ...file, path, time: info.time });
+    }
+    this.#commit(planned, this.build === 'all' ? 'coverage-files' : '');
+    this.#inputs++;
+  }
+
+  /** A build manifest: every file it lists appears in the report, with zero counts if it never ran. */
+  addManifest(manifest: BuildManifest, info: InputInfo): void {
+    const time = parseTime(manifest.createdAt) ?? info.time;
+    const group = this.build === 'all' ? `build-${computeMapId(Object.values(manifest.files))}` : '';
+    const planned: PlannedFile[] = [];
+    for (const [rawPath, maps] of Object.entries(manifest.files)) {
+      const path = normalizeCoveragePath(rawPath);
+      if (path === null) throw new InputRejectedError(info.source, `file ${JSON.stringify(rawPath)} is not a file path`);
+      const nB = Object.keys(maps.branchMap).length;
+      const b: number[][] = [];
+      for (let i = 0; i < nB; i++) b.push(new Array<number>(maps.branchMap[i]?.locations?.length ?? 0).fill(0));
+      planned.push({
+        path, hash: maps.hash, maps, time,
+        s: new Array<number>(Object.keys(maps.statementMap).length).fill(0),
+        f: new Array<number>(Object.keys(maps.fnMap).length).fill(0),
+        b,
+      });
+      this.#registry.set(`${rawPath}\0${maps.hash}`, maps);
+    }
+    this.#commit(planned, group, false);
+  }
+
+  #commit(planned: readonly PlannedFile[], group: string, countsAsInput = true): void {
+    for (const p of planned) {
+      const fp = mapsFingerprint(p.maps);
+      let versions = this.#files.get(p.path);
+      if (!versions) this.#files.set(p.path, (versions = new Map()));
+      const vkey = `${group}\0${fp}`;
+      let v = versions.get(vkey);
+      if (!v) versions.set(vkey, (v = newVersion(p.path, group, fp, p.maps, p.b)));
+      v.hashes.add(p.hash);
+      if (p.time > v.time) v.time = p.time;
+      if (countsAsInput) v.inputs++;
+      addInto(v, p);
+    }
+  }
+
+  /** Chooses versions, maps paths, and builds Istanbul coverage maps. Does not change the merger. */
+  result(): MergeResult {
+    const finalPath = this.#pathResolver();
+    // Versions of the same final path and maps collapse into one (e.g. nyc's absolute path and ours).
+    const byPath = new Map<string, Map<string, Version>>();
+    for (const [orig, versions] of this.#files) {
+      const to = finalPath.map(orig);
+      let target = byPath.get(to);
+      if (!target) byPath.set(to, (target = new Map()));
+      for (const [vkey, v] of versions) {
+        const existing = target.get(vkey);
+        target.set(vkey, existing ? sumVersions(existing, v, to) : { ...v, path: to });
+      }
+    }
+
+    const groups = new Map<string, MergedFile[]>();
+    const dropped: DroppedVersions[] = [];
+    const saturated: string[] = [];
+    for (const [path, versions] of [...byPath].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+      const byGroup = new Map<string, Version[]>();
+      for (const v of versions.values()) {
+        const list = byGroup.get(v.group);
+        if (list) list.push(v); else byGroup.set(v.group, [v]);
+      }
+      for (const [group, list] of byGroup) {
+        // Newest wins; equal times fall back to the fingerprint so any grouping of inputs picks the same.
+        list.sort((a, b) => b.time - a.time || (a.fingerprint < b.fingerprint ? -1 : a.fingerprint > b.fingerprint ? 1 : 0));
+        const [kept, ...rest] = list as [Version, ...Version[]];
+        if (rest.length > 0) {
+          dropped.push({
+            path, keptHash: minHash(kept),
+            droppedHashes: rest.flatMap((v) => [...v.hashes]).sort(),
+            droppedInputs: rest.reduce((n, v) => n + v.inputs, 0),
+          });
+        }
+        if (kept.saturated) saturated.push(path);
+        const out = groups.get(group) ?? [];
+        out.push(toMergedFile(kept));
+        groups.set(group, out);
+      }
+    }
+
+    const builds: MergedBuild[] = [...groups].sort(([a], [b]) => (a < b ? -1 : 1)).map(([group, files]) => ({
+      id: group === '' ? 'newest' : group,
+      files,
+      coverageMap: toCoverageMap(files),
+    }));
+    if (builds.length === 0) builds.push({ id: 'newest', files: [], coverageMap: libCoverage.createCoverageMap({}) });
+    return { builds, dropped, spellings: findSpellings(byPath), prefix: finalPath.prefix, saturated, escaped: finalPath.escaped };
+  }
+
+  #pathResolver(): { map: (p: string) => string; prefix: PrefixDetection; escaped: string[] } {
+    const mapped = new Map<string, string>();
+    for (const p of this.#files.keys()) mapped.set(p, applyPathMap(p, this.#pathMap));
+    let prefix: PrefixDetection = { kind: 'none' };
+    if (this.#detectPrefix) {
+      const rel = new Set([...mapped.values()].filter((p) => !isAbsolutePath(p)));
+      const abs = [...mapped.values()].filter(isAbsolutePath);
+      prefix = detectBuildPrefix(abs, rel);
+      if (prefix.kind === 'detected') {
+        const rule = [{ from: prefix.prefix, to: '.' }];
+        for (const [k, v] of mapped) mapped.set(k, applyPathMap(v, rule));
+      }
+    }
+    // `../x` would make report writers climb out of the output directory; such files keep an
+    // absolute spelling (resolved against the filesystem root, like nyc does for files outside cwd).
+    const escaped: string[] = [];
+    for (const [k, v] of mapped) {
+      if (v === '..' || v.startsWith('../')) {
+        const abs = `/${v.split('/').filter((s) => s !== '..').join('/')}`;
+        mapped.set(k, abs);
+        escaped.push(v);
+      }
+    }
+    return { map: (p) => mapped.get(p) ?? p, prefix, escaped };
+  }
+
+  /** The merged result as a shard plus its maps document: combining it again gives the same result. */
+  toShard(build: MergedBuild, meta: { functionName?: string; containerId: string; now?: Date }): { shard: Shard; maps: MapsDocument } {
+    const mapId = computeMapId(build.files);
+    const files: Shard['files'] = {};
+    const mapsFiles: MapsDocument['files'] = {};
+    let first = Infinity;
+    let last = 0;
+    for (const f of build.files) {
+      const counters: FileCounters & { updatedAt: string } = {
+        hash: f.hash, s: Array.from(f.s), f: Array.from(f.f), b: f.b, updatedAt: new Date(f.time).toISOString(),
+      };
+      files[f.path] = counters;
+      mapsFiles[f.path] = { path: f.path, hash: f.hash, statementMap: f.maps.statementMap, fnMap: f.maps.fnMap, branchMap: f.maps.branchMap };
+      first = Math.min(first, f.time);
+      last = Math.max(last, f.time);
+    }
+    const now = (meta.now ?? new Date()).getTime();
+    const shard: Shard = {
+      format: SHARD_FORMAT, version: FORMAT_VERSION,
+      functionName: meta.functionName ?? 'combined', functionVersion: 'combined', containerId: meta.containerId,
+      startedAt: new Date(Number.isFinite(first) ? first : now).toISOString(),
+      updatedAt: new Date(last > 0 ? last : now).toISOString(),
+      invocations: this.#invocations, mapId, files,
+    };
+    return { shard, maps: { format: MAPS_FORMAT, version: FORMAT_VERSION, mapId, files: mapsFiles } };
+  }
+}
+
+function newVersion(path: string, group: string, fingerprint: string, maps: FileMaps, b: ArrayLike<ArrayLike<number>>): Version {
+  const bStart = new Uint32Array(b.length + 1);
+  for (let i = 0; i < b.length; i++) bStart[i + 1] = bStart[i]! + b[i]!.length;
+  return {
+    path, group, fingerprint, maps, hashes: new Set(), time: -Infinity, inputs: 0, saturated: false,
+    s: new Float64Array(Object.keys(maps.statementMap).length),
+    f: new Float64Array(Object.keys(maps.fnMap).length),
+    b: new Float64Array(bStart[b.length]!),
+    bStart,
+  };
+}
+
+const MAX = Number.MAX_SAFE_INTEGER;
+
+function addArray(into: Float64Array, from: ArrayLike<number>, offset: number, v: Version): void {
+  for (let i = 0; i < from.length; i++) {
+    let x = into[offset + i]! + from[i]!;
+    if (x > MAX) { x = MAX; v.saturated = true; }
+    into[offset + i] = x;
+  }
+}
+
+function addInto(v: Version, p: Pick<PlannedFile, 's' | 'f' | 'b'>): void {
+  addArray(v.s, p.s, 0, v);
+  addArray(v.f, p.f, 0, v);
+  for (let i = 0; i < p.b.length; i++) addArray(v.b, p.b[i]!, v.bStart[i]!, v);
+}
+
+function sumVersions(a: Version, b: Version, path: string): Version {
+  const out: Version = {
+    ...a, path, hashes: new Set([...a.hashes, ...b.hashes]), time: Math.max(a.time, b.time),
+    inputs: a.inputs + b.inputs, s: a.s.slice(), f: a.f.slice(), b: a.b.slice(), saturated: a.saturated || b.saturated,
+  };
+  addArray(out.s, b.s, 0, out);
+  addArray(out.f, b.f, 0, out);
+  addArray(out.b, b.b, 0, out);
+  return out;
+}
+
+function minHash(v: Version): string {
+  return [...v.hashes].sort()[0] ?? v.fingerprint;
+}
+
+function toMergedFile(v: Version): MergedFile {
+  const b: number[][] = [];
+  for (let i = 0; i + 1 < v.bStart.length; i++) b.push(Array.from(v.b.subarray(v.bStart[i]!, v.bStart[i + 1]!)));
+  return { path: v.path, hash: minHash(v), maps: v.maps, s: v.s, f: v.f, b, time: v.time, inputs: v.inputs };
+}
+
+/** Classic Istanbul objects, key === path. */
+export function toCoverageMap(files: readonly MergedFile[]): CoverageMap {
+  const data: Record<string, FileCoverageData & { hash: string }> = {};
+  for (const f of files) {
+    data[f.path] = {
+      path: f.path, hash: f.hash,
+      statementMap: f.maps.statementMap as FileCoverageData['statementMap'],
+      fnMap: f.maps.fnMap as unknown as FileCoverageData['fnMap'],
+      branchMap: f.maps.branchMap as unknown as FileCoverageData['branchMap'],
+      s: arrayToCounters(Array.from(f.s)),
+      f: arrayToCounters(Array.from(f.f)),
+      b: arrayToCounters(f.b),
+    };
+  }
+  return libCoverage.createCoverageMap(data);
+}
+
+function findSpellings(byPath: Map<string, Map<string, Version>>): SpellingWarning[] {
+  const byFp = new Map<string, Set<string>>();
+  for (const [path, versions] of byPath) {
+    for (const v of versions.values()) {
+      if (v.s.length === 0 && v.f.length === 0) continue; // empty files all look alike
+      const set = byFp.get(v.fingerprint) ?? new Set();
+      set.add(path);
+      byFp.set(v.fingerprint, set);
+    }
+  }
+  const out: SpellingWarning[] = [];
+  for (const paths of byFp.values()) {
+    const list = [...paths].sort();
+    const related = list.filter((a) => list.some((b) => sameFileSpelling(a, b)));
+    if (related.length > 1) {
+      const abs = related.find(isAbsolutePath);
+      const rel = related.find((p) => !isAbsolutePath(p));
+      const hint = abs && rel && abs.endsWith(`/${rel}`)
+        ? `pass --path-map ${abs.slice(0, abs.length - rel.length - 1)}=. to merge them`
+        : 'they are reported separately; use --path-map to give them one spelling';
+      out.push({ paths: related, hint });
+    }
+  }
+  return out;
+}
+
+// ---- plain Istanbul validation -------------------------------------------------------------------
+
+function reject(source: string, key: string, reason: string): never {
+  throw new InputRejectedError(source, `entry ${JSON.stringify(key)}: ${reason}`);
+}
+
+function isPosition(p: unknown): boolean {
+  if (typeof p !== 'object' || p === null) return false;
+  const { line, column } = p as { line?: unknown; column?: unknown };
+  return typeof line === 'number' && Number.isFinite(line) && (column === undefined || column === null || typeof column === 'number');
+}
+
+function isRange(r: unknown): r is Range {
+  return typeof r === 'object' && r !== null && isPosition((r as Range).start) && isPosition((r as Range).end);
+}
+
+/** Istanbul's `{ "0": …, "1": … }` objects, checked to be exactly indices 0…n-1; returns values by index. */
+function indexed(obj: unknown, name: string, source: string, key: string): unknown[] {
+  if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) reject(source, key, `"${name}" is missing or not an object`);
+  const keys = Object.keys(obj);
+  const out = new Array<unknown>(keys.length);
+  for (const k of keys) {
+    const i = Number(k);
+    if (!Number.isInteger(i) || i < 0 || i >= keys.length || String(i) !== k) {
+      reject(source, key, `"${name}" has key ${JSON.stringify(k)}; expected indices 0…${keys.length - 1}`);
+    }
+    out[i] = (obj as Record<string, unknown>)[k];
+  }
+  return out;
+}
+
+function counters(values: unknown[], name: string, source: string, key: string): number[] {
+  values.forEach((n, i) => {
+    if (!isCount(n)) reject(source, key, `${name}[${i}] is ${JSON.stringify(n)}; counters must be non-negative integers`);
+  });
+  return values as number[];
+}
+
+function validateFileCoverage(key: string, value: unknown, source: string): Omit<PlannedFile, 'time'> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) reject(source, key, 'not a file coverage object');
+  const fc = value as Record<string, unknown>;
+  const path = fc.path === undefined ? key : fc.path;
+  if (typeof path !== 'string') reject(source, key, '"path" is not a string');
+  const statements = indexed(fc.statementMap, 'statementMap', source, key);
+  const fns = indexed(fc.fnMap, 'fnMap', source, key);
+  const branches = indexed(fc.branchMap, 'branchMap', source, key);
+  statements.forEach((r, i) => { if (!isRange(r)) reject(source, key, `statementMap[${i}] is not a location`); });
+  const fnMap: Record<string, FnMapping> = {};
+  fns.forEach((m, i) => {
+    const fm = m as Partial<FnMapping> | null;
+    if (!fm || !isRange(fm.loc)) reject(source, key, `fnMap[${i}] has no "loc"`);
+    fnMap[i] = { name: typeof fm.name === 'string' ? fm.name : `(anonymous_${i})`, decl: isRange(fm.decl) ? fm.decl : fm.loc, loc: fm.loc, line: typeof fm.line === 'number' ? fm.line : fm.loc.start.line };
+  });
+  branches.forEach((m, i) => {
+    const bm = m as Partial<BranchMapping> | null;
+    if (!bm || !Array.isArray(bm.locations)) reject(source, key, `branchMap[${i}] has no "locations"`);
+  });
+  const s = counters(indexed(fc.s, 's', source, key), 's', source, key);
+  const f = counters(indexed(fc.f, 'f', source, key), 'f', source, key);
+  const bRaw = indexed(fc.b, 'b', source, key);
+  if (s.length !== statements.length) reject(source, key, `has ${s.length} statement counters, its statementMap has ${statements.length}`);
+  if (f.length !== fns.length) reject(source, key, `has ${f.length} function counters, its fnMap has ${fns.length}`);
+  if (bRaw.length !== branches.length) reject(source, key, `has ${bRaw.length} branch counters, its branchMap has ${branches.length}`);
+  const b = bRaw.map((arms, i) => {
+    const want = (branches[i] as BranchMapping).locations.length;
+    if (!Array.isArray(arms)) reject(source, key, `b[${i}] is not an array`);
+    if (arms.length !== want) reject(source, key, `branch ${i} has ${arms.length} arms, its branchMap has ${want}`);
+    return counters(arms, `b[${i}]`, source, key);
+  });
+  const maps: FileMaps = {
+    path, hash: '',
+    statementMap: fc.statementMap as Record<string, Range>,
+    fnMap,
+    branchMap: fc.branchMap as Record<string, BranchMapping>,
+  };
+  // Files from tools that write no hash get one from their maps, so equal maps still merge.
+  maps.hash = typeof fc.hash === 'string' && fc.hash !== '' ? fc.hash : mapsFingerprint(maps);
+  return { path, hash: maps.hash, maps, s, f, b };
+}
+
+export { ShardFormatError };

@@ -1,0 +1,151 @@
+/**
+ * Reports through istanbul-lib-report + istanbul-reports, any reporter by name. The writer is ours:
+ * every file lands inside the output directory (a coverage path like `../../x` cannot escape it), the
+ * files written are recorded (for --upload), and terminal reporters are captured as text.
+ * The source finder is injected: where the source is not on disk (the Lambda combiner) the HTML page
+ * says so and the summary lists those files, instead of failing.
+ */
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { isAbsolute, resolve } from 'node:path';
+import type { CoverageMap, CoverageSummary } from 'istanbul-lib-coverage';
+import libReport from 'istanbul-lib-report';
+import reports from 'istanbul-reports';
+import { assertInside } from './paths.js';
+
+const require = createRequire(import.meta.url);
+interface IstanbulFileWriter {
+  baseDir: string;
+  writerForDir(subdir: string): IstanbulFileWriter;
+  copyFile(source: string, dest: string, header?: string): void;
+  writeFile(file: string | null): unknown;
+}
+const FileWriter = require('istanbul-lib-report/lib/file-writer.js') as new (baseDir: string) => IstanbulFileWriter;
+
+/** The reporters istanbul-reports ships; any other name is tried as a module (as nyc does). */
+export const KNOWN_REPORTERS = [
+  'clover', 'cobertura', 'html', 'html-spa', 'json', 'json-summary', 'lcov', 'lcovonly', 'none', 'teamcity',
+  'text', 'text-lcov', 'text-summary',
+] as const;
+/** Reporters that print to the terminal unless given a file. */
+const TERMINAL_REPORTERS = new Set(['text', 'text-summary', 'text-lcov', 'teamcity']);
+
+export const DEFAULT_REPORTERS = ['text-summary', 'html', 'lcov', 'json', 'json-summary'];
+
+export class ReporterError extends Error {
+  override name = 'ReporterError';
+}
+
+class TextCapture {
+  constructor(private readonly sink: (s: string) => void) {}
+  write(str: string): void { this.sink(str); }
+  println(str: string): void { this.sink(`${str}\n`); }
+  colorize(str: string): string { return str; }
+  close(): void {}
+}
+
+function guardedWriter(baseDir: string, root: string, written: Set<string>, terminal: (s: string) => void): IstanbulFileWriter {
+  const w = new FileWriter(baseDir);
+  const superWriteFile = w.writeFile.bind(w);
+  const superCopyFile = w.copyFile.bind(w);
+  w.writerForDir = (subdir) => guardedWriter(assertInside(root, resolve(baseDir, subdir)), root, written, terminal);
+  w.copyFile = (source, dest, header) => {
+    written.add(assertInside(root, resolve(baseDir, dest)));
+    superCopyFile(source, dest, header);
+  };
+  w.writeFile = (file) => {
+    if (file === null || file === '-') return new TextCapture(terminal);
+    written.add(assertInside(root, resolve(baseDir, file)));
+    return superWriteFile(file);
+  };
+  return w;
+}
+
+export interface SourceLookup {
+  find(path: string): string;
+  /** Files whose source could not be read, in the order asked. */
+  missing: string[];
+}
+
+/** Reads sources under `root`; `null` = no source anywhere (the Lambda combiner). */
+export function sourceLookup(root: string | null): SourceLookup {
+  const missing: string[] = [];
+  return {
+    missing,
+    find(path: string): string {
+      const file = root === null ? null : isAbsolute(path) ? path : resolve(root, path);
+      try {
+        if (file === null) throw new Error('no source root');
+        return readFileSync(file, 'utf8');
+      } catch {
+        if (!missing.includes(path)) missing.push(path);
+        const why = root === null
+          ? `Source not shown: ${path} is not available where this report was made (no --source-root). Coverage numbers above are complete.`
+          : `Source not shown: ${path} was not found under ${root} (--source-root). Coverage numbers above are complete.`;
+        const err = new Error(why);
+        err.stack = ''; // the HTML page shows message + stack; the stack says nothing useful here
+        throw err;
+      }
+    },
+  };
+}
+
+export interface WriteReportsOptions {
+  coverageMap: CoverageMap;
+  dir: string;
+  reporters: readonly string[];
+  sources: SourceLookup;
+  /** Cobertura's <source>, and where relative paths are read from. */
+  projectRoot: string;
+}
+
+export interface WrittenReports {
+  dir: string;
+  files: string[];
+  /** What terminal reporters (text-summary, text) printed. */
+  terminal: string;
+}
+
+export function writeReports(opts: WriteReportsOptions): WrittenReports {
+  const written = new Set<string>();
+  let terminal = '';
+  const dir = resolve(opts.dir);
+  const context = libReport.createContext({ dir, coverageMap: opts.coverageMap, sourceFinder: (p) => opts.sources.find(p) });
+  (context as { data: { writer?: unknown } }).data.writer = guardedWriter(dir, dir, written, (s) => { terminal += s; });
+  const names = [...new Set(opts.reporters)];
+  for (const name of names) {
+    // `lcov` is lcov.info + an HTML copy; with `html` also asked for, one HTML report is enough.
+    const effective = name === 'lcov' && names.includes('html') ? 'lcovonly' : name;
+    let report;
+    try {
+      report = reports.create(effective as 'json', { projectRoot: opts.projectRoot } as never);
+    } catch (cause) {
+      throw new ReporterError(`unknown reporter "${name}"; use one of ${KNOWN_REPORTERS.join(', ')}`, { cause });
+    }
+    report.execute(context);
+  }
+  return { dir, files: [...written].sort(), terminal };
+}
+
+export function isTerminalReporter(name: string): boolean {
+  return TERMINAL_REPORTERS.has(name);
+}
+
+export type Metric = 'lines' | 'branches' | 'functions' | 'statements';
+export const METRICS: readonly Metric[] = ['lines', 'branches', 'functions', 'statements'];
+export type Thresholds = Partial<Record<Metric, number>>;
+
+/** One `ERROR:` line per failed metric, worded as nyc and c8 print it. */
+export function checkThresholds(summary: CoverageSummary, thresholds: Thresholds, label = ''): string[] {
+  const errors: string[] = [];
+  for (const m of METRICS) {
+    const want = thresholds[m];
+    if (want === undefined) continue;
+    const pct = summary[m].pct as number | string;
+    // Istanbul says 'Unknown' for 0 of 0; nothing to cover is not a failure (as in nyc and c8).
+    if (typeof pct === 'number' && pct < want) {
+      errors.push(`ERROR: Coverage for ${m} (${pct}%) does not meet threshold (${want}%)${label}`);
+    }
+  }
+  return errors;
+}

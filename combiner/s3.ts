@@ -1,0 +1,184 @@
+/**
+ * The S3 edge: list, get, put. Nothing here knows coverage. Retries are ours (the client is built
+ * with one attempt) so every call has the same timeout-per-attempt and backoff, and tests can see them.
+ */
+import {
+  GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client, type ListObjectsV2CommandOutput,
+} from '@aws-sdk/client-s3';
+
+export interface S3Settings {
+  /** `--endpoint-url`, else COVERAGE_S3_ENDPOINT, else AWS_ENDPOINT_URL_S3. */
+  endpointUrl?: string;
+  /** `--force-path-style`, else COVERAGE_S3_FORCE_PATH_STYLE=1. */
+  forcePathStyle?: boolean;
+  /** `--region`, else AWS_REGION / AWS_DEFAULT_REGION, else us-east-1 (redirects to the bucket's region are followed). */
+  region?: string;
+}
+
+export interface RetryOptions {
+  /** Attempts per request. @default 4 */
+  attempts?: number;
+  /** Time allowed for one attempt, including reading the body (ms). @default 30000 */
+  timeoutMs?: number;
+  /** First backoff (ms), doubled each retry, with jitter. @default 200 */
+  baseDelayMs?: number;
+  /** Told about each retry (for the summary and tests). */
+  onRetry?: (what: string, attempt: number, error: unknown) => void;
+}
+
+export class S3AccessError extends Error {
+  override name = 'S3AccessError';
+}
+
+export function resolveS3Settings(opts: S3Settings, env: NodeJS.ProcessEnv): Required<Pick<S3Settings, 'region' | 'forcePathStyle'>> & { endpointUrl: string | undefined } {
+  const endpointUrl = opts.endpointUrl ?? (env.COVERAGE_S3_ENDPOINT || env.AWS_ENDPOINT_URL_S3 || undefined);
+  const fps = env.COVERAGE_S3_FORCE_PATH_STYLE;
+  return {
+    endpointUrl,
+    forcePathStyle: opts.forcePathStyle ?? (fps === '1' || fps === 'true'),
+    region: opts.region ?? (env.AWS_REGION || env.AWS_DEFAULT_REGION || 'us-east-1'),
+  };
+}
+
+export function createS3Client(opts: S3Settings, env: NodeJS.ProcessEnv = process.env): S3Client {
+  const s = resolveS3Settings(opts, env);
+  return new S3Client({
+    region: s.region,
+    forcePathStyle: s.forcePathStyle,
+    followRegionRedirects: true,
+    maxAttempts: 1,
+    ...(s.endpointUrl
+      ? {
+        endpoint: s.endpointUrl,
+        // S3-compatible stores (MinIO, LocalStack, s3rver) mishandle the SDK's default CRC trailers.
+        requestChecksumCalculation: 'WHEN_REQUIRED' as const,
+        responseChecksumValidation: 'WHEN_REQUIRED' as const,
+      }
+      : {}),
+  });
+}
+
+interface AwsLikeError { name?: string; code?: string; $metadata?: { httpStatusCode?: number }; $retryable?: unknown }
+
+export function errorName(e: unknown): string {
+  const err = e as AwsLikeError;
+  return err?.name ?? err?.code ?? 'Error';
+}
+
+export function isNotFound(e: unknown): boolean {
+  const name = errorName(e);
+  return name === 'NoSuchKey' || name === 'NotFound' || (e as AwsLikeError)?.$metadata?.httpStatusCode === 404 && name !== 'NoSuchBucket';
+}
+
+function isRetryable(e: unknown): boolean {
+  const err = e as AwsLikeError & { message?: string };
+  const status = err?.$metadata?.httpStatusCode;
+  if (status !== undefined) return status >= 500 || status === 429 || status === 408;
+  const name = errorName(e);
+  if (['NoSuchKey', 'NoSuchBucket', 'AccessDenied', 'InvalidAccessKeyId', 'SignatureDoesNotMatch', 'CredentialsProviderError'].includes(name)) return false;
+  // Network failures (ECONNRESET, ECONNREFUSED, socket hang up) and our own per-attempt timeout.
+  return true;
+}
+
+class AttemptTimeout extends Error {
+  override name = 'TimeoutError';
+}
+
+export async function withRetry<T>(what: string, fn: (signal: AbortSignal) => Promise<T>, opts: RetryOptions = {}): Promise<T> {
+  const attempts = opts.attempts ?? 4;
+  const timeoutMs = opts.timeoutMs ?? 30_000;
+  const base = opts.baseDelayMs ?? 200;
+  for (let attempt = 1; ; attempt++) {
+    const ac = new AbortController();
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const deadline = new Promise<never>((_, rejectP) => {
+        timer = setTimeout(() => {
+          const err = new AttemptTimeout(`${what}: no complete response within ${timeoutMs} ms`);
+          ac.abort(err);
+          rejectP(err);
+        }, timeoutMs);
+      });
+      return await Promise.race([fn(ac.signal), deadline]);
+    } catch (e) {
+      if (attempt >= attempts || !isRetryable(e)) throw e;
+      opts.onRetry?.(what, attempt, e);
+      const delay = base * 2 ** (attempt - 1) * (0.5 + Math.random());
+      await new Promise((r) => setTimeout(r, delay));
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
+
+export interface ListedObject {
+  key: string;
+  /** LastModified, ms. */
+  time: number;
+  size: number;
+}
+
+async function* listPages(client: S3Client, bucket: string, prefix: string, delimiter: string | undefined, retry: RetryOptions): AsyncGenerator<ListObjectsV2CommandOutput> {
+  let token: string | undefined;
+  for (let page = 0; page < 1_000_000; page++) {
+    const out = await withRetry(`list s3://${bucket}/${prefix}`, (abortSignal) => client.send(new ListObjectsV2Command({
+      Bucket: bucket, Prefix: prefix, Delimiter: delimiter, ContinuationToken: token,
+    }), { abortSignal }), retry).catch((e: unknown) => { throw explainAccess(e, bucket, prefix); });
+    yield out;
+    if (!out.IsTruncated || !out.NextContinuationToken) return;
+    token = out.NextContinuationToken;
+  }
+}
+
+/** `{prefix}*` one level down: the function names that have written coverage. */
+export async function listFunctionPrefixes(client: S3Client, bucket: string, prefix: string, retry: RetryOptions = {}): Promise<string[]> {
+  const out: string[] = [];
+  for await (const page of listPages(client, bucket, prefix, '/', retry)) {
+    for (const cp of page.CommonPrefixes ?? []) if (cp.Prefix) out.push(cp.Prefix);
+  }
+  return out;
+}
+
+export async function* listObjects(client: S3Client, bucket: string, prefix: string, retry: RetryOptions = {}): AsyncGenerator<ListedObject> {
+  for await (const page of listPages(client, bucket, prefix, undefined, retry)) {
+    for (const o of page.Contents ?? []) {
+      if (o.Key) yield { key: o.Key, time: o.LastModified?.getTime() ?? 0, size: o.Size ?? 0 };
+    }
+  }
+}
+
+/** The object's bytes, or null when it does not exist (deleted after it was listed). */
+export async function getObjectBytes(client: S3Client, bucket: string, key: string, retry: RetryOptions = {}): Promise<Uint8Array | null> {
+  try {
+    return await withRetry(`get s3://${bucket}/${key}`, async (abortSignal) => {
+      const out = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }), { abortSignal });
+      if (!out.Body) throw new Error('empty response body');
+      return await out.Body.transformToByteArray();
+    }, retry);
+  } catch (e) {
+    if (isNotFound(e)) return null;
+    throw explainAccess(e, bucket, key);
+  }
+}
+
+export async function putObject(client: S3Client, bucket: string, key: string, body: Uint8Array | string, contentType: string, retry: RetryOptions = {}): Promise<void> {
+  await withRetry(`put s3://${bucket}/${key}`, (abortSignal) => client.send(new PutObjectCommand({
+    Bucket: bucket, Key: key, Body: body, ContentType: contentType,
+  }), { abortSignal }), retry).catch((e: unknown) => { throw explainAccess(e, bucket, key); });
+}
+
+/** Turns SDK errors into a sentence that says what to check. */
+export function explainAccess(e: unknown, bucket: string, key: string): Error {
+  if (e instanceof S3AccessError) return e;
+  const name = errorName(e);
+  const msg = (e as Error)?.message ?? String(e);
+  const where = `s3://${bucket}/${key}`;
+  let hint: string;
+  if (name === 'NoSuchBucket') hint = `bucket "${bucket}" does not exist (check --bucket, --region and --endpoint-url)`;
+  else if (name === 'AccessDenied' || name === 'InvalidAccessKeyId' || name === 'SignatureDoesNotMatch' || name === 'Forbidden') {
+    hint = `access denied (${name}); check the credentials and that they allow s3:ListBucket, s3:GetObject (and s3:PutObject for --upload)`;
+  } else if (/ECONNREFUSED|ENOTFOUND|EAI_AGAIN|ECONNRESET|socket hang up/i.test(msg) || name === 'TimeoutError') {
+    hint = `cannot reach S3 (${msg}); check --endpoint-url / COVERAGE_S3_ENDPOINT and the network`;
+  } else hint = `${name}: ${msg}`;
+  return new S3AccessError(`${where}: ${hint}`, { cause: e });
+}

@@ -1,0 +1,153 @@
+/**
+ * Where inputs come from: an S3 bucket laid out as runtime/shard-format.ts says, or a directory (the
+ * same layout copied down, plain `coverage-final.json` files, nyc's `.nyc_output`). Each source yields
+ * items; an item reads its bytes and can load the maps document its shard points at.
+ */
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { dirname, join, posix, resolve, sep } from 'node:path';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { decodeJsonGz, keySegment, normalizePrefix, parseMaps, type MapsDocument } from '../runtime/shard-format.js';
+import { getObjectBytes, listFunctionPrefixes, listObjects, type RetryOptions } from './s3.js';
+
+export interface SourceItem {
+  /** S3 key (`s3://bucket/key`) or local file, used in messages. */
+  source: string;
+  /** Function name from the layout, when the item sits in `{function}/shards/`. */
+  functionName?: string;
+  /** LastModified or mtime (ms): the time of plain coverage files, which carry none of their own. */
+  time: number;
+  /** Bytes, or null when the object vanished between list and get. */
+  read(): Promise<Uint8Array | null>;
+  /** The maps document of this shard's build (cached per mapId by the source). */
+  loadMaps(mapId: string): Promise<MapsDocument>;
+}
+
+const COVERAGE_FILE = /\.json(\.gz)?$/;
+
+function mapsCache(load: (mapId: string, near: string) => Promise<MapsDocument>): (mapId: string, near: string) => Promise<MapsDocument> {
+  const cache = new Map<string, Promise<MapsDocument>>();
+  return (mapId, near) => {
+    let p = cache.get(mapId);
+    if (!p) {
+      p = load(mapId, near);
+      cache.set(mapId, p);
+    }
+    return p;
+  };
+}
+
+function checkMapId(doc: MapsDocument, mapId: string, what: string): MapsDocument {
+  if (doc.mapId !== mapId) throw new Error(`${what}: holds mapId ${doc.mapId}, expected ${mapId}`);
+  return doc;
+}
+
+// ---- S3 --------------------------------------------------------------------------------------------
+
+export interface S3SourceOptions {
+  client: S3Client;
+  bucket: string;
+  prefix: string;
+  /** Only these functions (their `{prefix}{function}/` folders). */
+  functions?: readonly string[];
+  retry?: RetryOptions;
+}
+
+/** `{prefix}{fn}/shards/x.json.gz` → `{prefix}{fn}/maps/{mapId}.json.gz`: maps sit beside their shards. */
+export function mapsKeyNear(shardKey: string, mapId: string): string {
+  const dir = posix.dirname(posix.dirname(shardKey));
+  return `${dir === '.' ? '' : `${dir}/`}maps/${keySegment(mapId)}.json.gz`;
+}
+
+export async function* s3Items(opts: S3SourceOptions): AsyncGenerator<SourceItem> {
+  const prefix = normalizePrefix(opts.prefix);
+  const { client, bucket, retry } = opts;
+  const load = mapsCache(async (mapId, near) => {
+    const key = mapsKeyNear(near, mapId);
+    const bytes = await getObjectBytes(client, bucket, key, retry);
+    if (bytes === null) throw new Error(`maps document s3://${bucket}/${key} not found (was it deleted, or written under another prefix?)`);
+    return checkMapId(parseMaps(decodeJsonGz(bytes, `s3://${bucket}/${key}`), `s3://${bucket}/${key}`), mapId, key);
+  });
+  const folders = opts.functions && opts.functions.length > 0
+    ? opts.functions.map((f) => `${prefix}${keySegment(f)}/`)
+    : (await listFunctionPrefixes(client, bucket, prefix, retry)).filter((p) => p !== `${prefix}combined/`);
+  for (const folder of folders) {
+    const functionName = folder.slice(prefix.length, -1);
+    for await (const o of listObjects(client, bucket, `${folder}shards/`, retry)) {
+      if (!COVERAGE_FILE.test(o.key)) continue;
+      yield {
+        source: `s3://${bucket}/${o.key}`, functionName, time: o.time,
+        read: () => getObjectBytes(client, bucket, o.key, retry),
+        loadMaps: (mapId) => load(mapId, o.key),
+      };
+    }
+  }
+}
+
+// ---- directory -------------------------------------------------------------------------------------
+
+export interface DirSourceOptions {
+  /** A directory or a single file. */
+  path: string;
+  /** Directories never read (the report output, so a re-run does not count its own coverage-final.json). */
+  exclude?: readonly string[];
+}
+
+/** nyc's process bookkeeping and dependency folders are not coverage. */
+const SKIP_DIRS = new Set(['node_modules', '.git', 'processinfo', 'maps']);
+
+async function walk(dir: string, exclude: ReadonlySet<string>, out: string[], mapsFiles: Map<string, string>, depth = 0): Promise<void> {
+  if (depth > 32) return;
+  const entries = await readdir(dir, { withFileTypes: true });
+  entries.sort((a, b) => (a.name < b.name ? -1 : 1));
+  for (const e of entries) {
+    const full = join(dir, e.name);
+    if (e.isDirectory()) {
+      if (exclude.has(resolve(full))) continue;
+      if (e.name === 'maps') {
+        for (const m of await readdir(full)) if (m.endsWith('.json.gz') || m.endsWith('.json')) mapsFiles.set(m.replace(/\.json(\.gz)?$/, ''), join(full, m));
+        continue;
+      }
+      if (SKIP_DIRS.has(e.name)) continue;
+      await walk(full, exclude, out, mapsFiles, depth + 1);
+    } else if (e.isFile() && COVERAGE_FILE.test(e.name)) {
+      out.push(full);
+    }
+  }
+}
+
+export async function* dirItems(opts: DirSourceOptions): AsyncGenerator<SourceItem> {
+  const root = resolve(opts.path);
+  const st = await stat(root).catch((e: NodeJS.ErrnoException) => {
+    throw new Error(`--dir ${opts.path}: ${e.code === 'ENOENT' ? 'does not exist' : e.message}`, { cause: e });
+  });
+  const files: string[] = [];
+  const mapsFiles = new Map<string, string>();
+  if (st.isDirectory()) await walk(root, new Set((opts.exclude ?? []).map((p) => resolve(p))), files, mapsFiles);
+  else files.push(root);
+  const load = mapsCache(async (mapId, near) => {
+    const name = `${keySegment(mapId)}.json.gz`;
+    const sibling = join(dirname(dirname(near)), 'maps', name);
+    const beside = join(dirname(near), 'maps', name);
+    const candidates = [sibling, beside, mapsFiles.get(keySegment(mapId))].filter((p): p is string => !!p);
+    for (const file of candidates) {
+      const bytes = await readFile(file).catch(() => null);
+      if (bytes) return checkMapId(parseMaps(decodeJsonGz(bytes, file), file), mapId, file);
+    }
+    throw new Error(`maps document ${mapId} not found (looked for ${sibling} and any maps/${keySegment(mapId)}.json.gz under ${opts.path})`);
+  });
+  for (const file of files) {
+    const parts = file.split(sep);
+    const i = parts.lastIndexOf('shards');
+    const fstat = await stat(file).catch(() => null);
+    yield {
+      source: file,
+      ...(i > 0 ? { functionName: parts[i - 1]! } : {}),
+      time: fstat?.mtimeMs ?? 0,
+      read: () => readFile(file).then((b) => new Uint8Array(b.buffer, b.byteOffset, b.byteLength), (e: NodeJS.ErrnoException) => {
+        if (e.code === 'ENOENT') return null;
+        throw e;
+      }),
+      loadMaps: (mapId) => load(mapId, file),
+    };
+  }
+}

@@ -1,0 +1,71 @@
+/** Human-readable summary and the terminal progress bar. Pure formatting, no I/O. */
+import type { CombineResult, CombineSummary, MetricTotal } from './combine.js';
+import type { IngestProgress } from './ingest.js';
+import { METRICS } from './reports.js';
+
+const LIST_LIMIT = 20;
+
+function plural(n: number, one: string, many = `${one}s`): string {
+  return `${n} ${n === 1 ? one : many}`;
+}
+
+function pct(t: MetricTotal): string {
+  return t.pct === 'Unknown' ? 'n/a' : `${t.pct}%`;
+}
+
+function bytes(n: number): string {
+  return n < 1024 * 1024 ? `${(n / 1024).toFixed(1)} KiB` : `${(n / 1024 / 1024).toFixed(1)} MiB`;
+}
+
+function limited<T>(items: readonly T[], line: (t: T) => string): string[] {
+  const out = items.slice(0, LIST_LIMIT).map((t) => `  ${line(t)}`);
+  if (items.length > LIST_LIMIT) out.push(`  … and ${items.length - LIST_LIMIT} more`);
+  return out;
+}
+
+export function formatSummary(s: CombineSummary, r?: Pick<CombineResult, 'reports' | 'uploaded' | 'asShard'>): string {
+  const lines: string[] = [];
+  const inputs = [plural(s.shards, 'shard')];
+  if (s.coverageFiles > 0) inputs.push(plural(s.coverageFiles, 'coverage file'));
+  lines.push(`lambda-coverage: read ${inputs.join(' and ')} (${bytes(s.bytes)}) from ${plural(s.functions.length, 'function')}`
+    + `${s.functions.length > 0 && s.functions.length <= 5 ? ` (${s.functions.join(', ')})` : ''}, ${plural(s.invocations, 'invocation')}, in ${(s.durationMs / 1000).toFixed(1)} s`
+    + (s.retries > 0 ? `; ${plural(s.retries, 'request')} retried` : ''));
+  if (s.skipped.length > 0) {
+    lines.push(`skipped ${s.skipped.length} (${s.invalid} invalid):`);
+    lines.push(...limited(s.skipped, (k) => `${k.kind.padEnd(7)} ${k.source}: ${k.reason}`));
+  }
+  const totals = METRICS.map((m) => `${m} ${pct(s.totals[m])} (${s.totals[m].covered}/${s.totals[m].total})`).join(', ');
+  lines.push(`${plural(s.files, 'file')}: ${totals}`);
+  if (s.builds.length > 1) {
+    for (const b of s.builds) lines.push(`  ${b.id}: ${plural(b.files, 'file')}, lines ${pct(b.totals.lines)} → ${b.dir}`);
+  }
+  if (s.dropped.length > 0) {
+    lines.push(`older versions left out (newest wins; --build all writes one report per build):`);
+    lines.push(...limited(s.dropped, (d) => `${d.path}: ${plural(d.droppedInputs, 'input')} of ${plural(d.droppedHashes.length, 'older version')} (kept ${d.keptHash.slice(0, 12)})`));
+  }
+  if (s.pathPrefix.kind === 'detected') lines.push(`paths: build-machine prefix ${s.pathPrefix.prefix} mapped to . (${plural(s.pathPrefix.matched, 'file')}); override with --path-map`);
+  if (s.pathPrefix.kind === 'ambiguous') lines.push(`paths: absolute paths match more than one prefix (${s.pathPrefix.prefixes.join(', ')}); left as they are, use --path-map FROM=.`);
+  if (s.spellings.length > 0) {
+    lines.push('one file under two spellings (reported separately, not merged):');
+    lines.push(...limited(s.spellings, (w) => `${w.paths.join(' | ')}: ${w.hint}`));
+  }
+  if (s.escapedPaths.length > 0) lines.push(`paths outside the project root reported as absolute: ${s.escapedPaths.slice(0, 5).join(', ')}${s.escapedPaths.length > 5 ? ', …' : ''}`);
+  if (s.saturated.length > 0) lines.push(`counters capped at ${Number.MAX_SAFE_INTEGER} in: ${s.saturated.join(', ')}`);
+  if (s.missingSources.length > 0) {
+    lines.push(`no source for ${plural(s.missingSources.length, 'file')} (HTML shows coverage without the code; pass --source-root):`);
+    lines.push(...limited(s.missingSources, (p) => p));
+  }
+  if (r) {
+    for (const w of r.reports) if (w.files.length > 0) lines.push(`reports: ${w.dir} (${plural(w.files.length, 'file')})`);
+    if (r.uploaded) lines.push(`uploaded ${plural(r.uploaded.keys.length, 'file')} to s3://${r.uploaded.bucket}/${r.uploaded.prefix}`);
+    if (r.asShard) lines.push(`merged shard: ${r.asShard.shard} (maps: ${r.asShard.maps})`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+/** `[#####-----] 512/1000 shards` on one line of a terminal; nothing when not a TTY. */
+export function progressLine(p: IngestProgress, width = 30): string {
+  const total = Math.max(p.listed, p.done, 1);
+  const filled = Math.round((p.done / total) * width);
+  return `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${p.done}/${p.listed}${p.listing ? '+' : ''} inputs`;
+}

@@ -1,0 +1,220 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import libCoverage from 'istanbul-lib-coverage';
+import { CoverageMerger, InputRejectedError } from '../../combiner/merge.js';
+import { applyPathMap, detectBuildPrefix, parsePathMap, safeJoin } from '../../combiner/paths.js';
+import { parseShard } from '../../runtime/shard-format.js';
+import { APP, instrument, invoke, manifestOf, runContainer, sumData, toShard, type IstanbulData } from './helpers.js';
+
+const code = instrument();
+const info = (source: string, time = Date.parse('2026-11-01T10:00:00Z')) => ({ source, time });
+
+/** The merged result's counters, keyed like Istanbul data, for comparing with a real run. */
+function counters(map: libCoverage.CoverageMap): Record<string, { s: unknown; f: unknown; b: unknown }> {
+  const out: Record<string, { s: unknown; f: unknown; b: unknown }> = {};
+  for (const [k, v] of Object.entries(map.toJSON())) out[k] = { s: v.s, f: v.f, b: v.b };
+  return out;
+}
+function countersOf(data: IstanbulData) {
+  return Object.fromEntries(Object.entries(data).map(([k, v]) => [k, { s: v.s, f: v.f, b: v.b }]));
+}
+
+describe('merge core', () => {
+  it('N shards of separate containers sum exactly to one process running all the invocations', () => {
+    const calls = Array.from({ length: 40 }, (_, i) => i);
+    // One process that loads the modules once per container (each cold start runs module scope) and
+    // then runs every invocation: the counts the fleet must add up to.
+    const single = runContainer(code, (m) => calls.forEach((i) => invoke(m, i)));
+    const merger = new CoverageMerger();
+    const parts: IstanbulData[] = [];
+    for (let c = 0; c < 5; c++) {
+      const data = runContainer(code, (m) => calls.filter((i) => i % 5 === c).forEach((i) => invoke(m, i)));
+      parts.push(data);
+      const { shard, maps } = toShard(data, { containerId: `c${c}` });
+      merger.addShard(parseShard(JSON.parse(JSON.stringify(shard))), maps, info(`c${c}`));
+    }
+    const [build] = merger.result().builds;
+    const loadsOnly = runContainer(code, () => {});
+    const expected = countersOf(single);
+    for (const [k, v] of Object.entries(loadsOnly)) {
+      for (const [i, n] of Object.entries(v.s)) (expected[k]!.s as Record<string, number>)[i]! += 4 * n;
+    }
+    expect(counters(build!.coverageMap)).toEqual(expected);
+    // Istanbul's own merge of the containers' full data agrees (same maps, so its merge is right here).
+    const reference = libCoverage.createCoverageMap({});
+    for (const p of parts) reference.merge(JSON.parse(JSON.stringify(p)));
+    expect(counters(build!.coverageMap)).toEqual(counters(reference));
+    // Key and .path agree and the maps are Istanbul's own.
+    const json = build!.coverageMap.toJSON();
+    for (const [k, v] of Object.entries(json)) {
+      expect(v.path).toBe(k);
+      expect(v.statementMap).toEqual(single[k]!.statementMap);
+    }
+  });
+
+  it('refuses a whole shard when one file is wrong, leaving counters from good shards untouched', () => {
+    const data = runContainer(code, (m) => invoke(m, 1));
+    const good = toShard(data);
+    const merger = new CoverageMerger();
+    merger.addShard(good.shard, good.maps, info('good'));
+    const before = counters(merger.result().builds[0]!.coverageMap);
+
+    const bad = toShard(data, { containerId: 'bad' });
+    bad.shard.files['src/calc.js']!.s[0] = 1000; // valid counts in one file …
+    bad.shard.files['src/greet.js']!.s.push(1); // … and one counter too many in the other
+    expect(() => merger.addShard(bad.shard, bad.maps, info('coverage/orders/shards/bad.json.gz')))
+      .toThrow(/coverage\/orders\/shards\/bad\.json\.gz: file src\/greet\.js: has \d+ statement counters, its map has \d+/);
+    const missingArm = toShard(data, { containerId: 'arm' });
+    missingArm.shard.files['src/calc.js']!.b[0]!.pop();
+    expect(() => merger.addShard(missingArm.shard, missingArm.maps, info('arm'))).toThrow(/branch 0 has 1 arms, its map has 2/);
+    expect(counters(merger.result().builds[0]!.coverageMap)).toEqual(before);
+    expect(merger.inputs).toBe(1);
+  });
+
+  it('refuses a shard whose maps document does not list a file', () => {
+    const data = runContainer(code, (m) => invoke(m, 1));
+    const { shard, maps } = toShard(data);
+    delete maps.files['src/greet.js'];
+    expect(() => new CoverageMerger().addShard(shard, maps, info('k'))).toThrow(/src\/greet\.js: no static maps for hash .* does not list it/);
+  });
+
+  it('validates plain Istanbul files: null, negative, fractional, missing counters and bogus documents are refused whole', () => {
+    const data = runContainer(code, (m) => invoke(m, 2));
+    const cases: [string, (d: IstanbulData) => unknown, RegExp][] = [
+      ['null counter', (d) => { (d['src/calc.js']!.s as Record<string, unknown>)['0'] = null; return d; }, /s\[0\] is null/],
+      ['negative counter', (d) => { d['src/calc.js']!.f['0'] = -3; return d; }, /f\[0\] is -3/],
+      ['fractional counter', (d) => { d['src/greet.js']!.b['0']![0] = 0.5; return d; }, /b\[0\]\[0\] is 0\.5/],
+      ['missing counter', (d) => { delete d['src/calc.js']!.s['3']; return d; }, /statement counters|expected indices/],
+      ['extra arm', (d) => { d['src/calc.js']!.b['0']!.push(1); return d; }, /branch 0 has 3 arms/],
+      ['not coverage', () => ({ name: 'my-app', version: '1.0.0' }), /entry "name": not a file coverage object/],
+      ['an array', () => [1, 2], /not Istanbul coverage/],
+      ['no statementMap', (d) => { delete (d['src/calc.js'] as Partial<IstanbulData[string]>).statementMap; return d; }, /"statementMap" is missing/],
+    ];
+    for (const [name, mutate, reason] of cases) {
+      const merger = new CoverageMerger();
+      const bad = mutate(JSON.parse(JSON.stringify(data)) as IstanbulData);
+      let err: unknown;
+      try { merger.addIstanbul(bad, info('coverage-final.json')); } catch (e) { err = e; }
+      expect(err, name).toBeInstanceOf(InputRejectedError);
+      expect((err as Error).message, name).toMatch(reason);
+      expect(merger.result().builds[0]!.files, name).toHaveLength(0);
+    }
+  });
+
+  it('never sums two versions of one file: the newest wins and the dropped inputs are counted', () => {
+    const v1 = runContainer(code, (m) => invoke(m, 1));
+    const changed = instrument(['src/calc.js', 'src/greet.js'], (f) => {
+      const src = readFileSync(join(APP, f), 'utf8');
+      return f === 'src/calc.js' ? src.replace('return 42;', 'if (Math.random() > 2) return 1;\n  return 42;') : src;
+    });
+    const v2 = runContainer(changed, (m) => invoke(m, 2));
+    expect(v2['src/calc.js']!.hash).not.toBe(v1['src/calc.js']!.hash);
+    const merger = new CoverageMerger();
+    merger.addShard(toShard(v1, { containerId: 'old1', updatedAt: '2026-11-01T10:00:00.000Z' }).shard, toShard(v1).maps, info('old1'));
+    merger.addShard(toShard(v1, { containerId: 'old2', updatedAt: '2026-11-01T10:01:00.000Z' }).shard, toShard(v1).maps, info('old2'));
+    merger.addShard(toShard(v2, { containerId: 'new', updatedAt: '2026-11-02T10:00:00.000Z' }).shard, toShard(v2).maps, info('new'));
+    const r = merger.result();
+    const calc = r.builds[0]!.coverageMap.fileCoverageFor('src/calc.js');
+    expect(calc.data.hash).toBe(v2['src/calc.js']!.hash);
+    expect(Object.keys(calc.data.statementMap)).toHaveLength(Object.keys(v2['src/calc.js']!.statementMap).length);
+    expect(calc.data.s).toEqual(v2['src/calc.js']!.s); // nothing inherited from the old version
+    expect(r.dropped).toEqual([{ path: 'src/calc.js', keptHash: v2['src/calc.js']!.hash, droppedHashes: [v1['src/calc.js']!.hash], droppedInputs: 2 }]);
+    // greet.js did not change: all three containers count.
+    const greetOnly = (d: IstanbulData): IstanbulData => ({ 'src/greet.js': d['src/greet.js']! });
+    expect(r.builds[0]!.coverageMap.fileCoverageFor('src/greet.js').data.s).toEqual(sumData([v1, v1, v2].map(greetOnly))['src/greet.js']!.s);
+
+    const all = new CoverageMerger({ build: 'all' });
+    all.addShard(toShard(v1, { containerId: 'old1' }).shard, toShard(v1).maps, info('old1'));
+    all.addShard(toShard(v2, { containerId: 'new', updatedAt: '2026-11-02T10:00:00.000Z' }).shard, toShard(v2).maps, info('new'));
+    const builds = all.result().builds;
+    expect(builds.map((b) => b.id).sort()).toEqual([`build-${toShard(v1).maps.mapId}`, `build-${toShard(v2).maps.mapId}`].sort());
+    expect(all.result().dropped).toEqual([]);
+  });
+
+  it('merges nyc-style absolute paths with ours through --path-map or a detected prefix, and reports two spellings', () => {
+    const ours = runContainer(code, (m) => invoke(m, 1));
+    const theirs = JSON.parse(JSON.stringify(ours)) as IstanbulData;
+    const abs: IstanbulData = {};
+    for (const [k, v] of Object.entries(theirs)) abs[`/home/ci/work/app/${k}`] = { ...v, path: `/home/ci/work/app/${k}`, hash: 'other-hash' };
+
+    for (const opts of [{ pathMap: [parsePathMap('/home/ci/work/app=.')] }, {}]) {
+      const merger = new CoverageMerger(opts);
+      merger.addShard(toShard(ours).shard, toShard(ours).maps, info('shard'));
+      merger.addIstanbul(abs, info('.nyc_output/x.json'));
+      const r = merger.result();
+      const json = r.builds[0]!.coverageMap.toJSON();
+      expect(Object.keys(json).sort()).toEqual(['src/calc.js', 'src/greet.js']);
+      expect(json['src/calc.js']!.path).toBe('src/calc.js');
+      expect(json['src/calc.js']!.s).toEqual(sumData([ours, ours])['src/calc.js']!.s);
+      if (!('pathMap' in opts)) expect(r.prefix).toEqual({ kind: 'detected', prefix: '/home/ci/work/app', matched: 2 });
+    }
+
+    const noDetect = new CoverageMerger({ detectPrefix: false });
+    noDetect.addShard(toShard(ours).shard, toShard(ours).maps, info('shard'));
+    noDetect.addIstanbul(abs, info('.nyc_output/x.json'));
+    const r = noDetect.result();
+    expect(r.builds[0]!.files).toHaveLength(4);
+    expect(r.spellings.map((s) => s.paths)).toContainEqual(['/home/ci/work/app/src/calc.js', 'src/calc.js']);
+    expect(r.spellings[0]!.hint).toContain('--path-map /home/ci/work/app=.');
+  });
+
+  it('lists files from a build manifest with zero counts (nyc --all)', () => {
+    const all = instrument(['src/calc.js', 'src/greet.js', 'src/never.js']);
+    const manifest = manifestOf(runContainer(all, () => {}));
+    const data = runContainer(code, (m) => invoke(m, 3));
+    const merger = new CoverageMerger();
+    merger.addManifest(manifest, info('manifest'));
+    merger.addShard(toShard(data).shard, toShard(data).maps, info('s'));
+    const json = merger.result().builds[0]!.coverageMap.toJSON();
+    expect(Object.keys(json).sort()).toEqual(['src/calc.js', 'src/greet.js', 'src/never.js']);
+    expect(Object.values(json['src/never.js']!.s).every((n) => n === 0)).toBe(true);
+    expect(json['src/calc.js']!.s).toEqual(data['src/calc.js']!.s);
+  });
+
+  it('is associative: combine(combine(A, B), C) equals combine(A, B, C)', () => {
+    const v1 = runContainer(code, (m) => [1, 2, 3].forEach((i) => invoke(m, i)));
+    const changed = instrument(['src/calc.js', 'src/greet.js'], (f) => {
+      const src = readFileSync(join(APP, f), 'utf8');
+      return f === 'src/greet.js' ? `${src}\nfunction extra() { return 1; }\n` : src;
+    });
+    const A = toShard(v1, { containerId: 'a', updatedAt: '2026-11-01T10:00:00.000Z' });
+    const B = toShard(runContainer(code, (m) => invoke(m, 7)), { containerId: 'b', updatedAt: '2026-11-03T10:00:00.000Z', functionName: 'other' });
+    const C = toShard(runContainer(changed, (m) => invoke(m, 9)), { containerId: 'c', updatedAt: '2026-11-02T10:00:00.000Z' });
+    // B has no greet.js: the combined AB shard must keep greet.js at A's time, not B's, or C's newer
+    // version of greet.js would lose to it.
+    delete B.shard.files['src/greet.js'];
+    const flat = new CoverageMerger();
+    for (const [n, s] of [['a', A], ['b', B], ['c', C]] as const) flat.addShard(s.shard, s.maps, info(n));
+
+    const ab = new CoverageMerger();
+    ab.addShard(A.shard, A.maps, info('a'));
+    ab.addShard(B.shard, B.maps, info('b'));
+    const combined = ab.toShard(ab.result().builds[0]!, { containerId: 'ab' });
+    const tree = new CoverageMerger();
+    tree.addShard(parseShard(JSON.parse(JSON.stringify(combined.shard))), combined.maps, info('ab'));
+    tree.addShard(C.shard, C.maps, info('c'));
+
+    const flatJson = JSON.parse(JSON.stringify(flat.result().builds[0]!.coverageMap)) as IstanbulData;
+    expect(flatJson['src/greet.js']!.hash).toBe(C.shard.files['src/greet.js']!.hash);
+    expect(JSON.parse(JSON.stringify(tree.result().builds[0]!.coverageMap))).toEqual(flatJson);
+    expect(tree.invocations).toBe(flat.invocations);
+  });
+});
+
+describe('paths', () => {
+  it('maps prefixes at segment boundaries and detects a single build prefix', () => {
+    const maps = [parsePathMap('/build/app=.'), parsePathMap('C:\\agent\\app=lib')];
+    expect(applyPathMap('/build/app/src/a.ts', maps)).toBe('src/a.ts');
+    expect(applyPathMap('/build/application/a.ts', maps)).toBe('/build/application/a.ts');
+    expect(applyPathMap('C:/agent/app/x.ts', maps)).toBe('lib/x.ts');
+    expect(() => parsePathMap('nothing')).toThrow(/FROM=TO/);
+    expect(detectBuildPrefix(['/a/src/x.ts', '/b/src/y.ts'], new Set(['src/x.ts', 'src/y.ts']))).toEqual({ kind: 'ambiguous', prefixes: ['/a', '/b'] });
+    expect(detectBuildPrefix(['/ci/src/x.ts', '/ci/other.ts'], new Set(['src/x.ts']))).toEqual({ kind: 'detected', prefix: '/ci', matched: 1 });
+  });
+
+  it('never lets a key escape the output directory', () => {
+    expect(safeJoin('/tmp/out', 'a/b.html')).toBe('/tmp/out/a/b.html');
+    for (const bad of ['../../x', 'a/../../x', '/etc/passwd', '..', 'a/\0b']) expect(() => safeJoin('/tmp/out', bad), bad).toThrow(/refusing/);
+  });
+});
