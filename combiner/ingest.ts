@@ -68,7 +68,7 @@ export async function ingestOne(item: SourceItem, bytes: Uint8Array, merger: Cov
     try {
       shard = parseShard(doc, 'shard');
     } catch (e) {
-      throw new InputRejectedError(item.source, (e as Error).message.replace(/^shard: /, ''), { cause: e });
+      throw new InputRejectedError(item.source, (e as Error).message.replace(/^shard:? /, ''), { cause: e });
     }
     let maps = null;
     if (shard.mapId !== null) {

@@ -5,7 +5,7 @@
  * The source finder is injected: where the source is not on disk (the Lambda combiner) the HTML page
  * says so and the summary lists those files, instead of failing.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { isAbsolute, resolve } from 'node:path';
 import type { CoverageMap, CoverageSummary } from 'istanbul-lib-coverage';
@@ -118,13 +118,27 @@ export function writeReports(opts: WriteReportsOptions): WrittenReports {
     const effective = name === 'lcov' && names.includes('html') ? 'lcovonly' : name;
     let report;
     try {
-      report = reports.create(effective as 'json', { projectRoot: opts.projectRoot } as never);
+      report = reports.create(effective as 'json', { projectRoot: process.cwd() } as never);
     } catch (cause) {
       throw new ReporterError(`unknown reporter "${name}"; use one of ${KNOWN_REPORTERS.join(', ')}`, { cause });
     }
     report.execute(context);
+    if (effective === 'cobertura') fixCoberturaSource(dir, opts.projectRoot);
   }
   return { dir, files: [...written].sort(), terminal };
+}
+
+/**
+ * Cobertura's `filename`s come from path.relative(projectRoot, path), which resolves our relative
+ * coverage paths against the process's cwd; so the report is rendered with projectRoot = cwd (filenames
+ * stay the coverage paths) and `<source>` is then set to where those paths really are relative to.
+ */
+function fixCoberturaSource(dir: string, sourceRoot: string): void {
+  const file = resolve(dir, 'cobertura-coverage.xml');
+  let xml: string;
+  try { xml = readFileSync(file, 'utf8'); } catch { return; }
+  const esc = sourceRoot.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+  writeFileSync(file, xml.replace(/<source>[^<]*<\/source>/, () => `<source>${esc}</source>`));
 }
 
 export function isTerminalReporter(name: string): boolean {

@@ -1,0 +1,188 @@
+// The CLI in-process (main(argv)) over a directory of real shards, nyc output and corrupt inputs;
+// every report checked by an independent reader (Debian lcov, nyc report, Cobertura XML, Chromium).
+import { execFile } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { main } from '../../combiner/main.js';
+import { encodeJsonGz } from '../../runtime/shard-format.js';
+import { chromiumAvailable, dumpDom } from '../../scripts/local/chromium.mjs';
+import { APP, NODE22, ROOT, instrument, invoke, runContainer, sumData, toShard, writeShardFiles, type IstanbulData } from './helpers.js';
+
+const run = promisify(execFile);
+let work: string;
+let input: string;
+let good: IstanbulData[];
+let nycData: IstanbulData;
+
+async function cli(args: string[]) {
+  let stdout = '';
+  let stderr = '';
+  const code = await main(args, { stdout: (t) => { stdout += t; }, stderr: (t) => { stderr += t; }, cwd: work, env: {}, progress: false });
+  return { code, stdout, stderr };
+}
+
+beforeAll(() => {
+  work = mkdtempSync(join(tmpdir(), 'lc-comb-dir-'));
+  input = join(work, 'input');
+  const code = instrument();
+  good = [0, 1, 2].map((c) => runContainer(code, (m) => [c, c + 3, c + 6].forEach((i) => invoke(m, i))));
+  good.forEach((d, c) => writeShardFiles(input, 'coverage/', toShard(d, { containerId: `c${c}`, invocations: 3 })));
+
+  // A unit-test run instrumented by nyc on a CI agent: absolute paths, another hash, same maps.
+  const absCode = instrument(['src/calc.js', 'src/greet.js'].map((f) => `/home/ci/app/${f}`), (f) => readFileSync(join(APP, f.replace('/home/ci/app/', '')), 'utf8'));
+  const absLoaded = new Map([...absCode].map(([k, v]) => [k.replace('/home/ci/app/', ''), v]));
+  nycData = runContainer(absLoaded, (m) => { m.calc.unused(); m.greet.greet('x', true); });
+  mkdirSync(join(input, '.nyc_output/processinfo'), { recursive: true });
+  writeFileSync(join(input, '.nyc_output/6f1e.json'), JSON.stringify(nycData));
+  writeFileSync(join(input, '.nyc_output/processinfo/6f1e.json'), JSON.stringify({ pid: 1, argv: [] }));
+
+  // Corrupt inputs, each must be refused whole with its reason.
+  const bad = join(input, 'coverage/orders/shards');
+  const shard = toShard(good[0]!, { containerId: 'x' });
+  const full = encodeJsonGz(shard.shard);
+  writeFileSync(join(bad, 'truncated.json.gz'), full.subarray(0, Math.floor(full.length / 2)));
+  writeFileSync(join(bad, 'bogus.json'), '{"format": "lambda-coverage/shard", "files": {');
+  const withNull = JSON.parse(JSON.stringify(shard.shard));
+  withNull.files['src/calc.js'].s[0] = null;
+  writeFileSync(join(bad, 'null-counter.json.gz'), encodeJsonGz(withNull));
+  const longer = JSON.parse(JSON.stringify(shard.shard));
+  longer.files['src/greet.js'].f.push(3);
+  writeFileSync(join(bad, 'wrong-length.json.gz'), encodeJsonGz(longer));
+  writeFileSync(join(bad, 'future.json.gz'), encodeJsonGz({ ...shard.shard, version: 2 }));
+  writeFileSync(join(bad, 'no-maps.json.gz'), encodeJsonGz({ ...shard.shard, mapId: 'feedfacefeedfacefeedfacefeedface' }));
+  writeFileSync(join(input, 'package.json'), JSON.stringify({ name: 'not-coverage', version: '1.0.0' }));
+  const negative = JSON.parse(JSON.stringify(good[1])) as IstanbulData;
+  negative['src/calc.js']!.s['0'] = -1;
+  writeFileSync(join(input, 'coverage-final.json'), JSON.stringify(negative));
+});
+
+afterAll(() => { rmSync(work, { recursive: true, force: true }); });
+
+describe('combine --dir (in-process main)', () => {
+  let result: Awaited<ReturnType<typeof cli>>;
+  const expected = () => {
+    const mapped: IstanbulData = {};
+    for (const [k, v] of Object.entries(nycData)) mapped[k.replace('/home/ci/app/', '')] = v;
+    return sumData([...good, mapped]);
+  };
+
+  beforeAll(async () => {
+    result = await cli(['combine', '--dir', 'input', '--out', 'report', '--source-root', APP,
+      '--reporter', 'text-summary', '--reporter', 'html', '--reporter', 'lcov', '--reporter', 'cobertura',
+      '--reporter', 'json', '--reporter', 'json-summary']);
+  });
+
+  it('merges the good inputs exactly and refuses each corrupt one with its reason', () => {
+    expect(result.code, result.stderr).toBe(0);
+    const final = JSON.parse(readFileSync(join(work, 'report/coverage-final.json'), 'utf8')) as IstanbulData;
+    expect(Object.keys(final).sort()).toEqual(['src/calc.js', 'src/greet.js']);
+    for (const [k, v] of Object.entries(expected())) {
+      expect(final[k]!.path).toBe(k);
+      expect({ s: final[k]!.s, f: final[k]!.f, b: final[k]!.b }).toEqual({ s: v.s, f: v.f, b: v.b });
+    }
+    const err = result.stderr;
+    expect(err).toMatch(/read 3 shards and 1 coverage file .* from 1 function \(orders\), 9 invocations/);
+    expect(err).toMatch(/skipped 8 \(8 invalid\)/);
+    expect(err).toMatch(/truncated\.json\.gz: not valid gzip/);
+    expect(err).toMatch(/bogus\.json: not valid JSON .* truncated/);
+    expect(err).toMatch(/null-counter\.json\.gz: file src\/calc\.js: "s" must be an array of non-negative integers/);
+    expect(err).toMatch(/wrong-length\.json\.gz: file src\/greet\.js: has 2 function counters, its map has 1/);
+    expect(err).toMatch(/future\.json\.gz: lambda-coverage\/shard version 2 is not supported .* upgrade/);
+    expect(err).toMatch(/no-maps\.json\.gz: maps document feedface\w+ not found/);
+    expect(err).toMatch(/package\.json: entry "name": not a file coverage object/);
+    expect(err).toMatch(/coverage-final\.json: entry "src\/calc\.js": s\[0\] is -1/);
+    expect(err).toMatch(/paths: build-machine prefix \/home\/ci\/app mapped to \. \(2 files\)/);
+    expect(err).not.toMatch(/processinfo/);
+    expect(result.stdout).toMatch(/Statements\s+: [\d.]+% \( \d+\/\d+ \)/);
+  });
+
+  it('Debian lcov reads lcov.info with the same totals as json-summary', async () => {
+    const summary = JSON.parse(readFileSync(join(work, 'report/coverage-summary.json'), 'utf8')).total;
+    const { stdout, stderr } = await run('/usr/bin/lcov', ['--summary', join(work, 'report/lcov.info'), '--rc', 'lcov_branch_coverage=1']);
+    const text = stdout + stderr;
+    expect(text).toContain(`lines......: ${summary.lines.pct.toFixed(1)}% (${summary.lines.covered} of ${summary.lines.total} lines)`);
+    expect(text).toContain(`functions..: ${summary.functions.pct.toFixed(1)}% (${summary.functions.covered} of ${summary.functions.total} functions)`);
+    expect(text).toContain(`(${summary.branches.covered} of ${summary.branches.total} branches)`);
+  });
+
+  it("nyc report reads coverage-final.json and agrees with json-summary", async () => {
+    const temp = join(work, 'nyc-temp');
+    mkdirSync(temp, { recursive: true });
+    writeFileSync(join(temp, 'out.json'), readFileSync(join(work, 'report/coverage-final.json')));
+    await run(NODE22, [join(ROOT, 'node_modules/nyc/bin/nyc.js'), 'report', '--temp-dir', temp, '--reporter', 'json-summary', '--report-dir', join(work, 'nyc-report')], { cwd: work });
+    const ours = JSON.parse(readFileSync(join(work, 'report/coverage-summary.json'), 'utf8'));
+    const theirs = JSON.parse(readFileSync(join(work, 'nyc-report/coverage-summary.json'), 'utf8'));
+    expect(theirs.total).toEqual(ours.total);
+    expect(theirs['src/calc.js'] ?? theirs[join(work, 'src/calc.js')]).toEqual(ours['src/calc.js']);
+  });
+
+  it('the Cobertura XML carries the same line and branch rates', () => {
+    const xml = readFileSync(join(work, 'report/cobertura-coverage.xml'), 'utf8');
+    const summary = JSON.parse(readFileSync(join(work, 'report/coverage-summary.json'), 'utf8')).total;
+    const root = /<coverage ([^>]*)>/.exec(xml)![1]!;
+    const attr = (n: string) => Number(new RegExp(`${n}="([^"]*)"`).exec(root)![1]);
+    expect(attr('lines-valid')).toBe(summary.lines.total);
+    expect(attr('lines-covered')).toBe(summary.lines.covered);
+    expect(attr('branches-valid')).toBe(summary.branches.total);
+    expect(attr('line-rate')).toBeCloseTo(summary.lines.covered / summary.lines.total, 3);
+    expect(xml).toContain('filename="src/calc.js"');
+    expect(xml).toContain(`<source>${APP}</source>`);
+  });
+
+  it.runIf(chromiumAvailable())('headless Chromium shows the json-summary totals and the source on the HTML pages', async () => {
+    const summary = JSON.parse(readFileSync(join(work, 'report/coverage-summary.json'), 'utf8')).total;
+    const dom = await dumpDom(join(work, 'report/index.html'));
+    const fractions = [...dom.matchAll(/<span class="strong">([\d.]+)% <\/span>\s*<span class="quiet">(\w+)<\/span>\s*<span class="fraction">(\d+)\/(\d+)<\/span>/g)]
+      .map((m) => [m[2]!.toLowerCase(), Number(m[3]), Number(m[4])]);
+    expect(fractions).toEqual(['statements', 'branches', 'functions', 'lines'].map((k) => [k, summary[k].covered, summary[k].total]));
+    const page = await dumpDom(join(work, 'report/calc.js.html'));
+    expect(page).toContain('classify');
+  });
+
+  it('--check-coverage prints one ERROR line per failed metric and exits 1', async () => {
+    const r = await cli(['combine', '--dir', 'input/coverage', '--out', 'r2', '--reporter', 'json-summary', '--check-coverage', '--lines', '99', '--functions', '10', '--statements', '99.5']);
+    expect(r.code).toBe(1);
+    const summary = JSON.parse(readFileSync(join(work, 'r2/coverage-summary.json'), 'utf8')).total;
+    const errors = r.stderr.split('\n').filter((l) => l.startsWith('ERROR:'));
+    expect(errors).toEqual([
+      `ERROR: Coverage for lines (${summary.lines.pct}%) does not meet threshold (99%)`,
+      `ERROR: Coverage for statements (${summary.statements.pct}%) does not meet threshold (99.5%)`,
+    ]);
+    expect((await cli(['combine', '--dir', 'input', '--out', 'r2', '--reporter', 'none', '--check-coverage', '--lines', '50'])).code).toBe(0);
+  });
+
+  it('--max-invalid turns refused inputs into a failure (exit 2) and still says which', async () => {
+    const r = await cli(['combine', '--dir', 'input', '--out', 'r3', '--max-invalid', '7']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/8 invalid input\(s\), more than --max-invalid 7; no report written/);
+    expect(r.stderr).toMatch(/truncated\.json\.gz/);
+    expect(existsSync(join(work, 'r3'))).toBe(false);
+  });
+
+  it('says which files have no source instead of failing, and the HTML page says so too', async () => {
+    const r = await cli(['combine', '--dir', 'input', '--out', 'r4', '--reporter', 'html', '--source-root', join(work, 'nowhere')]);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/no source for 2 files .*\n\s+src\/calc\.js\n\s+src\/greet\.js/);
+    const page = readFileSync(join(work, 'r4/calc.js.html'), 'utf8');
+    expect(page).toContain('Source not shown: src/calc.js was not found under');
+  });
+
+  it('usage errors exit 2 with a message naming the option', async () => {
+    for (const [args, msg] of [
+      [['combine'], /give --bucket .* or --dir/],
+      [['combine', '--dir', 'input', '--lines', 'abc'], /--lines must be a number between 0 and 100, not "abc"/],
+      [['combine', '--dir', 'input', '--bogus'], /Unknown option '--bogus'/],
+      [['combine', '--dir', 'input', '--build', 'some'], /--build must be "newest" or "all"/],
+      [['combine', '--dir', 'input', '--reporter', 'nonsense', '--out', 'r5'], /unknown reporter "nonsense"; use one of clover, cobertura/],
+      [['frobnicate'], /unknown command "frobnicate"/],
+      [['combine', '--dir', 'missing-dir'], /--dir .*missing-dir: does not exist/],
+    ] as [string[], RegExp][]) {
+      const r = await cli(args);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr, args.join(' ')).toMatch(msg);
+    }
+  });
+});
