@@ -118,11 +118,12 @@ export interface ListedObject {
   size: number;
 }
 
-async function* listPages(client: S3Client, bucket: string, prefix: string, delimiter: string | undefined, retry: RetryOptions): AsyncGenerator<ListObjectsV2CommandOutput> {
+async function* listPages(client: S3Client, bucket: string, prefix: string, delimiter: string | undefined, retry: RetryOptions, startAfter?: string): AsyncGenerator<ListObjectsV2CommandOutput> {
   let token: string | undefined;
   for (let page = 0; page < 1_000_000; page++) {
     const out = await withRetry(`list s3://${bucket}/${prefix}`, (abortSignal) => client.send(new ListObjectsV2Command({
       Bucket: bucket, Prefix: prefix, Delimiter: delimiter, ContinuationToken: token,
+      ...(startAfter !== undefined && token === undefined ? { StartAfter: startAfter } : {}),
     }), { abortSignal }), retry).catch((e: unknown) => { throw explainAccess(e, bucket, prefix); });
     yield out;
     if (!out.IsTruncated || !out.NextContinuationToken) return;
@@ -130,19 +131,19 @@ async function* listPages(client: S3Client, bucket: string, prefix: string, deli
   }
 }
 
-/** `{prefix}*` one level down: the function names that have written coverage. */
-export async function listFunctionPrefixes(client: S3Client, bucket: string, prefix: string, retry: RetryOptions = {}): Promise<string[]> {
-  const out: string[] = [];
-  for await (const page of listPages(client, bucket, prefix, '/', retry)) {
-    for (const cp of page.CommonPrefixes ?? []) if (cp.Prefix) out.push(cp.Prefix);
-  }
-  return out;
+export interface ListRange {
+  /** Only keys after this one. */
+  startAfter?: string;
+  /** Stop at the first key ≥ this one (keys come in UTF-8 order, so later pages are not fetched). */
+  stopAt?: string;
 }
 
-export async function* listObjects(client: S3Client, bucket: string, prefix: string, retry: RetryOptions = {}): AsyncGenerator<ListedObject> {
-  for await (const page of listPages(client, bucket, prefix, undefined, retry)) {
+export async function* listObjects(client: S3Client, bucket: string, prefix: string, retry: RetryOptions = {}, range: ListRange = {}): AsyncGenerator<ListedObject> {
+  for await (const page of listPages(client, bucket, prefix, undefined, retry, range.startAfter)) {
     for (const o of page.Contents ?? []) {
-      if (o.Key) yield { key: o.Key, time: o.LastModified?.getTime() ?? 0, size: o.Size ?? 0 };
+      if (!o.Key) continue;
+      if (range.stopAt !== undefined && o.Key >= range.stopAt) return;
+      yield { key: o.Key, time: o.LastModified?.getTime() ?? 0, size: o.Size ?? 0 };
     }
   }
 }

@@ -7,7 +7,7 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { dirname, join, posix, resolve, sep } from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { decodeJsonGz, keySegment, normalizePrefix, parseMaps, type MapsDocument } from '../runtime/shard-format.js';
-import { getObjectBytes, listFunctionPrefixes, listObjects, type RetryOptions } from './s3.js';
+import { getObjectBytes, listObjects, type ListedObject, type RetryOptions } from './s3.js';
 
 export interface SourceItem {
   /** S3 key (`s3://bucket/key`) or local file, used in messages. */
@@ -67,20 +67,34 @@ export async function* s3Items(opts: S3SourceOptions): AsyncGenerator<SourceItem
     if (bytes === null) throw new Error(`maps document s3://${bucket}/${key} not found (was it deleted, or written under another prefix?)`);
     return checkMapId(parseMaps(decodeJsonGz(bytes, `s3://${bucket}/${key}`), `s3://${bucket}/${key}`), mapId, key);
   });
-  const folders = opts.functions && opts.functions.length > 0
-    ? opts.functions.map((f) => `${prefix}${keySegment(f)}/`)
-    : (await listFunctionPrefixes(client, bucket, prefix, retry)).filter((p) => p !== `${prefix}combined/`);
-  for (const folder of folders) {
-    const functionName = folder.slice(prefix.length, -1);
-    for await (const o of listObjects(client, bucket, `${folder}shards/`, retry)) {
-      if (!COVERAGE_FILE.test(o.key)) continue;
-      yield {
-        source: `s3://${bucket}/${o.key}`, functionName, time: o.time,
-        read: () => getObjectBytes(client, bucket, o.key, retry),
-        loadMaps: (mapId) => load(mapId, o.key),
-      };
+  const item = (o: ListedObject, functionName: string): SourceItem => ({
+    source: `s3://${bucket}/${o.key}`, functionName, time: o.time,
+    read: () => getObjectBytes(client, bucket, o.key, retry),
+    loadMaps: (mapId) => load(mapId, o.key),
+  });
+  if (opts.functions && opts.functions.length > 0) {
+    for (const f of opts.functions) {
+      for await (const o of listObjects(client, bucket, `${prefix}${keySegment(f)}/shards/`, retry)) {
+        if (COVERAGE_FILE.test(o.key)) yield item(o, keySegment(f));
+      }
+    }
+    return;
+  }
+  // One flat listing of the prefix, filtered to `{function}/shards/*`, rather than a Delimiter listing
+  // (some S3-compatible servers, s3rver among them, omit deeper common prefixes). The combiner's own
+  // output (`{prefix}combined/…`, many HTML files per run) is stepped over: keys before it, then after it.
+  const shardKey = new RegExp(`^${escapeRegExp(prefix)}([^/]+)/shards/[^/]+\\.json(\\.gz)?$`);
+  const ranges = [{ stopAt: `${prefix}combined/` }, { startAfter: `${prefix}combined0` }];
+  for (const range of ranges) {
+    for await (const o of listObjects(client, bucket, prefix, retry, range)) {
+      const m = shardKey.exec(o.key);
+      if (m) yield item(o, m[1]!);
     }
   }
+}
+
+function escapeRegExp(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
 // ---- directory -------------------------------------------------------------------------------------
