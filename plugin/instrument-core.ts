@@ -33,8 +33,10 @@ export interface InstrumentRequest {
 }
 
 export interface Instrumented {
-  /** Instrumented source for esbuild, ending in an inline source map to the original text. */
-  contents: string;
+  /** Instrumented source for esbuild (no source map comment). */
+  code: string;
+  /** JSON text of the source map from `code` to the original text; '' when the file was not changed. */
+  map: string;
   /** The file's static maps and hash; null when the file is not counted (`istanbul ignore file`). */
   maps: FileMaps | null;
 }
@@ -155,8 +157,16 @@ export function parserPlugins(loader: CodeLoader, decorators: DecoratorsFlavor):
   return plugins;
 }
 
-function toInline(map: object): string {
-  return `\n//# sourceMappingURL=data:application/json;charset=utf-8;base64,${Buffer.from(JSON.stringify(map)).toString('base64')}\n`;
+/**
+ * What esbuild gets: the code, plus an inline source map when the build writes source maps (esbuild
+ * chains it, so its own map points at the original file). Without one the comment is left out:
+ * esbuild would decode it for nothing.
+ */
+export function withInlineMap<T extends string | Uint8Array>(out: { code: T; map: string | Uint8Array }, sourcemap: boolean): T | string {
+  if (!sourcemap || out.map.length === 0) return out.code;
+  const map = typeof out.map === 'string' ? Buffer.from(out.map) : Buffer.from(out.map.buffer, out.map.byteOffset, out.map.byteLength);
+  const code = typeof out.code === 'string' ? out.code : Buffer.from(out.code.buffer, out.code.byteOffset, out.code.byteLength).toString('utf8');
+  return `${code}\n//# sourceMappingURL=data:application/json;charset=utf-8;base64,${map.toString('base64')}\n`;
 }
 
 interface BabelParseError extends Error {
@@ -206,10 +216,9 @@ async function transformOnce(req: InstrumentRequest, decorators: DecoratorsFlavo
   });
   if (!result?.code) throw new InstrumentError(`Babel returned no code for ${req.filename}`, req.filename);
   const maps = (result.metadata as Record<string, unknown> | undefined)?.lambdaCoverage as FileMaps | null | undefined;
-  if (maps === null || maps === undefined) return { contents: req.code, maps: null };
+  if (maps === null || maps === undefined) return { code: req.code, map: '', maps: null };
   if (!result.map) throw new InstrumentError(`Babel returned no source map for ${req.filename}`, req.filename);
-  const map = { ...result.map, sourcesContent: [req.code] };
-  return { contents: result.code + toInline(map), maps };
+  return { code: result.code, map: JSON.stringify({ ...result.map, sourcesContent: [req.code] }), maps };
 }
 
 /**

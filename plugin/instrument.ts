@@ -3,7 +3,7 @@
  * own plugin loads the files (esbuild gives each file to the first onLoad that claims it).
  */
 import { isAbsolute, resolve } from 'node:path';
-import { instrumentSource, type CodeLoader } from './instrument-core.js';
+import { instrumentSource, withInlineMap, type CodeLoader } from './instrument-core.js';
 import { resolveOptions, type CoverageInstrumentOptions } from './options.js';
 import { recordChained } from './registry.js';
 import { coverageKey, loaderFor } from './select.js';
@@ -44,5 +44,5 @@ export async function instrument(code: string, path: string, options: Instrument
     decorators: decorators ?? 'legacy', ignoreClassMethods: opts.ignoreClassMethods,
   });
   if (out.maps) recordChained(abs, out.maps);
-  return { contents: out.contents, loader, key, maps: out.maps };
+  return { contents: withInlineMap(out, true), loader, key, maps: out.maps };
 }

@@ -2,35 +2,66 @@
  * The build manifest (runtime/shard-format.ts `BuildManifest`) written next to the bundle: the static
  * maps of every instrumented file, so lean bundles carry counters only and the combiner can report
  * files that were bundled but never ran.
+ *
+ * Entries travel as JSON text (a cache hit never parses its maps) and the file is written one entry a
+ * line, so merging into a manifest this plugin wrote reads keys without parsing the maps. It is plain
+ * JSON all the same; any other valid manifest is parsed and merged too.
  */
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import {
-  FORMAT_VERSION, MANIFEST_FORMAT, parseManifest, type BuildManifest, type FileMaps,
-} from '../runtime/shard-format.js';
+import { FORMAT_VERSION, MANIFEST_FORMAT, parseManifest } from '../runtime/shard-format.js';
 
-/**
- * Merges this build's files into an existing manifest (another entry point written into the same
- * directory). Files this plugin instance wrote on its previous build but no longer bundles are dropped,
- * so watch-mode rebuilds do not keep stale entries.
- */
-export function mergeManifest(
-  existing: BuildManifest | undefined,
-  files: ReadonlyMap<string, FileMaps>,
-  dropped: ReadonlySet<string>,
-  generator: string,
-  now: Date = new Date(),
-): BuildManifest {
-  const merged: Record<string, FileMaps> = {};
-  for (const [k, v] of Object.entries(existing?.files ?? {})) if (!dropped.has(k)) merged[k] = v;
-  for (const [k, v] of files) merged[k] = v;
-  const sorted: Record<string, FileMaps> = {};
-  for (const k of Object.keys(merged).sort()) sorted[k] = merged[k]!;
-  return { format: MANIFEST_FORMAT, version: FORMAT_VERSION, createdAt: now.toISOString(), generator, files: sorted };
+/** Coverage key -> JSON text of that file's FileMaps. */
+export type ManifestEntries = Map<string, string>;
+
+function header(createdAt: Date, generator: string): string {
+  return `{"format":${JSON.stringify(MANIFEST_FORMAT)},"version":${FORMAT_VERSION},"createdAt":${JSON.stringify(createdAt.toISOString())},"generator":${JSON.stringify(generator)},"files":{`;
 }
 
-async function readExisting(file: string): Promise<BuildManifest | undefined> {
+/** The manifest text: header line, one `"key":{maps}` line per file (sorted), closing line. */
+export function renderManifest(entries: ReadonlyMap<string, string>, generator: string, now: Date = new Date()): string {
+  const keys = [...entries.keys()].sort();
+  const lines = keys.map((k) => `${JSON.stringify(k)}:${entries.get(k)!}`);
+  return `${header(now, generator)}\n${lines.join(',\n')}\n}}\n`;
+}
+
+/** Reads the entries of a manifest: fast for our own line layout, by JSON.parse otherwise. */
+export function readManifestEntries(text: string, what: string): ManifestEntries {
+  const lines = text.split('\n');
+  const first = lines[0] ?? '';
+  const ours = first.startsWith(`{"format":${JSON.stringify(MANIFEST_FORMAT)},"version":${FORMAT_VERSION},`) && first.endsWith('"files":{');
+  if (ours && lines.at(-2) === '}}' && lines.at(-1) === '') {
+    const out: ManifestEntries = new Map();
+    for (const line of lines.slice(1, -2)) {
+      const entry = line.endsWith(',') ? line.slice(0, -1) : line;
+      const m = /^("(?:[^"\\]|\\.)*"):(\{.*\})$/.exec(entry);
+      if (!m) return parsedEntries(text, what);
+      out.set(JSON.parse(m[1]!) as string, m[2]!);
+    }
+    return out;
+  }
+  return parsedEntries(text, what);
+}
+
+function parsedEntries(text: string, what: string): ManifestEntries {
+  const manifest = parseManifest(JSON.parse(text), what);
+  return new Map(Object.entries(manifest.files).map(([k, v]) => [k, JSON.stringify(v)]));
+}
+
+/**
+ * Merges this build's files into an existing manifest's (another entry point written into the same
+ * directory). Files this plugin instance wrote on its previous build but no longer bundles are
+ * dropped, so watch-mode rebuilds keep no stale entries.
+ */
+export function mergeEntries(existing: ReadonlyMap<string, string> | undefined, files: ReadonlyMap<string, string>, dropped: ReadonlySet<string>): ManifestEntries {
+  const merged: ManifestEntries = new Map();
+  for (const [k, v] of existing ?? []) if (!dropped.has(k)) merged.set(k, v);
+  for (const [k, v] of files) merged.set(k, v);
+  return merged;
+}
+
+async function readExisting(file: string): Promise<ManifestEntries | undefined> {
   let text: string;
   try {
     text = await readFile(file, 'utf8');
@@ -38,9 +69,9 @@ async function readExisting(file: string): Promise<BuildManifest | undefined> {
     return undefined;
   }
   try {
-    return parseManifest(JSON.parse(text), file);
+    return readManifestEntries(text, file);
   } catch {
-    // Not ours or from an unknown version: replaced, not merged.
+    // Not a manifest, or from an unknown version: replaced, not merged.
     return undefined;
   }
 }
@@ -48,25 +79,21 @@ async function readExisting(file: string): Promise<BuildManifest | undefined> {
 // Builds of one process that share an output directory must not interleave read-merge-write.
 const locks = new Map<string, Promise<unknown>>();
 
-/** Reads, merges and atomically rewrites the manifest at `file`. Returns what was written. */
-export function writeManifest(
-  file: string,
-  files: ReadonlyMap<string, FileMaps>,
-  dropped: ReadonlySet<string>,
-  generator: string,
-): Promise<BuildManifest> {
+/** Reads, merges and atomically rewrites the manifest at `file`. */
+export function writeManifest(file: string, files: ReadonlyMap<string, string>, dropped: ReadonlySet<string>, generator: string): Promise<void> {
   const previous = locks.get(file) ?? Promise.resolve();
   const next = previous.catch(() => undefined).then(async () => {
-    const manifest = mergeManifest(await readExisting(file), files, dropped, generator);
+    const text = renderManifest(mergeEntries(await readExisting(file), files, dropped), generator);
     await mkdir(dirname(file), { recursive: true });
     const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-    await writeFile(tmp, `${JSON.stringify(manifest)}\n`);
+    await writeFile(tmp, text);
     await rename(tmp, file);
-    return manifest;
   });
   locks.set(file, next);
-  void next.finally(() => {
-    if (locks.get(file) === next) locks.delete(file);
-  }).catch(() => undefined);
+  void next
+    .finally(() => {
+      if (locks.get(file) === next) locks.delete(file);
+    })
+    .catch(() => undefined);
   return next;
 }

@@ -2,6 +2,7 @@
  * Which files get instrumented, which loader they go back to esbuild with, and their coverage key.
  * Pure over paths: no file system.
  */
+import { createRequire } from 'node:module';
 import { extname, relative, sep } from 'node:path';
 import TestExclude from 'test-exclude';
 import type { CodeLoader } from './instrument-core.js';
@@ -12,7 +13,25 @@ export function coverageKey(cwd: string, file: string): string {
   return relative(cwd, file).split(sep).join('/');
 }
 
-/** A predicate over absolute paths with nyc's include/exclude meaning, relative to `cwd`. */
+interface MinimatchLike {
+  match(path: string): boolean;
+  makeRe(): RegExp | false;
+}
+
+type MinimatchCtor = new (pattern: string, options: { dot: boolean }) => MinimatchLike;
+
+/** The very minimatch test-exclude matches with (its own dependency), so the semantics are the same. */
+function testExcludeMinimatch(): MinimatchCtor {
+  const fromTestExclude = createRequire(createRequire(import.meta.url).resolve('test-exclude'));
+  return (fromTestExclude('minimatch') as { Minimatch: MinimatchCtor }).Minimatch;
+}
+
+/**
+ * A predicate over absolute paths with nyc's include/exclude meaning, relative to `cwd`. test-exclude
+ * normalizes the globs (negations, `dir/` → `dir/**`, `**\/x` also matching `x`); its own
+ * shouldInstrument recompiles every glob on every call (~1 ms a file), so the normalized globs are
+ * compiled once here and applied the way it applies them.
+ */
 export function createSelector(opts: Pick<ResolvedOptions, 'cwd' | 'include' | 'exclude' | 'extensions'>): (file: string) => boolean {
   const te = new TestExclude({
     cwd: opts.cwd,
@@ -20,11 +39,30 @@ export function createSelector(opts: Pick<ResolvedOptions, 'cwd' | 'include' | '
     exclude: opts.exclude,
     extension: opts.extensions,
     excludeNodeModules: true,
-  });
+  }) as unknown as { include: string[] | false; exclude: string[]; excludeNegated: string[] };
+  const Minimatch = testExcludeMinimatch();
+  // One RegExp for a glob list tests a path ~10x faster than Minimatch.match walks it (measured on rxjs).
+  const compile = (globs: string[]): { test(p: string): boolean } => {
+    const ms = globs.map((g) => new Minimatch(g, { dot: true }));
+    const res = ms.map((m) => m.makeRe());
+    if (res.every((r): r is RegExp => r instanceof RegExp && r.flags === '')) {
+      if (res.length === 0) return { test: () => false };
+      const one = new RegExp(res.map((r) => `(?:${r.source})`).join('|'));
+      return { test: (p) => one.test(p) };
+    }
+    return { test: (p) => ms.some((m) => m.match(p)) };
+  };
+  const include = te.include === false ? undefined : compile(te.include);
+  const exclude = compile(te.exclude);
+  const excludeNegated = compile(te.excludeNegated);
   return (file) => {
     // Never dependencies nor declaration files, whatever `exclude` says.
     if (file.split(sep).includes('node_modules') || /\.d\.[cm]?ts$/.test(file)) return false;
-    return te.shouldInstrument(file, coverageKey(opts.cwd, file));
+    if (!opts.extensions.some((e) => file.endsWith(e))) return false;
+    const key = coverageKey(opts.cwd, file);
+    // Outside the project root: never (as test-exclude).
+    if (key.startsWith('../') || key === '..' || /^[a-zA-Z]:/.test(key) || key.startsWith('/')) return false;
+    return (!include || include.test(key)) && (!exclude.test(key) || excludeNegated.test(key));
   };
 }
 

@@ -1,0 +1,130 @@
+// Plugin benchmark: build time and bundle load time on rxjs's TypeScript sources (node_modules/rxjs/src,
+// 251 .ts files; the two entries bundle 227 of them), side by side in one run:
+//   plain esbuild | esbuild-plugin-istanbul configured for TS | ours cold (cache cleared) | ours warm
+//   bundle load (import in a fresh Node 22 process): plain | ours lean | ours full
+// Run after `npm run build` (uses dist/). Prints medians and ratios; returns nothing.
+import { execFileSync } from 'node:child_process';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import * as esbuild from 'esbuild';
+import { esbuildPluginIstanbul } from 'esbuild-plugin-istanbul';
+import { coverageInstrument } from '../dist/plugin/index.js';
+
+const root = new URL('..', import.meta.url);
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+const ms = (x) => `${x.toFixed(0)} ms`;
+const ratio = (a, b) => `${(a / b).toFixed(2)}x`;
+
+/** rxjs/src copied out of node_modules (both tools rightly skip node_modules), with its tsconfig paths. */
+function makeCorpus() {
+  const dir = mkdtempSync(join(tmpdir(), 'lc-bench-plugin-'));
+  cpSync(new URL('node_modules/rxjs/src', root), join(dir, 'src'), { recursive: true });
+  cpSync(new URL('node_modules/rxjs/tsconfig.json', root), join(dir, 'tsconfig.json'));
+  writeFileSync(join(dir, 'package.json'), '{ "name": "rxjs-bench", "private": true }\n');
+  // esbuild-plugin-istanbul runs nyc's transform with nyc's config: TS needs the extension and the
+  // typescript parser plugin (by default it returns .ts files uninstrumented, silently).
+  const parserPlugins = ['asyncGenerators', 'bigInt', 'classProperties', 'classPrivateProperties', 'classPrivateMethods',
+    'dynamicImport', 'importMeta', 'numericSeparator', 'objectRestSpread', 'optionalCatchBinding', 'topLevelAwait', 'typescript'];
+  writeFileSync(join(dir, '.nycrc.json'), JSON.stringify({ extension: ['.ts'], 'parser-plugins': parserPlugins, cache: false, all: false }));
+  return dir;
+}
+
+function buildOptions(dir, outdir, plugins, entryPoints = ['src/index.ts', 'src/operators/index.ts']) {
+  return {
+    absWorkingDir: dir, entryPoints, bundle: true, format: 'esm', platform: 'node', target: 'node22',
+    outdir, outExtension: { '.js': '.mjs' }, logLevel: 'error', plugins,
+  };
+}
+
+function peerPlugin() {
+  return esbuildPluginIstanbul({ filter: /\.[cm]?ts$/, loader: 'ts', name: 'istanbul-loader-ts' });
+}
+
+/** Files that carry Istanbul counters in a bundle, by the `var path = "…"` of each coverage function. */
+function instrumentedIn(files) {
+  const paths = new Set();
+  for (const f of files) for (const m of readFileSync(f, 'utf8').matchAll(/var path = "([^"]+)";/g)) paths.add(m[1]);
+  return paths.size;
+}
+
+/** Time to import a bundle in a fresh Node process (module evaluation, not process start). */
+function loadTime(file) {
+  const script = `const t = performance.now(); await import(${JSON.stringify(pathToFileURL(file).href)}); process.stdout.write(String(performance.now() - t));`;
+  return Number(execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' }));
+}
+
+export async function run({ quick = false } = {}) {
+  const runs = quick ? 3 : 5;
+  const loads = quick ? 5 : 11;
+  const dir = makeCorpus();
+  const cacheDir = join(dir, 'node_modules/.cache/lambda-coverage');
+  const savedCwd = process.env.NYC_CWD;
+  process.env.NYC_CWD = dir;
+  const times = { plain: [], peer: [], cold: [], warm: [] };
+  try {
+    console.log(`corpus: rxjs/src (index.ts + operators/index.ts), ${availableParallelism()} cores, ${runs} runs each, interleaved`);
+    // Warm-up: load esbuild, Babel and nyc once so no variant pays module loading in its first run.
+    await esbuild.build(buildOptions(dir, 'out-warmup', [coverageInstrument({ enabled: true, cache: false, summary: false })]));
+    await esbuild.build(buildOptions(dir, 'out-warmup-peer', [peerPlugin()]));
+    for (let i = 0; i < runs; i++) {
+      let t = performance.now();
+      await esbuild.build(buildOptions(dir, 'out-plain', []));
+      times.plain.push(performance.now() - t);
+
+      t = performance.now();
+      await esbuild.build(buildOptions(dir, 'out-peer', [peerPlugin()]));
+      times.peer.push(performance.now() - t);
+
+      rmSync(cacheDir, { recursive: true, force: true });
+      t = performance.now();
+      await esbuild.build(buildOptions(dir, 'out-cold', [coverageInstrument({ enabled: true, summary: false })]));
+      times.cold.push(performance.now() - t);
+
+      t = performance.now();
+      await esbuild.build(buildOptions(dir, 'out-warm', [coverageInstrument({ enabled: true, summary: false })]));
+      times.warm.push(performance.now() - t);
+    }
+    const bundles = (out) => [join(dir, out, 'index.mjs'), join(dir, out, 'operators/index.mjs')];
+    const peerFiles = instrumentedIn(bundles('out-peer'));
+    const ourFiles = instrumentedIn(bundles('out-cold'));
+    const inputs = (await esbuild.build({ ...buildOptions(dir, 'out-meta', []), metafile: true, write: false })).metafile.inputs;
+    const tsInputs = Object.keys(inputs).filter((k) => k.endsWith('.ts')).length;
+
+    const p = median(times.plain);
+    console.log('\nbuild (median)                         time      vs plain');
+    console.log(`  plain esbuild                      ${ms(p).padStart(8)}      1.00x`);
+    console.log(`  esbuild-plugin-istanbul (TS)       ${ms(median(times.peer)).padStart(8)}  ${ratio(median(times.peer), p).padStart(8)}   instrumented ${peerFiles}/${tsInputs} files`);
+    console.log(`  lambda-coverage cold (no cache)    ${ms(median(times.cold)).padStart(8)}  ${ratio(median(times.cold), p).padStart(8)}   instrumented ${ourFiles}/${tsInputs} files`);
+    console.log(`  lambda-coverage warm (cache hot)   ${ms(median(times.warm)).padStart(8)}  ${ratio(median(times.warm), p).padStart(8)}`);
+    console.log(`  cold vs esbuild-plugin-istanbul: ${ratio(median(times.cold), median(times.peer))} (target <= 1.00x); warm vs plain: ${ratio(median(times.warm), p)} (target <= 2.00x)`);
+
+    // Bundle load: one entry, built once per mode.
+    const entry = ['src/index.ts'];
+    await esbuild.build(buildOptions(dir, 'load-plain', [], entry));
+    await esbuild.build(buildOptions(dir, 'load-lean', [coverageInstrument({ enabled: true, summary: false })], entry));
+    await esbuild.build(buildOptions(dir, 'load-full', [coverageInstrument({ enabled: true, lean: false, summary: false })], entry));
+    const load = { plain: [], lean: [], full: [] };
+    for (let i = 0; i < loads; i++) for (const k of Object.keys(load)) load[k].push(loadTime(join(dir, `load-${k}`, 'index.mjs')));
+    const size = (k) => `${(readFileSync(join(dir, `load-${k}`, 'index.mjs')).length / 1024).toFixed(0)} KB`;
+    const lp = median(load.plain);
+    console.log(`\nbundle load, import in a fresh Node ${process.version} process (median of ${loads})`);
+    console.log(`  plain                 ${ms(lp).padStart(8)}      1.00x   ${size('plain')}`);
+    console.log(`  lambda-coverage lean  ${ms(median(load.lean)).padStart(8)}  ${ratio(median(load.lean), lp).padStart(8)}   ${size('lean')} (+ manifest beside it)`);
+    console.log(`  lambda-coverage full  ${ms(median(load.full)).padStart(8)}  ${ratio(median(load.full), lp).padStart(8)}   ${size('full')}`);
+    console.log(`  lean vs plain: ${ratio(median(load.lean), lp)} (target <= 2.00x)`);
+  } finally {
+    if (savedCwd === undefined) delete process.env.NYC_CWD;
+    else process.env.NYC_CWD = savedCwd;
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  await run({ quick: process.argv.includes('--quick') });
+}

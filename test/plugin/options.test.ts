@@ -1,0 +1,168 @@
+// Pure parts of the plugin: options, file selection, loaders, tsconfig reading, manifest merging.
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import TestExclude from 'test-exclude';
+import { describe, expect, it } from 'vitest';
+import { autoWorkers, DEFAULT_EXCLUDE, DEFAULT_EXTENSIONS, resolveOptions } from '../../plugin/options.js';
+import { coverageKey, createSelector, extensionsFilter, loaderFor } from '../../plugin/select.js';
+import { DecoratorsResolver, parseJsonc } from '../../plugin/tsconfig.js';
+import { mergeEntries, readManifestEntries, renderManifest } from '../../plugin/manifest.js';
+import { parseManifest } from '../../runtime/shard-format.js';
+import { decodeEntry, encodeEntry } from '../../plugin/cache.js';
+import type { FileMaps } from '../../runtime/shard-format.js';
+
+const cwd = '/proj';
+const paths = [
+  'src/a.ts', 'src/a.tsx', 'src/b.mts', 'src/c.cts', 'src/d.js', 'src/e.jsx', 'src/f.mjs', 'src/g.cjs',
+  'src/types.d.ts', 'src/x.d.mts', 'src/a.test.ts', 'src/a.spec.tsx', 'src/a-test.js', 'test/setup.ts', 'tests/x.js',
+  'src/__tests__/a.ts', 'src/__mocks__/fs.ts', 'coverage/lcov-report/prettify.js', 'node_modules/dep/index.js',
+  'packages/p/node_modules/dep/a.ts', 'packages/p/test/a.ts', 'vitest.config.ts', 'src/deep/dir/file.ts',
+  'lib/util.js', 'src/style.css', 'src/data.json', 'src/legacy/old.ts',
+].map((p) => `${cwd}/${p}`);
+
+function selected(include: string[], exclude: string[] = DEFAULT_EXCLUDE): string[] {
+  const sel = createSelector({ cwd, include, exclude, extensions: DEFAULT_EXTENSIONS });
+  return paths.filter(sel).map((p) => coverageKey(cwd, p));
+}
+
+describe('file selection', () => {
+  it('by default takes the project\'s own sources: no tests, no node_modules, no .d.ts', () => {
+    expect(selected([])).toEqual([
+      'src/a.ts', 'src/a.tsx', 'src/b.mts', 'src/c.cts', 'src/d.js', 'src/e.jsx', 'src/f.mjs', 'src/g.cjs',
+      'src/deep/dir/file.ts', 'lib/util.js', 'src/legacy/old.ts',
+    ]);
+  });
+
+  it('agrees with test-exclude\'s own shouldInstrument on include/exclude/negation', () => {
+    const cases: Array<[string[], string[]]> = [
+      [[], DEFAULT_EXCLUDE],
+      [['src/**'], DEFAULT_EXCLUDE],
+      [['src'], []],
+      [['src/**/*.ts', 'lib/'], ['**/legacy/**']],
+      [['**/*.ts'], ['src/deep', '!src/deep/dir/file.ts']],
+      [['src/**', '!src/a.*'], []],
+    ];
+    for (const [include, exclude] of cases) {
+      const te = new TestExclude({ cwd, include: include.length ? include : false, exclude, extension: DEFAULT_EXTENSIONS, excludeNodeModules: true });
+      const expected = paths.filter((p) => te.shouldInstrument(p) && !/\.d\.[cm]?ts$/.test(p)).map((p) => coverageKey(cwd, p));
+      expect(selected(include, exclude), JSON.stringify([include, exclude])).toEqual(expected);
+    }
+  });
+
+  it('never takes node_modules or .d.ts, even when include and exclude say so', () => {
+    expect(selected(['**'], [])).not.toContain('node_modules/dep/index.js');
+    expect(selected(['**'], [])).not.toContain('src/types.d.ts');
+    expect(selected(['**'], [])).toContain('src/a.test.ts');
+  });
+
+  it('never takes files outside cwd', () => {
+    const sel = createSelector({ cwd, include: ['**'], exclude: [], extensions: DEFAULT_EXTENSIONS });
+    expect(sel('/elsewhere/a.ts')).toBe(false);
+    expect(sel('/proj-other/a.ts')).toBe(false);
+  });
+
+  it('filters in esbuild with an alternation of the extensions', () => {
+    const re = extensionsFilter(DEFAULT_EXTENSIONS);
+    expect(['a.ts', 'a.tsx', 'a.mts', 'a.cjs', 'a.jsx'].every((f) => re.test(f))).toBe(true);
+    expect(['a.css', 'a.json', 'a.tsx.map', 'a.tss'].some((f) => re.test(f))).toBe(false);
+  });
+
+  it('picks the loader by extension unless the build maps it', () => {
+    expect(loaderFor('/p/a.mts', undefined)).toBe('ts');
+    expect(loaderFor('/p/a.tsx', undefined)).toBe('tsx');
+    expect(loaderFor('/p/a.cjs', undefined)).toBe('js');
+    expect(loaderFor('/p/a.js', { '.js': 'jsx' })).toBe('jsx');
+    expect(loaderFor('/p/a.js', { '.js': 'text' })).toBeUndefined();
+  });
+});
+
+describe('resolveOptions', () => {
+  it('applies defaults, with cwd from esbuild\'s absWorkingDir', () => {
+    const o = resolveOptions({}, { env: {}, buildCwd: '/work/app', cores: 2 });
+    expect(o).toMatchObject({
+      enabled: false, lean: true, coverageVariable: '__coverage__', cwd: '/work/app', workers: 0,
+      cacheDir: '/work/app/node_modules/.cache/lambda-coverage', onFailure: 'error', decorators: 'auto',
+    });
+  });
+
+  it('is enabled by the option, else by COVERAGE_ENABLED=1', () => {
+    expect(resolveOptions({}, { env: { COVERAGE_ENABLED: '1' } }).enabled).toBe(true);
+    expect(resolveOptions({}, { env: { COVERAGE_ENABLED: '0' } }).enabled).toBe(false);
+    expect(resolveOptions({ enabled: false }, { env: { COVERAGE_ENABLED: '1' } }).enabled).toBe(false);
+    expect(resolveOptions({ enabled: true }, { env: {} }).enabled).toBe(true);
+  });
+
+  it('uses worker threads only with more than 2 cores', () => {
+    expect(autoWorkers(2)).toBe(0);
+    expect(autoWorkers(4)).toBe(3);
+    expect(resolveOptions({ workers: 2 }, { cores: 2 }).workers).toBe(2);
+  });
+
+  it('says which option is wrong and what it expected', () => {
+    expect(() => resolveOptions({ include: [''] })).toThrow(/option "include" must be a glob string/);
+    expect(() => resolveOptions({ coverageVariable: 'a-b' })).toThrow(/option "coverageVariable" must be a JavaScript identifier/);
+    expect(() => resolveOptions({ workers: -1 })).toThrow(/option "workers"/);
+    expect(() => resolveOptions({ cache: 3 as never })).toThrow(/option "cache" must be a directory path or false/);
+    expect(resolveOptions({ cache: false }).cacheDir).toBeNull();
+  });
+});
+
+describe('tsconfig decorators', () => {
+  it('parses JSON with comments and trailing commas, keeping // inside strings', () => {
+    expect(parseJsonc('{ /* c */ "a": "http://x", // d\n "b": [1, 2,], }')).toEqual({ a: 'http://x', b: [1, 2] });
+  });
+
+  it('follows the nearest tsconfig and its extends chain', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lc-tsconfig-'));
+    try {
+      mkdirSync(join(dir, 'a/b'), { recursive: true });
+      writeFileSync(join(dir, 'base.json'), '{ "compilerOptions": { "experimentalDecorators": true } }');
+      writeFileSync(join(dir, 'tsconfig.json'), '{ // root\n "compilerOptions": {} }');
+      writeFileSync(join(dir, 'a/tsconfig.json'), '{ "extends": "../base" }');
+      const r = new DecoratorsResolver({ cwd: dir });
+      expect(await r.flavorFor(join(dir, 'x.ts'))).toBe('standard');
+      expect(await r.flavorFor(join(dir, 'a/b/y.ts'))).toBe('legacy');
+      expect(await new DecoratorsResolver({ cwd: dir, tsconfigRaw: { compilerOptions: { experimentalDecorators: true } } }).flavorFor(join(dir, 'x.ts'))).toBe('legacy');
+      expect(await new DecoratorsResolver({ cwd: dir, tsconfig: 'a/tsconfig.json' }).flavorFor(join(dir, 'x.ts'))).toBe('legacy');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+const maps = (path: string, hash: string): FileMaps => ({ path, hash, statementMap: {}, fnMap: {}, branchMap: {} });
+
+describe('manifest', () => {
+  const entries = (...m: FileMaps[]) => new Map(m.map((x) => [x.path, JSON.stringify(x)]));
+
+  it('merges another entry point\'s files and drops what this build no longer bundles', () => {
+    const merged = mergeEntries(entries(maps('a.ts', '1'), maps('old.ts', '2')), entries(maps('b.ts', '3'), maps('a.ts', '4')), new Set(['old.ts']));
+    expect([...merged.keys()].sort()).toEqual(['a.ts', 'b.ts']);
+    expect(JSON.parse(merged.get('a.ts')!).hash).toBe('4');
+  });
+
+  it('renders a valid manifest, one file a line, and reads it back (ours fast, others parsed)', () => {
+    const e = entries(maps('src/b "q".ts', '2'), maps('src/a.ts', '1'));
+    const text = renderManifest(e, 'gen', new Date(0));
+    const parsed = parseManifest(JSON.parse(text));
+    expect(Object.keys(parsed.files)).toEqual(['src/a.ts', 'src/b "q".ts']);
+    expect(parsed.generator).toBe('gen');
+    expect(text.split('\n')).toHaveLength(5);
+    expect(readManifestEntries(text, 'm')).toEqual(new Map([...e].sort()));
+    const pretty = JSON.stringify(JSON.parse(text), null, 2);
+    expect(readManifestEntries(pretty, 'm')).toEqual(new Map([...e].sort()));
+    expect(() => readManifestEntries('{"format":"other"}', 'm')).toThrow(/not a lambda-coverage\/manifest/);
+  });
+});
+
+describe('cache entries', () => {
+  it('round-trip code, source map and maps, and refuse what is not an entry', () => {
+    const mapsJson = JSON.stringify(maps('a.ts', 'h'));
+    const back = decodeEntry(Buffer.from(encodeEntry({ code: 'a\nb\n', map: '{"version":3}', mapsJson })))!;
+    expect([back.mapsJson, Buffer.from(back.map).toString(), Buffer.from(back.code).toString()]).toEqual([mapsJson, '{"version":3}', 'a\nb\n']);
+    expect(decodeEntry(Buffer.from(encodeEntry({ code: 'x', map: '', mapsJson: null })))!.mapsJson).toBeNull();
+    expect(decodeEntry(Buffer.from('garbage'))).toBeUndefined();
+    expect(decodeEntry(Buffer.from('{"x":1}\n\ncode'))).toBeUndefined();
+  });
+});
