@@ -170,6 +170,27 @@ describe('combine --dir (in-process main)', () => {
     expect(page).toContain('Source not shown: src/calc.js was not found under');
   });
 
+  it('draws a progress bar on a terminal (stderr) and none otherwise', async () => {
+    let stderr = '';
+    const code = await main(['combine', '--dir', 'input/coverage', '--out', 'r6', '--reporter', 'none'], { stdout: () => {}, stderr: (t) => { stderr += t; }, cwd: work, env: {}, progress: true });
+    expect(code).toBe(0);
+    expect(stderr).toMatch(/\r\[#+\] 9\/9 inputs/);
+    expect((await cli(['combine', '--dir', 'input/coverage', '--out', 'r6', '--reporter', 'none'])).stderr).not.toContain('\r');
+  });
+
+  it('keeps report files inside --out when coverage paths climb out of the project (../../x)', async () => {
+    const data = runContainer(instrument(), (m) => invoke(m, 1));
+    const sneaky: IstanbulData = { '../../../../escape/calc.js': { ...data['src/calc.js']!, path: '../../../../escape/calc.js' } };
+    mkdirSync(join(work, 'sneaky'), { recursive: true });
+    writeFileSync(join(work, 'sneaky/coverage-final.json'), JSON.stringify(sneaky));
+    const r = await cli(['combine', '--dir', 'sneaky', '--out', 'deep/a/b/out', '--reporter', 'html', '--reporter', 'lcovonly', '--reporter', 'json']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/paths outside the project root reported as absolute: \.\.\/\.\.\/\.\.\/\.\.\/escape\/calc\.js/);
+    expect(existsSync(join(work, 'escape'))).toBe(false);
+    expect(existsSync(join(work, 'deep/a/b/out/calc.js.html'))).toBe(true);
+    expect(Object.keys(JSON.parse(readFileSync(join(work, 'deep/a/b/out/coverage-final.json'), 'utf8')))).toEqual(['/escape/calc.js']);
+  });
+
   it('usage errors exit 2 with a message naming the option', async () => {
     for (const [args, msg] of [
       [['combine'], /give --bucket .* or --dir/],

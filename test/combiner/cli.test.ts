@@ -1,0 +1,94 @@
+// The built bin (dist/combiner/cli.js) as a real child process: real argv, environment, exit codes,
+// against the real local S3 server; what it uploads is listed with the aws CLI.
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { localS3Env } from '../../scripts/local/s3.mjs';
+import { APP, NODE22, ROOT, instrument, invoke, localClient, putShard, runContainer, toShard } from './helpers.js';
+import { startS3Process, type S3Process } from './s3-process.js';
+
+const CLI = join(ROOT, 'dist/combiner/cli.js');
+let s3: S3Process;
+let work: string;
+
+function bin(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolveP) => {
+    execFile(NODE22, [CLI, ...args], { cwd: work, env: { PATH: process.env.PATH ?? '', HOME: work, ...env }, timeout: 60_000 }, (err, stdout, stderr) => {
+      resolveP({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr });
+    });
+  });
+}
+
+beforeAll(async () => {
+  if (!existsSync(CLI) || statSync(CLI).mtimeMs < statSync(join(ROOT, 'combiner/main.ts')).mtimeMs) {
+    throw new Error('dist/combiner/cli.js is missing or older than combiner/: run `npm run build` first (npm test does)');
+  }
+  work = mkdtempSync(join(tmpdir(), 'lc-comb-cli-'));
+  s3 = await startS3Process(['cov']);
+  const client = localClient(s3.endpoint);
+  const code = instrument();
+  for (let c = 0; c < 3; c++) await putShard(client, 'cov', 'coverage/', toShard(runContainer(code, (m) => invoke(m, c)), { containerId: `c${c}` }), c === 0);
+  client.destroy();
+});
+
+afterAll(async () => {
+  await s3?.stop();
+  if (work) rmSync(work, { recursive: true, force: true });
+});
+
+describe('lambda-coverage bin (child process)', () => {
+  it('is an executable Node script', () => {
+    expect(readFileSync(CLI, 'utf8').split('\n')[0]).toBe('#!/usr/bin/env node');
+    expect(statSync(CLI).mode & 0o111).not.toBe(0);
+  });
+
+  it('combines from S3 with flags like the aws CLI, uploads the reports, and exits 1 below a threshold', async () => {
+    const { COVERAGE_S3_ENDPOINT: _e, COVERAGE_S3_FORCE_PATH_STYLE: _f, ...creds } = localS3Env(s3.endpoint);
+    const r = await bin(['combine', '--bucket', 'cov', '--endpoint-url', s3.endpoint, '--force-path-style', '--region', 'us-east-1',
+      '--upload', '--run-id', 'ci-42', '--source-root', APP, '--check-coverage', '--lines', '99', '--branches', '10'], creds);
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stdout).toMatch(/=+ Coverage summary =+\nStatements\s+: [\d.]+%/);
+    const summary = JSON.parse(readFileSync(join(work, 'coverage/coverage-summary.json'), 'utf8')).total;
+    expect(r.stderr).toContain(`ERROR: Coverage for lines (${summary.lines.pct}%) does not meet threshold (99%)`);
+    expect(r.stderr).not.toMatch(/ERROR: Coverage for branches/);
+    expect(r.stderr).toMatch(/read 3 shards .* from 1 function \(orders\)/);
+    const uploaded = /uploaded (\d+) files to s3:\/\/cov\/coverage\/combined\/ci-42\//.exec(r.stderr);
+    expect(uploaded, r.stderr).not.toBeNull();
+    // Listed independently with the aws CLI.
+    const ls = await new Promise<string>((resolveP, rejectP) => execFile('/usr/bin/aws', ['--endpoint-url', s3.endpoint, 's3', 'ls', '--recursive', 's3://cov/coverage/combined/ci-42/'],
+      { env: { ...process.env, ...creds } }, (err, stdout) => (err ? rejectP(err) : resolveP(stdout))));
+    const keys = ls.trim().split('\n').map((l) => l.trim().split(/\s+/).pop());
+    expect(keys).toHaveLength(Number(uploaded![1]));
+    expect(keys).toEqual(expect.arrayContaining(['coverage/combined/ci-42/lcov.info', 'coverage/combined/ci-42/index.html', 'coverage/combined/ci-42/coverage-final.json']));
+  });
+
+  it('takes the endpoint from COVERAGE_S3_ENDPOINT / COVERAGE_S3_FORCE_PATH_STYLE and exits 0', async () => {
+    const r = await bin(['combine', '--bucket', 'cov', '--out', 'env-run', '--reporter', 'json-summary', '--check-coverage', '--lines', '50'], localS3Env(s3.endpoint));
+    expect(r.code, r.stderr).toBe(0);
+    expect(existsSync(join(work, 'env-run/coverage-summary.json'))).toBe(true);
+  });
+
+  it('fails with exit 2 and a message (stack only with --verbose) when S3 cannot be reached', async () => {
+    const env = { ...localS3Env('http://127.0.0.1:9'), COVERAGE_S3_ENDPOINT: 'http://127.0.0.1:9' };
+    const r = await bin(['combine', '--bucket', 'cov', '--timeout', '1', '--out', 'x'], env);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/lambda-coverage: error: s3:\/\/cov\/coverage\/: cannot reach S3 .*ECONNREFUSED.*check --endpoint-url/);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+    const v = await bin(['combine', '--bucket', 'cov', '--timeout', '1', '--out', 'x', '--verbose'], env);
+    expect(v.code).toBe(2);
+    expect(v.stderr).toMatch(/\n\s+at /);
+  });
+
+  it('answers --help, --version and a missing command', async () => {
+    const help = await bin(['combine', '--help']);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toMatch(/--check-coverage/);
+    const version = await bin(['--version']);
+    expect(version.stdout.trim()).toBe(JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version);
+    const none = await bin([]);
+    expect(none.code).toBe(2);
+    expect(none.stdout).toMatch(/Commands\n\s+combine/);
+  });
+});
