@@ -1,0 +1,346 @@
+/**
+ * One per thread (Managed Instances run several worker threads per sandbox, each with its own
+ * globalThis and so its own shard). Takes the cumulative counters, writes this container's shard
+ * (overwritten each time) and the build's maps (once), within a time budget, and remembers what
+ * happened for the health check. Never throws into the function.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { isMainThread, threadId } from 'node:worker_threads';
+import type { CoverageConfig, ConfigProblem } from './config.js';
+import { CoverageLog } from './log.js';
+import { findManifest, readManifest } from './manifest.js';
+import { classifyError, createS3Store, UploadError, type ObjectStore } from './s3.js';
+import { encodeJsonGz, mapsKey, shardKey, type BuildManifest, type MapsDocument } from './shard-format.js';
+import {
+  buildMapsDocument, buildShard, coverageFingerprint, mapIdOf, readLiveCoverage, selectMaps, takeSnapshot,
+  type LiveCoverage,
+} from './snapshot.js';
+
+export const LAYER_VERSION = '0.1.0';
+/** Below this many ms left, an upload is not attempted: the state waits for the next flush. */
+export const MIN_UPLOAD_MS = 150;
+const ATTEMPTS = 3;
+const BACKOFF_MS = 100;
+
+export interface LastUpload {
+  ok: boolean;
+  key: string | null;
+  bytes: number | null;
+  ms: number | null;
+  error: string | null;
+  at: string;
+}
+
+export type FlushOutcome = 'uploaded' | 'unchanged' | 'no-coverage' | 'disabled' | 'deferred' | 'failed';
+
+export interface FlushResult {
+  outcome: FlushOutcome;
+  key?: string;
+  bytes?: number;
+  ms?: number;
+  error?: string;
+}
+
+export interface CollectorOptions {
+  config: CoverageConfig;
+  /** False when the configuration was rejected: health answers, nothing is uploaded. */
+  active: boolean;
+  problems?: ConfigProblem[];
+  taskRoot: string;
+  /** Directory of the loaded handler file (manifest search starts here). */
+  handlerDir: string;
+  scope?: object;
+  store?: ObjectStore;
+  log?: CoverageLog;
+  tmpDir?: string;
+  now?: () => number;
+}
+
+interface MapsState {
+  /** Number of files the decision was made for (files only get added to __coverage__). */
+  fileCount: number;
+  mapId: string | null;
+  /** Files the shard may carry (null: all that have a hash). */
+  keys: Set<string> | null;
+  uploaded: boolean;
+  missing: string[];
+  /** Built when the maps must be written; dropped once they are (it can be megabytes). */
+  doc: MapsDocument | undefined;
+}
+
+export function newContainerId(now: number): string {
+  const t = new Date(now).toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  return `${t}-${randomBytes(6).toString('hex')}${isMainThread ? '' : `-t${threadId}`}`;
+}
+
+export class Collector {
+  readonly config: CoverageConfig;
+  readonly active: boolean;
+  readonly log: CoverageLog;
+  readonly containerId: string;
+  readonly startedAt: string;
+  invocations = 0;
+  lastUpload: LastUpload | null = null;
+  /** Counters not yet in S3 (a failed or skipped upload); healed by the next successful flush. */
+  pending = false;
+  instrumentedFiles = 0;
+  flushMode: 'inline' | 'deferred';
+  flushModeNote: string | null = null;
+  manifestPath: string | null = null;
+
+  private readonly scope: object;
+  private readonly taskRoot: string;
+  private readonly handlerDir: string;
+  private readonly tmp: string;
+  private readonly now: () => number;
+  private store: ObjectStore | undefined;
+  private lastFingerprint: string | null = null;
+  private maps: MapsState | null = null;
+  private queue: Promise<unknown> = Promise.resolve();
+  private orphansChecked = false;
+
+  constructor(o: CollectorOptions) {
+    this.config = o.config;
+    this.active = o.active;
+    this.log = o.log ?? new CoverageLog(undefined, o.config.debug);
+    this.scope = o.scope ?? globalThis;
+    this.taskRoot = o.taskRoot;
+    this.handlerDir = o.handlerDir;
+    this.tmp = o.tmpDir ?? join(tmpdir(), 'lambda-coverage');
+    this.now = o.now ?? Date.now;
+    this.store = o.store;
+    this.containerId = newContainerId(this.now());
+    this.startedAt = new Date(this.now()).toISOString();
+    this.flushMode = o.config.flush;
+    for (const p of o.problems ?? []) {
+      this.log.problem(`config:${p.variable}`, `lambda-coverage configuration: ${p.message}${o.active ? '' : '; coverage is off until this is fixed'}`, { variable: p.variable });
+    }
+  }
+
+  get shardKey(): string {
+    return shardKey(this.config.prefix, this.config.functionName, this.containerId);
+  }
+
+  private getStore(): ObjectStore {
+    this.store ??= createS3Store(this.config, this.taskRoot);
+    return this.store;
+  }
+
+  coverage(): LiveCoverage | undefined {
+    return readLiveCoverage(this.scope);
+  }
+
+  /** Serialized: a flush requested while one runs waits for it and then runs on the newer counters. */
+  flush(deadline: number, reason = 'invocation'): Promise<FlushResult> {
+    const run = this.queue.then(() => this.flushNow(deadline, reason));
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private async flushNow(deadline: number, reason: string): Promise<FlushResult> {
+    if (!this.active) return { outcome: 'disabled' };
+    try {
+      const cov = this.coverage();
+      if (cov === undefined) {
+        this.instrumentedFiles = 0;
+        this.log.problem('not-instrumented', 'globalThis.__coverage__ is not set: this bundle was not built with coverageInstrument() and COVERAGE_ENABLED=1 at build time, so there is nothing to upload');
+        return { outcome: 'no-coverage' };
+      }
+      this.log.resolve('not-instrumented');
+      const fp = coverageFingerprint(cov);
+      const fileCount = Number(fp.slice(0, fp.indexOf(':')));
+      this.instrumentedFiles = fileCount;
+      if (!this.orphansChecked) await this.sendOrphans(deadline);
+      if (fp === this.lastFingerprint && !this.pending) {
+        this.log.debug('coverage unchanged: shard not re-sent', { reason, key: this.shardKey });
+        return { outcome: 'unchanged' };
+      }
+      const t0 = this.now();
+      if (this.maps === null || this.maps.fileCount !== fileCount) await this.decideMaps(cov, fileCount, deadline);
+      const maps = this.maps!;
+      const snap = takeSnapshot(cov, maps.keys ?? undefined);
+      const shard = buildShard({
+        functionName: this.config.functionName, functionVersion: this.config.functionVersion,
+        containerId: this.containerId, startedAt: this.startedAt, invocations: this.invocations,
+      }, snap, maps.mapId, new Date(this.now()));
+      const body = encodeJsonGz(shard);
+      const key = this.shardKey;
+      const tasks: Promise<void>[] = [this.putWithRetry(key, body, deadline)];
+      if (!maps.uploaded) tasks.push(this.uploadMaps(deadline));
+      const settled = await Promise.allSettled(tasks);
+      const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+      const ms = this.now() - t0;
+      if (failed !== undefined) {
+        const err = classifyError(failed.reason, false);
+        this.pending = true;
+        this.savePending(body);
+        this.lastUpload = { ok: false, key, bytes: body.length, ms, error: err.message, at: new Date(this.now()).toISOString() };
+        this.log.problem(err.kind, `coverage upload failed: ${err.message}; the counters are kept and sent with the next flush`, { key });
+        this.metrics(ms, 0, 1);
+        return { outcome: err.kind === 'upload:deferred' ? 'deferred' : 'failed', key, error: err.message };
+      }
+      this.lastFingerprint = fp;
+      this.pending = false;
+      this.dropPending();
+      this.log.resolvePrefix('upload:');
+      this.lastUpload = { ok: true, key, bytes: body.length, ms, error: null, at: new Date(this.now()).toISOString() };
+      this.log.debug('coverage shard uploaded', { reason, key, bytes: body.length, ms, files: snap.fileCount, invocations: this.invocations });
+      this.metrics(ms, body.length, 0);
+      return { outcome: 'uploaded', key, bytes: body.length, ms };
+    } catch (err) {
+      // A bug or an unexpected shape must never reach the function.
+      this.pending = true;
+      this.log.problem('internal', `lambda-coverage could not take a snapshot: ${(err as Error)?.message ?? String(err)}`);
+      return { outcome: 'failed', error: String((err as Error)?.message ?? err) };
+    }
+  }
+
+  /** With the maps already in S3 (another container of this build wrote them), no manifest is read. */
+  private async decideMaps(cov: LiveCoverage, fileCount: number, deadline: number): Promise<void> {
+    const candidate = mapIdOf(cov);
+    if (candidate !== null) {
+      try {
+        const exists = await this.withBudget(deadline, (signal) => this.getStore().exists(mapsKey(this.config.prefix, this.config.functionName, candidate), signal));
+        if (exists === true) {
+          this.maps = { fileCount, mapId: candidate, keys: null, uploaded: true, missing: [], doc: undefined };
+          return;
+        }
+      } catch { /* cannot tell: decide from the manifest, the PUT will report the real problem */ }
+    }
+    const sel = selectMaps(cov, this.loadManifest(cov));
+    if (sel.missing.length > 0) {
+      this.log.problem('maps-missing', `${sel.missing.length} instrumented file(s) have no maps (first: ${sel.missing[0]}): ship ${'lambda-coverage-manifest.json'} beside the bundle or set COVERAGE_MANIFEST; their counters are left out`, { files: sel.missing.slice(0, 20) });
+    } else {
+      this.log.resolve('maps-missing');
+    }
+    const doc = buildMapsDocument(sel);
+    this.maps = { fileCount, mapId: sel.mapId, keys: sel.keys, uploaded: doc === undefined, missing: sel.missing, doc };
+  }
+
+  private loadManifest(cov: LiveCoverage): BuildManifest | undefined {
+    const lean = Object.values(cov).some((fc) => fc !== null && typeof fc === 'object' && fc.statementMap === undefined);
+    if (!lean) return undefined;
+    const path = findManifest(this.config.manifest, this.taskRoot, this.handlerDir);
+    if (path === undefined) return undefined;
+    try {
+      const m = readManifest(path);
+      this.manifestPath = path;
+      this.log.resolve('manifest');
+      return m;
+    } catch (err) {
+      this.log.problem('manifest', `the build manifest ${path} cannot be read: ${(err as Error).message}`);
+      return undefined;
+    }
+  }
+
+  private async uploadMaps(deadline: number): Promise<void> {
+    const maps = this.maps!;
+    if (maps.doc !== undefined) {
+      await this.putWithRetry(mapsKey(this.config.prefix, this.config.functionName, maps.doc.mapId), encodeJsonGz(maps.doc), deadline);
+    }
+    maps.uploaded = true;
+    maps.doc = undefined;
+  }
+
+  private async withBudget<T>(deadline: number, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    const left = deadline - this.now();
+    if (left < MIN_UPLOAD_MS) throw new UploadError(`only ${left} ms left before the function's deadline: upload deferred to the next flush`, 'upload:deferred', false);
+    return fn(AbortSignal.timeout(left));
+  }
+
+  /** Exponential backoff, 3 attempts, never past the deadline; auth/bucket errors are not retried. */
+  private async putWithRetry(key: string, body: Uint8Array, deadline: number): Promise<void> {
+    let last: UploadError | undefined;
+    for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
+      const left = deadline - this.now();
+      if (left < MIN_UPLOAD_MS) {
+        throw last ?? new UploadError(`only ${left} ms left before the function's deadline or COVERAGE_UPLOAD_TIMEOUT: upload deferred to the next flush`, 'upload:deferred', false);
+      }
+      const signal = AbortSignal.timeout(left);
+      try {
+        await this.getStore().put(key, body, { contentType: 'application/json', signal });
+        return;
+      } catch (err) {
+        last = classifyError(err, signal.aborted);
+        if (!last.retryable || attempt === ATTEMPTS) throw last;
+        const wait = BACKOFF_MS * 2 ** (attempt - 1) * (0.5 + Math.random() / 2);
+        if (this.now() + wait + MIN_UPLOAD_MS > deadline) throw last;
+        await new Promise((r) => setTimeout(r, wait));
+      }
+    }
+    throw last!;
+  }
+
+  private pendingFile(containerId = this.containerId): string {
+    return join(this.tmp, 'pending', `${containerId}.json.gz`);
+  }
+
+  /** The latest state waits in /tmp while S3 is unreachable: if this process dies, the next one sends it. */
+  private savePending(body: Uint8Array): void {
+    try {
+      mkdirSync(join(this.tmp, 'pending'), { recursive: true });
+      const file = this.pendingFile();
+      writeFileSync(`${file}.part`, body);
+      renameSync(`${file}.part`, file);
+    } catch (err) {
+      this.log.problem('tmp', `cannot keep coverage in ${this.tmp}: ${(err as Error).message}`);
+    }
+  }
+
+  private dropPending(): void {
+    try { rmSync(this.pendingFile(), { force: true }); } catch { /* nothing to drop */ }
+  }
+
+  /** Shards left in /tmp by an earlier process of this sandbox (crash, timeout): sent under their own key. */
+  private async sendOrphans(deadline: number): Promise<void> {
+    this.orphansChecked = true;
+    let names: string[];
+    try { names = readdirSync(join(this.tmp, 'pending')); } catch { return; }
+    for (const name of names) {
+      if (!name.endsWith('.json.gz') || name === `${this.containerId}.json.gz`) continue;
+      const id = name.slice(0, -'.json.gz'.length);
+      try {
+        const body = readFileSync(this.pendingFile(id));
+        await this.putWithRetry(shardKey(this.config.prefix, this.config.functionName, id), body, deadline);
+        rmSync(this.pendingFile(id), { force: true });
+        this.log.debug('sent a shard left in /tmp by an earlier process', { containerId: id });
+      } catch (err) {
+        this.orphansChecked = false;
+        this.log.problem('orphan', `a shard left in /tmp by an earlier process could not be sent yet: ${(err as Error).message}`);
+      }
+    }
+  }
+
+  /** CloudWatch Embedded Metric Format: turned into metrics by CloudWatch Logs, no API call. */
+  private metrics(ms: number, bytes: number, failures: number): void {
+    if (!this.config.metrics) return;
+    this.log.line('INFO', 'lambda-coverage upload metrics', {
+      _aws: {
+        Timestamp: this.now(),
+        CloudWatchMetrics: [{
+          Namespace: 'LambdaCoverage', Dimensions: [['FunctionName']],
+          Metrics: [{ Name: 'UploadMs', Unit: 'Milliseconds' }, { Name: 'UploadBytes', Unit: 'Bytes' }, { Name: 'UploadFailures', Unit: 'Count' }],
+        }],
+      },
+      FunctionName: this.config.functionName, UploadMs: ms, UploadBytes: bytes, UploadFailures: failures,
+    });
+  }
+
+  /** The deep health check: proves a write with the same settings as the shards. */
+  async probeWrite(deadline: number): Promise<{ ok: boolean; key: string; ms: number; error: string | null }> {
+    const key = `${this.config.prefix}${this.config.functionName}/health/probe.json`.replace(/^\/+/, '');
+    const t0 = this.now();
+    if (!this.active) return { ok: false, key, ms: 0, error: 'coverage is off (see errors)' };
+    try {
+      const body = Buffer.from(JSON.stringify({ containerId: this.containerId, at: new Date(this.now()).toISOString() }));
+      await this.putWithRetry(key, body, deadline);
+      return { ok: true, key, ms: this.now() - t0, error: null };
+    } catch (err) {
+      const e = classifyError(err, false);
+      return { ok: false, key, ms: this.now() - t0, error: e.message };
+    }
+  }
+}

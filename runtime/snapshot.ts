@@ -1,0 +1,149 @@
+/**
+ * Pure: turn the live `globalThis.__coverage__` (lean or full Istanbul objects) into a Shard with
+ * counters as arrays, and gather the static maps for the MapsDocument. No fs, no network.
+ */
+import {
+  FORMAT_VERSION, MAPS_FORMAT, SHARD_FORMAT, computeMapId,
+  type BuildManifest, type FileCounters, type FileMaps, type MapsDocument, type Shard,
+} from './shard-format.js';
+
+/** One entry of `__coverage__`: lean (counters only) or a full Istanbul FileCoverage object. */
+export interface LiveFileCoverage {
+  path?: string;
+  hash?: string;
+  s: Record<string, number>;
+  f: Record<string, number>;
+  b: Record<string, number[]>;
+  statementMap?: FileMaps['statementMap'];
+  fnMap?: FileMaps['fnMap'];
+  branchMap?: FileMaps['branchMap'];
+}
+
+export type LiveCoverage = Record<string, LiveFileCoverage>;
+
+export interface Snapshot {
+  files: Record<string, FileCounters>;
+  /** Sum of every counter: counters only grow, so (fileCount, total) changes iff anything changed. */
+  total: number;
+  fileCount: number;
+  /** Keys skipped because they do not look like Istanbul coverage (named for health). */
+  invalid: string[];
+}
+
+export function readLiveCoverage(scope: object = globalThis): LiveCoverage | undefined {
+  const cov = (scope as { __coverage__?: unknown }).__coverage__;
+  return typeof cov === 'object' && cov !== null ? (cov as LiveCoverage) : undefined;
+}
+
+function isObj(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null;
+}
+
+/**
+ * Copies the counters (they keep counting after we return). Integer-like keys iterate in ascending
+ * order by the language spec, so `Object.values` lines up with Istanbul's "0", "1", … keys.
+ */
+export function takeSnapshot(cov: LiveCoverage, only?: ReadonlySet<string>): Snapshot {
+  const files: Record<string, FileCounters> = {};
+  const invalid: string[] = [];
+  let total = 0;
+  let fileCount = 0;
+  for (const key in cov) {
+    if (only !== undefined && !only.has(key)) continue;
+    const fc = cov[key];
+    if (!isObj(fc) || !isObj(fc.s) || !isObj(fc.f) || !isObj(fc.b) || typeof fc.hash !== 'string') {
+      invalid.push(key);
+      continue;
+    }
+    const s = Object.values(fc.s);
+    const f = Object.values(fc.f);
+    const bv = Object.values(fc.b);
+    const b: number[][] = new Array(bv.length);
+    for (let i = 0; i < s.length; i++) total += s[i]!;
+    for (let i = 0; i < f.length; i++) total += f[i]!;
+    for (let i = 0; i < bv.length; i++) {
+      const arms = bv[i]!.slice();
+      for (let j = 0; j < arms.length; j++) total += arms[j]!;
+      b[i] = arms;
+    }
+    files[key] = { hash: fc.hash, s, f, b };
+    fileCount++;
+  }
+  return { files, total, fileCount, invalid };
+}
+
+/** Cheap change test without copying: same walk as takeSnapshot, sums only. */
+export function coverageFingerprint(cov: LiveCoverage): string {
+  let total = 0;
+  let n = 0;
+  for (const key in cov) {
+    const fc = cov[key];
+    if (!isObj(fc) || !isObj(fc.s) || !isObj(fc.f) || !isObj(fc.b)) continue;
+    n++;
+    for (const k in fc.s) total += fc.s[k]!;
+    for (const k in fc.f) total += fc.f[k]!;
+    for (const k in fc.b) { const arms = fc.b[k]!; for (let j = 0; j < arms.length; j++) total += arms[j]!; }
+  }
+  return `${n}:${total}`;
+}
+
+export interface MapsSelection {
+  /** Maps for every file that has them (from the full object itself, else from the manifest). */
+  files: Record<string, FileMaps>;
+  /** Lean files whose maps are not in the manifest (or are for another version of the file). */
+  missing: string[];
+  /** Keys of files whose counters can be joined to maps: the shard carries these only. */
+  keys: Set<string>;
+  mapId: string | null;
+}
+
+/** Keys and hashes alone decide the map id: no manifest needed to know where the maps live. */
+export function mapIdOf(cov: LiveCoverage): string | null {
+  const ids: { path: string; hash: string }[] = [];
+  for (const key in cov) {
+    const h = cov[key]?.hash;
+    if (typeof h === 'string') ids.push({ path: key, hash: h });
+  }
+  return ids.length === 0 ? null : computeMapId(ids);
+}
+
+export function selectMaps(cov: LiveCoverage, manifest: BuildManifest | undefined): MapsSelection {
+  const files: Record<string, FileMaps> = {};
+  const missing: string[] = [];
+  for (const key in cov) {
+    const fc = cov[key];
+    if (!isObj(fc) || typeof fc.hash !== 'string') continue;
+    if (isObj(fc.statementMap) && isObj(fc.fnMap) && isObj(fc.branchMap)) {
+      files[key] = { path: key, hash: fc.hash, statementMap: fc.statementMap, fnMap: fc.fnMap, branchMap: fc.branchMap };
+      continue;
+    }
+    const m = manifest?.files[key];
+    if (m !== undefined && m.hash === fc.hash) files[key] = { ...m, path: key };
+    else missing.push(key);
+  }
+  const keys = new Set(Object.keys(files));
+  const mapId = keys.size === 0 ? null : computeMapId(Object.values(files));
+  return { files, missing, keys, mapId };
+}
+
+export function buildMapsDocument(sel: MapsSelection): MapsDocument | undefined {
+  if (sel.mapId === null) return undefined;
+  return { format: MAPS_FORMAT, version: FORMAT_VERSION, mapId: sel.mapId, files: sel.files };
+}
+
+export interface ShardMeta {
+  functionName: string;
+  functionVersion: string;
+  containerId: string;
+  startedAt: string;
+  invocations: number;
+}
+
+export function buildShard(meta: ShardMeta, snap: Snapshot, mapId: string | null, now: Date): Shard {
+  return {
+    format: SHARD_FORMAT, version: FORMAT_VERSION,
+    functionName: meta.functionName, functionVersion: meta.functionVersion, containerId: meta.containerId,
+    startedAt: meta.startedAt, updatedAt: now.toISOString(), invocations: meta.invocations,
+    mapId, files: snap.files,
+  };
+}

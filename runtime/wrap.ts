@@ -1,0 +1,245 @@
+/**
+ * withCoverage(handler): the one code path used by the layer's shim and by bundled use. The user's
+ * result and error pass through untouched; coverage problems are logged and never reach the caller.
+ */
+import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+import { Collector, type FlushResult } from './collector.js';
+import { isCoverageEnabled, parseConfig, type FlushMode } from './config.js';
+import { ExtensionLink, readExtensionInfo } from './extension-link.js';
+import { healthReport, httpHealthResponse, parseHealthRequest } from './health.js';
+import { handlerDir } from './manifest.js';
+
+/** Set by awslambda.streamifyResponse; kept on the wrapper so the runtime streams it the same way. */
+export const HANDLER_STREAMING = Symbol.for('aws.lambda.runtime.handler.streaming');
+export const HANDLER_HIGHWATERMARK = Symbol.for('aws.lambda.runtime.handler.streaming.highWaterMark');
+const WRAPPED = Symbol.for('lambda-coverage.wrapped');
+const COLLECTOR = Symbol.for('lambda-coverage.collector');
+
+/** Time kept free before the function's deadline: an upload that would need it waits for the next flush. */
+export const DEADLINE_MARGIN_MS = 500;
+const SHUTDOWN_BUDGET_MS = 1_000;
+
+export interface WithCoverageOptions {
+  /** Overrides COVERAGE_ENABLED. */
+  enabled?: boolean;
+  /** Overrides COVERAGE_S3_BUCKET. */
+  bucket?: string;
+  /** Overrides COVERAGE_S3_PREFIX. @default "coverage/" */
+  prefix?: string;
+  /** Overrides COVERAGE_FLUSH. @default "inline" */
+  flush?: FlushMode;
+  /** Overrides COVERAGE_MANIFEST. */
+  manifest?: string;
+  /** Environment to read instead of process.env (tests, custom runtimes). */
+  env?: Record<string, string | undefined>;
+}
+
+interface LambdaContextLike {
+  awsRequestId?: string;
+  getRemainingTimeInMillis?: () => number;
+}
+
+type AnyHandler = ((...args: any[]) => any) & { [k: symbol]: unknown };
+
+interface RuntimeState {
+  collector: Collector;
+  link: ExtensionLink | undefined;
+  linkChecked: boolean;
+  tmp: string;
+}
+
+function envFrom(options: WithCoverageOptions | undefined): Record<string, string | undefined> {
+  const env: Record<string, string | undefined> = { ...(options?.env ?? process.env) };
+  if (options?.enabled !== undefined) env.COVERAGE_ENABLED = options.enabled ? '1' : '0';
+  if (options?.bucket !== undefined) env.COVERAGE_S3_BUCKET = options.bucket;
+  if (options?.prefix !== undefined) env.COVERAGE_S3_PREFIX = options.prefix;
+  if (options?.flush !== undefined) env.COVERAGE_FLUSH = options.flush;
+  if (options?.manifest !== undefined) env.COVERAGE_MANIFEST = options.manifest;
+  return env;
+}
+
+/**
+ * One collector per globalThis (per worker thread): a second copy of this module (layer + bundle)
+ * shares it, so the same counters never go out under two container ids.
+ */
+function runtimeState(env: Record<string, string | undefined>): RuntimeState {
+  const g = globalThis as { [COLLECTOR]?: RuntimeState };
+  const existing = g[COLLECTOR];
+  if (existing !== undefined) return existing;
+  const { ok, config, problems } = parseConfig(env);
+  const taskRoot = env.LAMBDA_TASK_ROOT ?? process.cwd();
+  const collector = new Collector({
+    config, active: ok, problems, taskRoot,
+    handlerDir: handlerDir(taskRoot, env.COVERAGE_ORIGINAL_HANDLER ?? env._HANDLER),
+  });
+  const state: RuntimeState = { collector, link: undefined, linkChecked: false, tmp: join(tmpdir(), 'lambda-coverage') };
+  g[COLLECTOR] = state;
+  if (ok) installShutdownFlush(collector);
+  return state;
+}
+
+/** Lambda sends SIGTERM to the runtime when an external extension (the layer's) is registered. */
+function installShutdownFlush(c: Collector): void {
+  const onTerm = () => {
+    void c.flush(Date.now() + Math.min(SHUTDOWN_BUDGET_MS, c.config.uploadTimeoutMs), 'shutdown').then((r) => {
+      c.log.debug('shutdown flush', { outcome: r.outcome, key: r.key });
+      // Someone else listens too: let them decide when to exit.
+      if (process.listenerCount('SIGTERM') === 0) process.exit(0);
+    });
+  };
+  process.once('SIGTERM', onTerm);
+}
+
+function deadlineOf(c: Collector, context: LambdaContextLike | undefined): number {
+  const now = Date.now();
+  let budget = c.config.uploadTimeoutMs;
+  const remaining = typeof context?.getRemainingTimeInMillis === 'function' ? context.getRemainingTimeInMillis() : undefined;
+  if (typeof remaining === 'number' && Number.isFinite(remaining)) budget = Math.min(budget, remaining - DEADLINE_MARGIN_MS);
+  return now + budget;
+}
+
+/** Deferred needs the extension subscribed to INVOKE; Managed Instances refuse that: inline then. */
+function deferredLink(s: RuntimeState): ExtensionLink | undefined {
+  if (!s.linkChecked) {
+    s.linkChecked = true;
+    const info = readExtensionInfo(s.tmp);
+    const c = s.collector;
+    if (info === undefined) {
+      c.flushMode = 'inline';
+      c.flushModeNote = 'COVERAGE_FLUSH=deferred needs the layer\'s extension (/opt/extensions/lambda-coverage), which is not running: flushing inline';
+    } else if (!info.invoke) {
+      c.flushMode = 'inline';
+      c.flushModeNote = `the extension could not subscribe to INVOKE events${info.note ? ` (${info.note})` : ''}: flushing inline`;
+    } else {
+      s.link = new ExtensionLink(info.socket);
+    }
+    // A note, not a fault: coverage still reaches S3, only the response waits for it.
+    if (c.flushModeNote !== null) c.log.line('WARN', c.flushModeNote, { kind: 'flush-mode' });
+  }
+  if (s.link?.broken) {
+    s.collector.flushMode = 'inline';
+    s.collector.flushModeNote = `lost the extension (${s.link.broken}): flushing inline`;
+    s.link = undefined;
+  }
+  return s.link;
+}
+
+/** Resolves when the response may go out: after the upload (inline) or at once (deferred). */
+function afterInvocation(s: RuntimeState, context: LambdaContextLike | undefined): Promise<unknown> {
+  const c = s.collector;
+  if (!c.active) return Promise.resolve();
+  const deadline = deadlineOf(c, context);
+  if (c.config.flush === 'deferred') {
+    const link = deferredLink(s);
+    if (link !== undefined) {
+      const id = context?.awsRequestId ?? '';
+      // After the response: the runtime posts it synchronously before this callback runs.
+      setImmediate(() => { void c.flush(deadline).finally(() => link.done(id)); });
+      return Promise.resolve();
+    }
+  }
+  return c.flush(deadline).catch(() => undefined);
+}
+
+function isPromiseLike(v: unknown): v is PromiseLike<unknown> {
+  return typeof v === 'object' && v !== null && typeof (v as { then?: unknown }).then === 'function'
+    || typeof v === 'function' && typeof (v as { then?: unknown }).then === 'function';
+}
+
+function isStreaming(fn: AnyHandler): boolean {
+  return fn[HANDLER_STREAMING] === 'response';
+}
+
+async function answerHealth(s: RuntimeState, deep: boolean, http: boolean, context: LambdaContextLike | undefined): Promise<unknown> {
+  const report = await healthReport(s.collector, deep, deadlineOf(s.collector, context));
+  return http ? httpHealthResponse(report) : report;
+}
+
+/**
+ * Wraps a Lambda handler (async, callback or response-streaming). With COVERAGE_ENABLED not 1 it
+ * returns the handler itself.
+ */
+export function withCoverage<H extends (...args: any[]) => any>(handler: H, options?: WithCoverageOptions): H {
+  if (typeof handler !== 'function') {
+    throw new TypeError(`withCoverage(handler): handler must be a function, got ${handler === null ? 'null' : typeof handler}`);
+  }
+  const env = envFrom(options);
+  if (!isCoverageEnabled(env)) return handler;
+  const inner = handler as unknown as AnyHandler;
+  if (inner[WRAPPED] === true) return handler;
+  const s = runtimeState(env);
+
+  const wrapper = function (this: unknown, event: unknown, second: unknown, third: unknown): unknown {
+    const streaming = isStreaming(wrapper as unknown as AnyHandler) || isStreaming(inner);
+    const context = (streaming ? third : second) as LambdaContextLike | undefined;
+    const health = parseHealthRequest(event, s.collector.config.healthHttp);
+    if (health !== undefined) {
+      const answer = answerHealth(s, health.deep, health.http, context);
+      if (!streaming) return answer;
+      const stream = second as { write(b: string): unknown; end(): unknown };
+      return answer.then((r) => { stream.write(JSON.stringify(r)); stream.end(); });
+    }
+    s.collector.invocations++;
+    if (streaming) return passThrough(inner.call(this, event, second, third), s, context);
+
+    const callback = third;
+    if (typeof callback !== 'function') {
+      let r: unknown;
+      try {
+        r = inner.call(this, event, second, callback);
+      } catch (err) {
+        return afterInvocation(s, context).then(() => { throw err; });
+      }
+      return passThrough(r, s, context);
+    }
+    // Callback handlers: flush, then hand the same arguments to the runtime's callback, which keeps
+    // its own callbackWaitsForEmptyEventLoop behaviour. Never promisified.
+    const wrappedCallback = (...args: unknown[]) => {
+      void afterInvocation(s, context).then(() => (callback as (...a: unknown[]) => void)(...args));
+    };
+    let result: unknown;
+    try {
+      result = inner.call(this, event, second, wrappedCallback);
+    } catch (err) {
+      // The Node runtime turns a synchronous throw into callback(err): the same, after the flush.
+      wrappedCallback(err);
+      return undefined;
+    }
+    return isPromiseLike(result) ? passThrough(result, s, context) : result;
+  };
+  Object.defineProperty(wrapper, 'length', { value: handler.length });
+  Object.defineProperty(wrapper, 'name', { value: handler.name || 'handler' });
+  const w = wrapper as unknown as AnyHandler;
+  for (const sym of [HANDLER_STREAMING, HANDLER_HIGHWATERMARK]) if (sym in inner) w[sym] = inner[sym];
+  w[WRAPPED] = true;
+  return wrapper as unknown as H;
+}
+
+/** Same value, same error object; a non-promise result goes back as it is (flush in the background). */
+function passThrough(result: unknown, s: RuntimeState, context: LambdaContextLike | undefined): unknown {
+  if (!isPromiseLike(result)) {
+    void afterInvocation(s, context);
+    return result;
+  }
+  return Promise.resolve(result).then(
+    (value) => afterInvocation(s, context).then(() => value),
+    (error: unknown) => afterInvocation(s, context).then(() => { throw error; }),
+  );
+}
+
+/** For custom runtimes and tests: upload now (bounded by `timeoutMs`, default COVERAGE_UPLOAD_TIMEOUT). */
+export async function flushCoverage(options?: { timeoutMs?: number; env?: Record<string, string | undefined> }): Promise<FlushResult> {
+  const env = options?.env ?? process.env;
+  const existing = (globalThis as { [COLLECTOR]?: RuntimeState })[COLLECTOR];
+  if (existing === undefined && !isCoverageEnabled(env)) return { outcome: 'disabled' };
+  const s = existing ?? runtimeState(env);
+  return s.collector.flush(Date.now() + (options?.timeoutMs ?? s.collector.config.uploadTimeoutMs), 'explicit');
+}
+
+/** The health report, for custom runtimes that route their own events. */
+export async function coverageHealth(options?: { deep?: boolean }): Promise<unknown> {
+  const existing = (globalThis as { [COLLECTOR]?: RuntimeState })[COLLECTOR];
+  const s = existing ?? runtimeState(process.env);
+  return answerHealth(s, options?.deep === true, false, undefined);
+}
