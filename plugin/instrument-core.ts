@@ -83,24 +83,25 @@ function findDeclarator(fn: BabelTypes.FunctionDeclaration, name: string): Babel
   return undefined;
 }
 
-/** Counters-only initializer: `{ path, hash, s: {"0": 0}, f: {…}, b: {"0": [0, 0]} }`. */
-function leanInitializer(t: typeof BabelTypes, cov: ProgramVisitorResult['fileCoverage'], hash: string): BabelTypes.ObjectExpression {
-  const counters = (c: Record<string, number | number[]>): BabelTypes.ObjectExpression =>
-    t.objectExpression(
-      Object.entries(c).map(([k, v]) =>
-        t.objectProperty(
-          t.stringLiteral(k),
-          Array.isArray(v) ? t.arrayExpression(v.map(() => t.numericLiteral(0))) : t.numericLiteral(0),
-        ),
-      ),
-    );
-  return t.objectExpression([
-    t.objectProperty(t.identifier('path'), t.stringLiteral(cov.path)),
-    t.objectProperty(t.identifier('hash'), t.stringLiteral(hash)),
-    t.objectProperty(t.identifier('s'), counters(cov.s)),
-    t.objectProperty(t.identifier('f'), counters(cov.f)),
-    t.objectProperty(t.identifier('b'), counters(cov.b)),
-  ]);
+/** Stands where the lean coverage function goes until the code is printed (see leanFunction). */
+const LEAN_PLACEHOLDER = '__lambda_coverage_lean_init__';
+
+/**
+ * The lean coverage function as one line of text: same behaviour as Istanbul's template (find or
+ * create `globalThis[variable][path]`, replace it when the hash differs, then memoize), but only
+ * counters: `{ path, hash, s: {"0": 0}, f: {…}, b: {"0": [0, 0]} }`. Printed as text rather than
+ * through Babel so it costs esbuild one short line per file; it replaces a one-line placeholder,
+ * so the source map's lines stay exact.
+ */
+export function leanFunction(name: string, coverageVariable: string, cov: ProgramVisitorResult['fileCoverage'], hash: string): string {
+  const counters = (c: Record<string, number | number[]>) =>
+    `{${Object.entries(c).map(([k, v]) => `"${k}":${Array.isArray(v) ? `[${v.map(() => 0).join(',')}]` : 0}`).join(',')}}`;
+  const path = JSON.stringify(cov.path);
+  const h = JSON.stringify(hash);
+  const v = JSON.stringify(coverageVariable);
+  return `function ${name}(){var g=globalThis,c=g[${v}]||(g[${v}]={}),d=c[${path}];` +
+    `if(!d||d.hash!==${h}){d=c[${path}]={path:${path},hash:${h},s:${counters(cov.s)},f:${counters(cov.f)},b:${counters(cov.b)}}}` +
+    `${name}=function(){return d};return d}`;
 }
 
 /** The Babel plugin: programVisitor around the Program, and the lean rewrite at its exit. */
@@ -139,8 +140,11 @@ function coveragePlugin({ types: t }: { types: typeof BabelTypes }): PluginObj<C
             fnMap: cov.fnMap as FileMaps['fnMap'],
             branchMap: cov.branchMap as FileMaps['branchMap'],
           };
-          if (this.opts.lean) dataDecl.init = leanInitializer(t, cov, hashInit.value);
           this.file.metadata.lambdaCoverage = maps;
+          if (this.opts.lean && first.id) {
+            this.file.metadata.lambdaCoverageLean = leanFunction(first.id.name, this.opts.coverageVariable, cov, hashInit.value);
+            path.node.body[0] = t.expressionStatement(t.identifier(LEAN_PLACEHOLDER));
+          }
         },
       },
     },
@@ -218,7 +222,14 @@ async function transformOnce(req: InstrumentRequest, decorators: DecoratorsFlavo
   const maps = (result.metadata as Record<string, unknown> | undefined)?.lambdaCoverage as FileMaps | null | undefined;
   if (maps === null || maps === undefined) return { code: req.code, map: '', maps: null };
   if (!result.map) throw new InstrumentError(`Babel returned no source map for ${req.filename}`, req.filename);
-  return { code: result.code, map: JSON.stringify({ ...result.map, sourcesContent: [req.code] }), maps };
+  let code = result.code;
+  const lean = (result.metadata as unknown as Record<string, unknown> | undefined)?.lambdaCoverageLean;
+  if (typeof lean === 'string') {
+    const at = code.indexOf(`${LEAN_PLACEHOLDER};`);
+    if (at === -1) throw new InstrumentError(`lean coverage placeholder missing in the output for ${req.filename}`, req.filename);
+    code = code.slice(0, at) + lean + code.slice(at + LEAN_PLACEHOLDER.length + 1);
+  }
+  return { code, map: JSON.stringify({ ...result.map, sourcesContent: [req.code] }), maps };
 }
 
 /**

@@ -33,6 +33,20 @@ function testExcludeMinimatch(): MinimatchCtor {
  * compiled once here and applied the way it applies them.
  */
 export function createSelector(opts: Pick<ResolvedOptions, 'cwd' | 'include' | 'exclude' | 'extensions'>): (file: string) => boolean {
+  // Compiling the globs costs a few ms: builds with the same settings (rebuilds, several entry
+  // points) share one selector.
+  const memoKey = JSON.stringify([opts.cwd, opts.include, opts.exclude, opts.extensions]);
+  let selector = selectors.get(memoKey);
+  if (!selector) {
+    selector = compileSelector(opts);
+    selectors.set(memoKey, selector);
+  }
+  return selector;
+}
+
+const selectors = new Map<string, (file: string) => boolean>();
+
+function compileSelector(opts: Pick<ResolvedOptions, 'cwd' | 'include' | 'exclude' | 'extensions'>): (file: string) => boolean {
   const te = new TestExclude({
     cwd: opts.cwd,
     include: opts.include.length > 0 ? opts.include : false,
