@@ -1,0 +1,126 @@
+// npm run demo — the whole job on the built-in example, with no AWS account:
+//   1. build examples/basic with coverageInstrument() (COVERAGE_ENABLED=1)
+//   2. build the layer zip and lay it out as Lambda mounts it (/opt)
+//   3. start a local S3-API server and local Lambda containers (Runtime API on 127.0.0.1) that use the
+//      layer exactly as Lambda does: AWS_LAMBDA_EXEC_WRAPPER=/opt/lambda-coverage, _HANDLER=index.handler
+//   4. send the fixed events of examples/basic/events.mjs (some fail on purpose) and a health check
+//   5. run `lambda-coverage combine` against the local bucket
+//   6. print the per-file table and totals and where the HTML report is; stop everything
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, rmSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { EVENTS, FUNCTIONS } from '../examples/basic/events.mjs';
+import { buildLayer, writeLayerTree } from '../dist/runtime/layer-build.js';
+import { startContainer } from './local/lambda.mjs';
+import { localS3Env, startLocalS3 } from './local/s3.mjs';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const BUCKET = 'demo-coverage';
+
+/**
+ * Runs the demo. Returns where things are, for the test that checks the numbers.
+ * @param {{ work?: string, out?: string, log?: (line: string) => void, runtime?: 'auto' | 'ric' | 'js' }} [options]
+ */
+export async function runDemo({ work = join(ROOT, '.demo'), out = join(ROOT, 'coverage'), log = console.log, runtime = 'auto' } = {}) {
+  const t0 = Date.now();
+  rmSync(work, { recursive: true, force: true });
+  mkdirSync(work, { recursive: true });
+  const functionsDir = join(work, 'functions');
+
+  log('1/6 building examples/basic with coverageInstrument() (COVERAGE_ENABLED=1)');
+  const built = spawnSync(process.execPath, [join(ROOT, 'examples/basic/build.mjs'), functionsDir], {
+    encoding: 'utf8',
+    env: { ...process.env, COVERAGE_ENABLED: '1' },
+  });
+  if (built.status !== 0) throw new Error(`building examples/basic failed:\n${built.stderr}`);
+  // Keep the plugin's end-of-build lines; esbuild's file listing is noise here.
+  for (const line of built.stderr.split('\n')) if (line.startsWith('lambda-coverage:')) log(`    ${line.replace(/ \[.*$/, '')}`);
+
+  log('2/6 building the layer and laying it out as /opt');
+  const layer = buildLayer({ out: join(work, 'lambda-coverage-layer.zip'), print: () => undefined });
+  const opt = join(work, 'opt');
+  writeLayerTree(opt);
+  log(`    ${relative(ROOT, layer.out)}: ${(layer.bytes / 1024).toFixed(1)} KB, ${layer.files.length} files`);
+
+  const stops = [];
+  try {
+    log('3/6 starting the local S3 server and the Lambda containers');
+    const s3 = await startLocalS3({ buckets: [BUCKET] });
+    stops.push(() => s3.stop());
+    const containers = new Map();
+    for (const fn of FUNCTIONS) {
+      for (let i = 0; i < fn.containers; i++) {
+        const c = await startContainer({
+          taskRoot: join(functionsDir, fn.name),
+          optDir: opt,
+          handler: 'index.handler',
+          functionName: `demo-${fn.name}`,
+          runtime,
+          env: {
+            ...localS3Env(s3.endpoint),
+            COVERAGE_ENABLED: '1',
+            COVERAGE_S3_BUCKET: BUCKET,
+            AWS_LAMBDA_EXEC_WRAPPER: join(opt, 'lambda-coverage'),
+          },
+        });
+        stops.push(() => c.shutdown());
+        await c.initDone;
+        containers.set(`${fn.name}#${i}`, c);
+      }
+    }
+    const kinds = new Set([...containers.values()].map((c) => c.kind));
+    log(`    S3 at ${s3.endpoint}; ${containers.size} containers (${[...kinds].join(', ')} runtime client)`);
+
+    log(`4/6 sending ${EVENTS.length} events`);
+    let ok = 0;
+    let failed = 0;
+    for (const [fn, index, event] of EVENTS) {
+      const r = await containers.get(`${fn}#${index}`).invoke(event);
+      const status = r.ok ? (r.payload?.statusCode ?? 'ok') : `${r.errorType}`;
+      if (r.ok) ok++; else failed++;
+      log(`    ${fn}#${index} ${describe(event).padEnd(28)} -> ${status}`);
+    }
+    const health = await containers.get('api#0').invoke({ lambdaCoverage: 'health' });
+    const h = health.payload ?? {};
+    log(`    health: ${h.status}, ${h.instrumented_files} instrumented files, last upload ${h.last_upload?.ok ? `ok (${h.last_upload.bytes} bytes in ${h.last_upload.ms} ms)` : JSON.stringify(h.last_upload)}`);
+    log(`    ${ok} succeeded, ${failed} failed on purpose`);
+
+    log('5/6 lambda-coverage combine');
+    const cli = join(ROOT, 'dist/combiner/cli.js');
+    const args = ['combine', '--bucket', BUCKET, '--endpoint-url', s3.endpoint, '--force-path-style',
+      '--out', out, '--source-root', join(ROOT, 'examples/basic'), '--no-progress',
+      '--reporter', 'text', '--reporter', 'html', '--reporter', 'lcov', '--reporter', 'json', '--reporter', 'json-summary'];
+    const code = await runChild(process.execPath, [cli, ...args], { ...process.env, ...localS3Env(s3.endpoint) }, log);
+    if (code !== 0) throw new Error(`lambda-coverage combine exited with ${code}`);
+
+    log(`6/6 HTML report: ${join(relative(process.cwd(), out) || '.', 'index.html')}  (done in ${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+    return { out, health: h, ok, failed };
+  } finally {
+    for (const stop of stops.reverse()) await stop().catch((err) => log(`stop failed: ${err.message}`));
+  }
+}
+
+function describe(event) {
+  if (event.requestContext?.http) return `${event.requestContext.http.method} ${event.rawPath}`;
+  if (event.Records) return `SQS batch of ${event.Records.length}`;
+  return `${event['detail-type'] ?? 'event'}`;
+}
+
+function runChild(cmd, args, env, log) {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const forward = (chunk) => { for (const line of chunk.toString().split('\n')) if (line) log(line); };
+    child.stdout.on('data', forward);
+    child.stderr.on('data', forward);
+    child.on('error', reject);
+    child.on('close', (code) => resolvePromise(code));
+  });
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  runDemo().catch((err) => {
+    console.error(`demo failed: ${err.stack ?? err}`);
+    process.exitCode = 1;
+  });
+}
