@@ -191,6 +191,33 @@ describe('errors and warnings', () => {
     expect(err!.location!.column).toBeGreaterThan(0);
   });
 
+  it('fails on a file Babel cannot parse though esbuild can, or with onFailure "warn" bundles it uncounted and says so', async () => {
+    writeFileSync(join(dir, 'src/asserted.ts'), "import config from './config.json' assert { type: 'json' };\nexport function run() {\n  return config.name;\n}\n");
+    const entry = { entryPoints: ['src/asserted.ts'] };
+    const failed = await esbuild
+      .build({ ...buildOptions(dir, 'asserted', [coverageInstrument({ enabled: true, cache: false })]), ...entry })
+      .then(() => undefined, (e: esbuild.BuildFailure) => e);
+    expect(failed?.errors[0]?.text).toMatch(/could not parse src\/asserted\.ts: .*deprecatedImportAssert/);
+    expect(failed?.errors[0]?.location).toMatchObject({ file: 'src/asserted.ts', line: 1, column: 35 });
+
+    const lines: string[] = [];
+    const spy = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      lines.push(String(chunk));
+      return true;
+    });
+    let result: esbuild.BuildResult;
+    try {
+      result = await esbuild.build({ ...buildOptions(dir, 'asserted', [coverageInstrument({ enabled: true, cache: false, onFailure: 'warn' })]), ...entry, logLevel: undefined });
+    } finally {
+      spy.mockRestore();
+    }
+    expect(result.warnings.map((w) => w.text)).toContainEqual(expect.stringMatching(/could not parse src\/asserted\.ts.*\(bundled WITHOUT coverage\)/));
+    expect(lines.find((l) => l.startsWith('lambda-coverage: '))).toMatch(/instrumented 0 files \(0 from cache, 1 FAILED/);
+    const { result: ran, coverage } = await runBundle(join(dir, 'asserted', 'asserted.mjs'), 'run');
+    expect(ran).toBe('fixture');
+    expect(coverage).toEqual({});
+  });
+
   it('warns, naming the globs, when include matches nothing', async () => {
     const result = await build('nothing', { enabled: true, include: ['lib/**/*.ts', 'nope/**'] });
     expect(result.warnings.map((w) => w.text).join('\n')).toMatch(/include \["lib\/\*\*\/\*\.ts","nope\/\*\*"\] matched none/);
