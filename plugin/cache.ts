@@ -1,10 +1,10 @@
 /**
  * Content-hash disk cache of instrumented files. The key covers everything the output depends on:
- * the file's text, its path and coverage key, every option that changes the output, and the versions
+ * the file's bytes, its coverage key, every option that changes the output, and the versions
  * of the tools that produce it. Entries are written atomically (temp file + rename), so concurrent
  * builds sharing one directory never read half a file; an unreadable entry is a miss.
  *
- * Entry layout, one file, so that a hit costs one read and one small JSON.parse:
+ * Entry layout, one file, so that a hit costs one read and no JSON parsing:
  *   line 1: JSON of the file's static maps (or null), `{"path":…}`
  *   line 2: source map JSON text (one line; may be empty)
  *   rest:   the instrumented code
@@ -18,7 +18,9 @@ import type { Instrumented, InstrumentRequest } from './instrument-core.js';
 export function cacheKey(req: Omit<InstrumentRequest, 'code'>, code: string | Uint8Array, toolVersions: string): string {
   const h = createHash('sha256');
   h.update(toolVersions).update('\0');
-  h.update(JSON.stringify([req.key, req.loader, req.lean, req.coverageVariable, req.decorators, req.ignoreClassMethods, req.filename]));
+  // Not the absolute path: the output depends on the key only, so a cache restored into another
+  // checkout directory (CI) still hits.
+  h.update(JSON.stringify([req.key, req.loader, req.lean, req.coverageVariable, req.decorators, req.ignoreClassMethods]));
   h.update('\0').update(code);
   return h.digest('hex');
 }

@@ -216,7 +216,8 @@ function setupEnabled(build: PluginBuild, opts: ResolvedOptions, buildCwd: strin
       previousKeys = new Set(stats.files.keys());
     }
     if (opts.summary && !quiet(initial)) process.stderr.write(`${summaryLine(stats, opts, written)}\n`);
-    if (verbose) debug(`onLoad total ${stats.loadMs.toFixed(0)}ms (summed over files), manifest ${stats.manifestMs.toFixed(0)}ms, workers ${useWorkers ? opts.workers : 0}, cache ${opts.cacheDir ?? 'off'}`);
+    const threads = useWorkers ? String(opts.workers) : opts.workers > 0 ? '0 (no compiled worker.js next to the plugin)' : '0';
+    if (verbose) debug(`onLoad total ${stats.loadMs.toFixed(0)}ms (summed over files), manifest ${stats.manifestMs.toFixed(0)}ms, workers ${threads}, cache ${opts.cacheDir ?? 'off'}`);
     if (pool) {
       const p = pool;
       pool = undefined;

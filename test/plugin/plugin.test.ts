@@ -276,6 +276,28 @@ describe('the content-hash cache', () => {
     expect(b.coverage).toEqual(a.coverage);
   });
 
+  it('hits from another checkout directory of the same project (a CI cache restore)', async () => {
+    const other = makeProject();
+    const lines: string[] = [];
+    const spy = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      lines.push(String(chunk));
+      return true;
+    });
+    try {
+      const cache = join(dir, 'node_modules/.cache/lambda-coverage');
+      await esbuild.build({ ...buildOptions(other.dir, 'out', [coverageInstrument({ enabled: true, cache })]), logLevel: undefined });
+    } finally {
+      spy.mockRestore();
+    }
+    try {
+      expect(lines.find((l) => l.startsWith('lambda-coverage: '))).toMatch(/instrumented 13 files \(13 from cache, 0 failed\)/);
+      const m = parseManifest(readJson(join(other.dir, 'out', MANIFEST_FILE)));
+      expect(m.files).toEqual(parseManifest(readJson(join(dir, 'miss', MANIFEST_FILE))).files);
+    } finally {
+      other.cleanup();
+    }
+  });
+
   it('misses when the file text changes', async () => {
     const lines: string[] = [];
     const spy = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
