@@ -2,7 +2,7 @@
  * coverageInstrument(): the esbuild plugin. Claims the project's own source files in onLoad,
  * instruments them (cache, worker pool or main thread) and writes the build manifest at onEnd.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import type { BuildResult, OnLoadArgs, OnLoadResult, PartialMessage, Plugin, PluginBuild } from 'esbuild';
 import { MANIFEST_FILE } from '../runtime/shard-format.js';
@@ -206,7 +206,7 @@ function setupEnabled(build: PluginBuild, opts: ResolvedOptions, buildCwd: strin
         try {
           const t0 = performance.now();
           const dropped = new Set([...previousKeys].filter((k) => !stats.files.has(k)));
-          await writeManifest(file, stats.files, dropped, generatorName());
+          await writeManifest(file, stats.files, dropped, generatorName(), (k) => existsSync(resolve(opts.cwd, k)));
           written = file;
           stats.manifestMs = performance.now() - t0;
         } catch (e) {

@@ -52,11 +52,17 @@ function parsedEntries(text: string, what: string): ManifestEntries {
 /**
  * Merges this build's files into an existing manifest's (another entry point written into the same
  * directory). Files this plugin instance wrote on its previous build but no longer bundles are
- * dropped, so watch-mode rebuilds keep no stale entries.
+ * dropped, so watch-mode rebuilds keep no stale entries, and so are files that no longer exist
+ * (deleted or renamed since an older build wrote into the same directory).
  */
-export function mergeEntries(existing: ReadonlyMap<string, string> | undefined, files: ReadonlyMap<string, string>, dropped: ReadonlySet<string>): ManifestEntries {
+export function mergeEntries(
+  existing: ReadonlyMap<string, string> | undefined,
+  files: ReadonlyMap<string, string>,
+  dropped: ReadonlySet<string>,
+  stillExists: (key: string) => boolean = () => true,
+): ManifestEntries {
   const merged: ManifestEntries = new Map();
-  for (const [k, v] of existing ?? []) if (!dropped.has(k)) merged.set(k, v);
+  for (const [k, v] of existing ?? []) if (!dropped.has(k) && (files.has(k) || stillExists(k))) merged.set(k, v);
   for (const [k, v] of files) merged.set(k, v);
   return merged;
 }
@@ -80,10 +86,16 @@ async function readExisting(file: string): Promise<ManifestEntries | undefined> 
 const locks = new Map<string, Promise<unknown>>();
 
 /** Reads, merges and atomically rewrites the manifest at `file`. */
-export function writeManifest(file: string, files: ReadonlyMap<string, string>, dropped: ReadonlySet<string>, generator: string): Promise<void> {
+export function writeManifest(
+  file: string,
+  files: ReadonlyMap<string, string>,
+  dropped: ReadonlySet<string>,
+  generator: string,
+  stillExists?: (key: string) => boolean,
+): Promise<void> {
   const previous = locks.get(file) ?? Promise.resolve();
   const next = previous.catch(() => undefined).then(async () => {
-    const text = renderManifest(mergeEntries(await readExisting(file), files, dropped), generator);
+    const text = renderManifest(mergeEntries(await readExisting(file), files, dropped, stillExists), generator);
     await mkdir(dirname(file), { recursive: true });
     const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
     await writeFile(tmp, text);

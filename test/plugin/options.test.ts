@@ -142,6 +142,11 @@ describe('manifest', () => {
     expect(JSON.parse(merged.get('a.ts')!).hash).toBe('4');
   });
 
+  it('drops entries of files that no longer exist', () => {
+    const merged = mergeEntries(entries(maps('gone.ts', '1'), maps('kept.ts', '2')), entries(maps('new.ts', '3')), new Set(), (k) => k !== 'gone.ts');
+    expect([...merged.keys()].sort()).toEqual(['kept.ts', 'new.ts']);
+  });
+
   it('renders a valid manifest, one file a line, and reads it back (ours fast, others parsed)', () => {
     const e = entries(maps('src/b "q".ts', '2'), maps('src/a.ts', '1'));
     const text = renderManifest(e, 'gen', new Date(0));

@@ -338,6 +338,14 @@ describe('coexisting with other plugins', () => {
     expect(Object.values(coverage['src/lib/math.ts']!.f)).toEqual([1]);
   });
 
+  it('two builds into one directory share one manifest', async () => {
+    const one = (entry: string) =>
+      esbuild.build({ ...buildOptions(dir, 'shared', [coverageInstrument({ enabled: true, cache: false })]), entryPoints: [entry] });
+    await Promise.all([one('src/lib/math.ts'), one('src/boom.ts')]);
+    const m = parseManifest(readJson(join(dir, 'shared', MANIFEST_FILE)));
+    expect(Object.keys(m.files)).toEqual(['src/boom.ts', 'src/lib/math.ts']);
+  });
+
   it('with write: false, the manifest is one more output file', async () => {
     const result = await esbuild.build({ ...buildOptions(dir, 'memory', [coverageInstrument({ enabled: true, cache: false })]), write: false });
     const out = result.outputFiles.find((f) => f.path.endsWith(MANIFEST_FILE));
