@@ -119,6 +119,11 @@ describe('an instrumented build of the fixture project', () => {
     expect(stderr).toContain('Error: boom: from the fixture');
     expect(stderr).toMatch(new RegExp(`src/boom\\.ts:${boomLine}:\\d+`));
     expect(stderr).toMatch(new RegExp(`src/handler\\.ts:${failLine}:\\d+`));
+    // esbuild's map names the original files and carries their original text, not the instrumented one.
+    const map = readJson(join(dir, 'lean', 'handler.mjs.map')) as { sources: string[]; sourcesContent: string[] };
+    const i = map.sources.indexOf('../src/boom.ts');
+    expect(i).toBeGreaterThanOrEqual(0);
+    expect(map.sourcesContent[i]).toBe(src('src/boom.ts'));
   });
 });
 
