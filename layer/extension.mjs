@@ -58,6 +58,7 @@ const done = new Set();
 let waiting = null;
 
 function startSocket() {
+  mkdirSync(dir, { recursive: true });
   rmSync(socketPath, { force: true });
   const server = createServer((conn) => {
     let buf = '';
@@ -76,8 +77,10 @@ function startSocket() {
     });
     conn.on('error', () => {});
   });
-  server.listen(socketPath);
-  server.unref();
+  return new Promise((resolve) => {
+    server.once('error', (err) => resolve(`cannot listen on ${socketPath}: ${err.message}`));
+    server.listen(socketPath, () => { server.unref(); resolve(null); });
+  });
 }
 
 function holdInvoke(event) {
@@ -109,7 +112,11 @@ async function main() {
     log('registration failed', { error: reg.error });
     process.exit(1);
   }
-  if (invoke) startSocket();
+  if (invoke) {
+    const failed = await startSocket();
+    // Registered for INVOKE but cannot hear from the runtime: keep answering, release at once.
+    if (failed !== null) { invoke = false; note = failed; }
+  }
   writeInfo({ socket: socketPath, invoke, note });
   for (;;) {
     const res = await call('GET', '/2020-01-01/extension/event/next', { 'Lambda-Extension-Identifier': reg.id });

@@ -84,8 +84,10 @@ function installShutdownFlush(c: Collector): void {
   const onTerm = () => {
     void c.flush(Date.now() + Math.min(SHUTDOWN_BUDGET_MS, c.config.uploadTimeoutMs), 'shutdown').then((r) => {
       c.log.debug('shutdown flush', { outcome: r.outcome, key: r.key });
-      // Someone else listens too: let them decide when to exit.
-      if (process.listenerCount('SIGTERM') === 0) process.exit(0);
+      // Someone else listens too: let them decide when to exit. Otherwise end as a process without a
+      // handler would: by SIGTERM itself (process.exit can hang while the runtime client's native
+      // long poll for the next invocation occupies a libuv thread).
+      if (process.listenerCount('SIGTERM') === 0) process.kill(process.pid, 'SIGTERM');
     });
   };
   process.once('SIGTERM', onTerm);

@@ -1,0 +1,284 @@
+// Faults caused for real, through aws-lambda-ric and the layer zip: S3 stopped and started again,
+// wrong credentials, a missing bucket, a slow S3 (a delaying proxy) against the function's deadline,
+// SIGTERM at shutdown, bad configuration, an uninstrumented bundle; plus two containers, many warm
+// invocations, deferred mode with frozen sandboxes, Managed Instances, and the health check.
+import { execFile } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { nodeBinary, ricAvailable, startContainer, type Container, type ContainerOptions } from '../../scripts/local/lambda.mjs';
+import { startLocalS3, type LocalS3 } from '../../scripts/local/s3.mjs';
+import { FIXTURE_PATH, expectedCounters, writeFixture, type Shape } from './fixtures.js';
+import { startProxy } from './proxy.js';
+import { awsListKeys, awsShard, coverageEnv, layerOpt, tempDir, BUCKET } from './helpers.js';
+
+const ric = ricAvailable();
+if (!ric.ok) console.warn(`SKIPPED runtime fault tests: ${ric.reason}`);
+const d = ric.ok ? describe : describe.skip;
+
+let s3: LocalS3;
+let opt: string;
+const containers: Container[] = [];
+
+beforeAll(async () => {
+  s3 = await startLocalS3({ buckets: [BUCKET] });
+  opt = layerOpt();
+});
+afterAll(async () => {
+  await Promise.all(containers.map((c) => c.shutdown().catch(() => undefined)));
+  await s3?.stop();
+});
+
+interface StartOpts { shape?: Shape; env?: Record<string, string>; endpoint?: string; taskRoot?: string; container?: Partial<ContainerOptions> }
+
+async function start(fn: string, o: StartOpts = {}) {
+  const taskRoot = o.taskRoot ?? tempDir('task');
+  const fx = writeFixture(taskRoot, o.shape ?? 'cjs-async');
+  const env = coverageEnv(o.endpoint ?? s3.endpoint, { AWS_LAMBDA_EXEC_WRAPPER: `${opt}/lambda-coverage`, ...o.env });
+  const c = await startContainer({ taskRoot, optDir: opt, handler: fx.handler, env, functionName: fn, ...o.container });
+  containers.push(c);
+  await c.initDone;
+  return { c, taskRoot, fx };
+}
+
+async function health(c: Container, deep = false) {
+  const r = await c.invoke(deep ? { lambdaCoverage: 'health', deep: true } : { lambdaCoverage: 'health' });
+  expect(r.ok).toBe(true);
+  return r.payload as Record<string, any>;
+}
+
+async function shards(fn: string) {
+  const keys = await awsListKeys(s3.endpoint, `coverage/${fn}/shards/`);
+  return Promise.all(keys.map((k) => awsShard(s3.endpoint, k)));
+}
+
+d('the layer under faults, on real parts', () => {
+  it('two containers of one function write two shards that sum to every invocation, sharing one maps object', async () => {
+    const fn = 'fn-two';
+    const a = await start(fn);
+    const b = await start(fn);
+    for (let i = 0; i < 3; i++) expect((await a.c.invoke({ n: i })).ok).toBe(true);
+    for (let i = 0; i < 2; i++) expect((await b.c.invoke({ n: i })).ok).toBe(true);
+    expect((await b.c.invoke({ fail: 'b' })).ok).toBe(false);
+    const all = await shards(fn);
+    expect(all).toHaveLength(2);
+    expect(new Set(all.map((s) => s.containerId)).size).toBe(2);
+    expect(new Set(all.map((s) => s.mapId)).size).toBe(1);
+    const byInv = all.sort((x, y) => x.invocations - y.invocations);
+    expect(byInv[0]!.files[FIXTURE_PATH]).toEqual(expectedCounters(3, 0));
+    expect(byInv[1]!.files[FIXTURE_PATH]).toEqual(expectedCounters(2, 1));
+    expect((await awsListKeys(s3.endpoint, `coverage/${fn}/maps/`))).toHaveLength(1);
+  });
+
+  it('many warm invocations: the shard equals the counters of the same bundle run in-process', async () => {
+    const fn = 'fn-warm';
+    const { c, fx } = await start(fn);
+    const events = Array.from({ length: 40 }, (_, i) => (i % 7 === 3 ? { fail: String(i) } : { n: i }));
+    for (const e of events) await c.invoke(e);
+    // The same file, the same events, in a plain Node process without Lambda or the layer.
+    const script = `const m = require(${JSON.stringify(fx.file)}); (async () => { for (const e of ${JSON.stringify(events)}) { try { await m.handler(e, {}); } catch {} } process.stdout.write(JSON.stringify(globalThis.__coverage__)); })();`;
+    const { stdout } = await promisify(execFile)(nodeBinary(), ['-e', script]);
+    const local = JSON.parse(stdout)[FIXTURE_PATH];
+    const [shard] = await shards(fn);
+    expect(shard!.invocations).toBe(40);
+    expect(shard!.files[FIXTURE_PATH]).toEqual({ hash: local.hash, s: Object.values(local.s), f: Object.values(local.f), b: Object.values(local.b) });
+  });
+
+  it('S3 stopped then started: the function is fine, the state waits in /tmp, nothing is lost', async () => {
+    const own = await startLocalS3({ buckets: [BUCKET] });
+    const fn = 'fn-outage';
+    const { c } = await start(fn, { endpoint: own.endpoint });
+    expect((await c.invoke({ n: 1 })).ok).toBe(true);
+    const { port, directory } = own;
+    await own.stop();
+    const down = await c.invoke({ n: 2 });
+    expect(down.ok).toBe(true);
+    expect(down.payload.n).toBe(2);
+    expect((await c.invoke({ fail: 'during outage' })).errorType).toBe('FixtureError');
+    const h = await health(c);
+    expect(h.status).toBe('unhealthy');
+    expect(h.pending).toBe(true);
+    expect(h.last_upload.ok).toBe(false);
+    expect(h.errors.map((e: any) => e.kind)).toContain('upload:network');
+    expect(readdirSync(join(c.tmpDir, 'lambda-coverage', 'pending'))).toHaveLength(1);
+    // Logged once per kind, not per invocation.
+    expect(c.jsonLines('runtime').filter((l) => l.kind === 'upload:network')).toHaveLength(1);
+
+    const back = await startLocalS3({ buckets: [BUCKET], port, directory });
+    try {
+      expect((await c.invoke({ n: 4 })).ok).toBe(true);
+      const keys = await awsListKeys(back.endpoint, `coverage/${fn}/shards/`);
+      expect(keys).toHaveLength(1);
+      const shard = await awsShard(back.endpoint, keys[0]!);
+      expect(shard.files[FIXTURE_PATH]).toEqual(expectedCounters(3, 1));
+      expect((await health(c)).status).toBe('healthy');
+      expect(readdirSync(join(c.tmpDir, 'lambda-coverage', 'pending'))).toHaveLength(0);
+    } finally {
+      await c.shutdown();
+      await back.stop();
+    }
+  });
+
+  it('SIGTERM at shutdown: the last state goes out (the layer\'s extension makes Lambda send SIGTERM)', async () => {
+    const own = await startLocalS3({ buckets: [BUCKET] });
+    const fn = 'fn-sigterm';
+    const { c } = await start(fn, { endpoint: own.endpoint });
+    const { port, directory } = own;
+    await own.stop();
+    expect((await c.invoke({ n: 1 })).ok).toBe(true);
+    expect((await c.invoke({ n: 2 })).ok).toBe(true);
+    const back = await startLocalS3({ buckets: [BUCKET], port, directory });
+    try {
+      const result = await c.shutdown();
+      expect(result.timedOut).toBe(false);
+      // Ended by SIGTERM itself after the flush, not by the SIGKILL that follows the shutdown deadline.
+      expect(result.exits.find((e) => e.name === 'runtime')).toMatchObject({ signal: 'SIGTERM' });
+      const keys = await awsListKeys(back.endpoint, `coverage/${fn}/shards/`);
+      expect(keys).toHaveLength(1);
+      expect((await awsShard(back.endpoint, keys[0]!)).files[FIXTURE_PATH]).toEqual(expectedCounters(2, 0));
+    } finally {
+      await back.stop();
+    }
+  });
+
+  it('wrong credentials and a missing bucket: the function answers, health says why', async () => {
+    const creds = await start('fn-creds', { env: { AWS_ACCESS_KEY_ID: 'WRONG', AWS_SECRET_ACCESS_KEY: 'WRONG' } });
+    const r1 = await creds.c.invoke({ n: 1 });
+    expect(r1.ok).toBe(true);
+    expect(r1.payload.n).toBe(1);
+    const h1 = await health(creds.c, true);
+    expect(h1.status).toBe('unhealthy');
+    expect(h1.last_upload.ok).toBe(false);
+    expect(h1.errors[0].kind).toMatch(/^upload:(InvalidAccessKeyId|SignatureDoesNotMatch|AccessDenied)$/);
+    expect(h1.deep_check.ok).toBe(false);
+    expect(JSON.stringify(h1)).not.toContain('WRONG');
+
+    const bucket = await start('fn-nobucket', { env: { COVERAGE_S3_BUCKET: 'no-such-bucket' } });
+    expect((await bucket.c.invoke({ n: 1 })).payload.n).toBe(1);
+    const h2 = await health(bucket.c);
+    expect(h2.status).toBe('unhealthy');
+    expect(h2.errors.map((e: any) => e.kind)).toContain('upload:NoSuchBucket');
+    expect(h2.errors.find((e: any) => e.kind === 'upload:NoSuchBucket').message).toContain('bucket does not exist');
+  });
+
+  it('an upload slower than the time left is cut short: the function never times out because of coverage', async () => {
+    const proxy = await startProxy(s3.endpoint);
+    proxy.delayMs = 4_000;
+    try {
+      const { c } = await start('fn-slow', { endpoint: proxy.endpoint, container: { timeoutMs: 2_000 } });
+      const r = await c.invoke({ n: 1 });
+      expect(r.ok).toBe(true);
+      expect(r.timedOut).toBeUndefined();
+      expect(r.latencyMs).toBeLessThan(2_000);
+      const h = await health(c);
+      expect(h.pending).toBe(true);
+      expect(h.last_upload.ok).toBe(false);
+      // Cut short by the deadline: timed out, or not started for lack of time.
+      expect(h.errors.map((e: any) => e.kind).join()).toMatch(/upload:(timeout|deferred)/);
+      // S3 fast again: the next invocation heals it.
+      proxy.delayMs = 0;
+      expect((await c.invoke({ n: 2 })).ok).toBe(true);
+      const [shard] = await shards('fn-slow');
+      expect(shard!.files[FIXTURE_PATH]).toEqual(expectedCounters(2, 0));
+    } finally {
+      await proxy.stop();
+    }
+  });
+
+  it('deferred: the response leaves before the upload; the extension holds the frozen sandbox until it is done', async () => {
+    const proxy = await startProxy(s3.endpoint);
+    try {
+      const { c } = await start('fn-deferred', { endpoint: proxy.endpoint, env: { COVERAGE_FLUSH: 'deferred' }, container: { freeze: true } });
+      const first = await c.invoke({ n: 0 });
+      await first.phaseEnd;
+      proxy.delayMs = 400;
+      const t0 = Date.now();
+      const r = await c.invoke({ n: 1 });
+      expect(r.ok).toBe(true);
+      expect(r.latencyMs).toBeLessThan(300);
+      // The invoke phase lasted until the (slow) PUT was done; then the sandbox was frozen, so the
+      // shard below can only be there because the extension held the phase open.
+      expect((await r.phaseEnd) - t0).toBeGreaterThanOrEqual(400);
+      proxy.delayMs = 0;
+      const [shard] = await shards('fn-deferred');
+      expect(shard!.files[FIXTURE_PATH]).toEqual(expectedCounters(2, 0));
+      const h = await health(c);
+      expect(h.flush_mode).toBe('deferred');
+      expect(h.flush_mode_note).toBeNull();
+      expect(h.status).toBe('healthy');
+    } finally {
+      await proxy.stop();
+    }
+  });
+
+  it('deferred on Lambda Managed Instances (no INVOKE for extensions): falls back to inline and says so', async () => {
+    const { c } = await start('fn-lmi', { env: { COVERAGE_FLUSH: 'deferred' }, container: { managedInstances: true } });
+    expect((await c.invoke({ n: 1 })).ok).toBe(true);
+    const [shard] = await shards('fn-lmi');
+    expect(shard!.files[FIXTURE_PATH]).toEqual(expectedCounters(1, 0));
+    const h = await health(c);
+    expect(h.flush_mode).toBe('inline');
+    expect(h.flush_mode_note).toContain('INVOKE');
+  });
+
+  it('bad configuration: one JSON log line naming the variable, coverage off, the function unaffected', async () => {
+    const { c } = await start('fn-badconf', { env: { COVERAGE_S3_SSE: 'DES', COVERAGE_UPLOAD_TIMEOUT: 'soon' } });
+    const r = await c.invoke({ n: 1 });
+    expect(r.payload).toMatchObject({ ok: true, n: 1 });
+    const lines = c.jsonLines('runtime').filter((l) => l.source === 'lambda-coverage');
+    expect(lines.filter((l) => l.variable === 'COVERAGE_S3_SSE')).toHaveLength(1);
+    expect(lines.find((l) => l.variable === 'COVERAGE_S3_SSE')!.message).toContain('COVERAGE_S3_SSE');
+    const h = await health(c);
+    expect(h.coverage_enabled).toBe(false);
+    expect(h.status).toBe('unhealthy');
+    expect(h.errors.map((e: any) => e.kind).sort()).toEqual(['config:COVERAGE_S3_SSE', 'config:COVERAGE_UPLOAD_TIMEOUT']);
+    expect(await awsListKeys(s3.endpoint, 'coverage/fn-badconf/')).toEqual([]);
+  });
+
+  it('a bundle that was not instrumented: the function runs, health says so', async () => {
+    const { c } = await start('fn-plain', { shape: 'uninstrumented' });
+    expect((await c.invoke({ n: 1 })).payload).toEqual({ ok: true, n: 1 });
+    const h = await health(c);
+    expect(h.status).toBe('unhealthy');
+    expect(h.instrumented_files).toBe(0);
+    expect(h.errors.map((e: any) => e.kind)).toContain('not-instrumented');
+  });
+
+  it('health: the documented fields, deep write probe, opt-in HTTP route, no secrets', async () => {
+    const { c } = await start('fn-health', { env: { COVERAGE_HEALTH_HTTP: '1', COVERAGE_S3_PREFIX: 'team/' } });
+    await c.invoke({ n: 1 });
+    const h = await health(c);
+    expect(Object.keys(h).sort()).toEqual(['container_id', 'coverage_enabled', 'errors', 'flush_mode', 'flush_mode_note', 'instrumented_files', 'invocations', 'last_upload', 'layer_version', 'pending', 's3_config', 'status', 'timestamp']);
+    expect(h).toMatchObject({ status: 'healthy', coverage_enabled: true, s3_config: { bucket: BUCKET, prefix: 'team/' }, instrumented_files: 1, pending: false, errors: [], invocations: 1 });
+    expect(h.last_upload).toMatchObject({ ok: true, error: null });
+    expect(h.last_upload.key).toMatch(/^team\/fn-health\/shards\/.+\.json\.gz$/);
+    const text = JSON.stringify(h);
+    for (const secret of ['S3RVER', s3.endpoint, 'AWS_']) expect(text).not.toContain(secret);
+
+    const deep = await health(c, true);
+    expect(deep.deep_check).toMatchObject({ ok: true, error: null, key: 'team/fn-health/health/probe.json' });
+    expect(await awsListKeys(s3.endpoint, 'team/fn-health/health/')).toEqual(['team/fn-health/health/probe.json']);
+
+    const http = await c.invoke({ rawPath: '/__coverage/health', requestContext: { http: { method: 'GET' } }, queryStringParameters: { deep: '1' } });
+    expect(http.payload.statusCode).toBe(200);
+    expect(JSON.parse(http.payload.body)).toMatchObject({ status: 'healthy', deep_check: { ok: true } });
+    // The health invocations did not count as function invocations.
+    expect((await health(c)).invocations).toBe(1);
+  });
+
+  it('the HTTP health route is off unless COVERAGE_HEALTH_HTTP=1 (the user\'s handler answers)', async () => {
+    const { c } = await start('fn-nohttp');
+    const r = await c.invoke({ rawPath: '/__coverage/health', requestContext: { http: { method: 'GET' } } });
+    expect(r.payload).toMatchObject({ ok: true, id: 'fixture' });
+  });
+
+  it('the S3 client is not loaded at cold start (init), only at the first upload', async () => {
+    const { c } = await start('fn-lazy', { env: { COVERAGE_DEBUG: '1', NODE_DEBUG: '' } });
+    expect(existsSync(c.tmpDir)).toBe(true);
+    const h = await health(c);
+    expect(h.last_upload).toBeNull();
+    // Health answered without touching S3 (no deep): still nothing uploaded.
+    expect(await awsListKeys(s3.endpoint, 'coverage/fn-lazy/')).toEqual([]);
+  });
+});

@@ -1,0 +1,57 @@
+import { describe, expect, it } from 'vitest';
+import { computeMapId, decodeJsonGz, encodeJsonGz, parseShard, checkCountersMatchMaps } from '../../runtime/shard-format.js';
+import { buildMapsDocument, buildShard, coverageFingerprint, mapIdOf, selectMaps, takeSnapshot, type LiveCoverage } from '../../runtime/snapshot.js';
+import { FIXTURE_HASH, FIXTURE_PATH, fixtureManifest, fixtureMaps } from './fixtures.js';
+
+function lean(): LiveCoverage {
+  return { [FIXTURE_PATH]: { path: FIXTURE_PATH, hash: FIXTURE_HASH, s: { 0: 2, 1: 0, 2: 2, 3: 0 }, f: { 0: 2, 1: 0 }, b: { 0: [0, 2] } } };
+}
+
+describe('snapshot and encode', () => {
+  it('copies lean counters into arrays that keep their values when the live ones move on', () => {
+    const cov = lean();
+    const snap = takeSnapshot(cov);
+    cov[FIXTURE_PATH]!.s[0]!++;
+    cov[FIXTURE_PATH]!.b[0]![0]!++;
+    expect(snap.files[FIXTURE_PATH]).toEqual({ hash: FIXTURE_HASH, s: [2, 0, 2, 0], f: [2, 0], b: [[0, 2]] });
+    expect(snap.total).toBe(8);
+  });
+
+  it('the fingerprint changes exactly when a counter or the file set changes', () => {
+    const cov = lean();
+    const a = coverageFingerprint(cov);
+    expect(coverageFingerprint(cov)).toBe(a);
+    cov[FIXTURE_PATH]!.f[1]!++;
+    const b = coverageFingerprint(cov);
+    expect(b).not.toBe(a);
+    cov['src/other.ts'] = { path: 'src/other.ts', hash: 'h2', s: { 0: 0 }, f: {}, b: {} };
+    expect(coverageFingerprint(cov)).not.toBe(b);
+  });
+
+  it('takes maps from the manifest for lean files and from the object for full files; a shard round-trips', () => {
+    const cov: LiveCoverage = { ...lean(), 'src/full.ts': { ...fixtureMaps('src/full.ts', 'hf'), s: { 0: 1, 1: 0, 2: 0, 3: 0 }, f: { 0: 1, 1: 0 }, b: { 0: [1, 0] } } };
+    const sel = selectMaps(cov, fixtureManifest());
+    expect(sel.missing).toEqual([]);
+    expect(sel.mapId).toBe(mapIdOf(cov));
+    expect(sel.mapId).toBe(computeMapId([{ path: FIXTURE_PATH, hash: FIXTURE_HASH }, { path: 'src/full.ts', hash: 'hf' }]));
+    const maps = buildMapsDocument(sel)!;
+    const shard = buildShard({ functionName: 'fn', functionVersion: '1', containerId: 'c', startedAt: new Date(0).toISOString(), invocations: 2 }, takeSnapshot(cov), sel.mapId, new Date());
+    const back = parseShard(decodeJsonGz(encodeJsonGz(shard), 'shard'));
+    for (const [path, counters] of Object.entries(back.files)) checkCountersMatchMaps(counters, maps.files[path]!, path);
+    // Shards carry no maps.
+    expect(JSON.stringify(back)).not.toContain('statementMap');
+  });
+
+  it('a lean file absent from the manifest (or of another version) is reported and left out', () => {
+    const cov = { ...lean(), 'src/new.ts': { path: 'src/new.ts', hash: 'other', s: { 0: 1 }, f: {}, b: {} } };
+    const sel = selectMaps(cov, fixtureManifest());
+    expect(sel.missing).toEqual(['src/new.ts']);
+    expect([...sel.keys]).toEqual([FIXTURE_PATH]);
+    expect(Object.keys(takeSnapshot(cov, sel.keys).files)).toEqual([FIXTURE_PATH]);
+  });
+
+  it('skips entries that are not Istanbul coverage and says which', () => {
+    const cov = { ...lean(), junk: { s: 1 } } as unknown as LiveCoverage;
+    expect(takeSnapshot(cov).invalid).toEqual(['junk']);
+  });
+});
