@@ -34,6 +34,7 @@ const NOT_RETRYABLE: Record<string, string> = {
   InvalidBucketName: 'the bucket name is not valid',
   PermanentRedirect: 'the bucket is in another region; set AWS_REGION or use a bucket in the function\'s region',
   AuthorizationHeaderMalformed: 'the request region does not match the bucket\'s region',
+  CredentialsProviderError: 'no AWS credentials were found (on Lambda they come from the execution role)',
   KMS_AccessDenied: 'the role may not use the KMS key named by COVERAGE_S3_KMS_KEY_ID',
 };
 
