@@ -1,6 +1,7 @@
 // The fixed events `npm run demo` sends, and the container each goes to. Some fail on purpose.
 // The demo test replays the same list in one process to check the combined numbers.
 
+/** @param {string} method @param {string} rawPath @param {unknown} [body] */
 const http = (method, rawPath, body) => ({
   version: '2.0',
   routeKey: `${method} ${rawPath}`,
@@ -12,10 +13,12 @@ const http = (method, rawPath, body) => ({
   isBase64Encoded: false,
 });
 
+/** @param {...unknown} bodies */
 const sqs = (...bodies) => ({
   Records: bodies.map((body, i) => ({ messageId: `m-${i}`, body: typeof body === 'string' ? body : JSON.stringify(body) })),
 });
 
+/** @param {string} id @param {Record<string, unknown>} [extra] */
 const order = (id, extra = {}) => ({
   id,
   customerId: 'c-1',
@@ -30,7 +33,10 @@ export const FUNCTIONS = [
   { name: 'nightly', containers: 1 },
 ];
 
-/** [function, container index, event] in the order they are sent. */
+/**
+ * [function, container index, event] in the order they are sent.
+ * @type {[string, number, any][]}
+ */
 export const EVENTS = [
   ['api', 0, http('POST', '/orders', order('o-1'))],
   ['api', 1, http('POST', '/orders', order('o-2', { currency: 'USD', coupon: 'VIP25', lines: [{ sku: 'desk', quantity: 1, unitPrice: 240 }] }))],

@@ -2,11 +2,10 @@
 import { build } from 'esbuild';
 import { coverageInstrument } from 'lambda-coverage/esbuild';
 
+/** @type {Record<string, string>} */
 const entries = {
   api: 'src/handlers/api.ts',
   queue: 'src/handlers/queue.ts',
-  // The combiner is the package's own handler; it is not instrumented.
-  combiner: 'node_modules/lambda-coverage/dist/combiner/index.js',
 };
 const [name, outdir] = process.argv.slice(2);
 if (!name || !(name in entries) || !outdir) {
@@ -14,14 +13,15 @@ if (!name || !(name in entries) || !outdir) {
   process.exit(2);
 }
 await build({
-  entryPoints: [entries[name]],
+  entryPoints: [/** @type {string} */ (entries[name])],
   outfile: `${outdir}/index.mjs`,
   bundle: true,
   platform: 'node',
   target: 'node22',
   format: 'esm',
   sourcemap: true,
+  // src/ links to the shared example sources: keep the link paths so coverage keys stay src/….
+  preserveSymlinks: true,
   external: ['@aws-sdk/*'],
-  banner: { js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);" },
-  plugins: name === 'combiner' ? [] : [coverageInstrument()],
+  plugins: [coverageInstrument()],
 });

@@ -11,6 +11,8 @@ export interface CoverageStackProps extends StackProps {
   layerZip: string;
   /** Directory holding the example's build.mjs (run at synth time with COVERAGE_ENABLED set). */
   projectDir: string;
+  /** Where build.mjs writes one directory per function. @default `${projectDir}/dist` */
+  buildDir?: string;
   /** @default 'coverage/' */
   prefix?: string;
 }
@@ -26,6 +28,7 @@ export class CoverageStack extends Stack {
   constructor(scope: Construct, id: string, props: CoverageStackProps) {
     super(scope, id, props);
     const prefix = props.prefix ?? 'coverage/';
+    const buildDir = props.buildDir ?? `${props.projectDir}/dist`;
 
     this.bucket = new s3.Bucket(this, 'CoverageBucket', {
       encryption: s3.BucketEncryption.S3_MANAGED,
@@ -53,8 +56,8 @@ export class CoverageStack extends Stack {
         handler: 'index.handler',
         memorySize: 512,
         timeout: Duration.seconds(10),
-        code: lambda.Code.fromCustomCommand(`${props.projectDir}/dist/${name}`, [
-          'node', `${props.projectDir}/build.mjs`, `${props.projectDir}/dist`,
+        code: lambda.Code.fromCustomCommand(`${buildDir}/${name}`, [
+          'node', `${props.projectDir}/build.mjs`, buildDir,
         ], { commandOptions: { env: { ...process.env, COVERAGE_ENABLED: props.coverage ? '1' : '0' } } }),
         layers: layer ? [layer] : [],
         environment: props.coverage
