@@ -24,6 +24,9 @@ export class InstrumentPool {
   private readonly slots: Slot[] = [];
   private readonly pending = new Map<number, { resolve: (r: Instrumented) => void; reject: (e: Error) => void }>();
   private nextId = 0;
+  /** Set when a worker died: later files fail at once rather than wait for it forever. */
+  private broken: Error | undefined;
+  private closing = false;
 
   constructor(size: number) {
     for (let i = 0; i < size; i++) {
@@ -41,17 +44,22 @@ export class InstrumentPool {
         }
       });
       worker.on('error', (err) => this.failAll(new Error(`lambda-coverage: an instrument worker crashed: ${err.message}`, { cause: err })));
+      worker.on('exit', (code) => {
+        if (!this.closing) this.failAll(new Error(`lambda-coverage: an instrument worker exited (code ${code}); run with workers: 0 to instrument on the main thread`));
+      });
       worker.unref();
       this.slots.push(slot);
     }
   }
 
   private failAll(err: Error): void {
+    this.broken ??= err;
     for (const p of this.pending.values()) p.reject(err);
     this.pending.clear();
   }
 
   run(req: InstrumentRequest): Promise<Instrumented> {
+    if (this.broken) return Promise.reject(this.broken);
     const slot = this.slots.reduce((a, b) => (b.inFlight < a.inFlight ? b : a));
     const id = this.nextId++;
     slot.inFlight++;
@@ -62,6 +70,7 @@ export class InstrumentPool {
   }
 
   async close(): Promise<void> {
+    this.closing = true;
     await Promise.all(this.slots.map((s) => s.worker.terminate()));
     this.slots.length = 0;
   }
