@@ -49,7 +49,10 @@ export interface Container {
   /** The sandbox's /tmp (TMPDIR of its processes). */
   tmpDir: string;
   logs: { source: string; line: string }[];
+  /** Whole init: extensions registered, runtime and extensions ready (ms). */
   readonly initMs: number | undefined;
+  /** Runtime init alone: from its spawn to its first /invocation/next (ms). */
+  readonly runtimeInitMs: number | undefined;
   readonly dead: { errorType: string; errorMessage: string } | null;
   readonly pids: { name: string; pid: number | undefined; exited: { code: number | null; signal: string | null } | null }[];
   /** Resolves when init finished (runtime and extensions asked for their first event); rejects on init failure. */

@@ -350,7 +350,7 @@ export async function startContainer(options) {
 
   function finishInvoke(inv, result) {
     if (inv.result) return;
-    inv.result = { ...result, requestId: inv.id, latencyMs: Date.now() - inv.queuedAt, phaseEnd: inv.phaseEnd };
+    inv.result = { ...result, requestId: inv.id, latencyMs: performance.now() - inv.queuedAt, phaseEnd: inv.phaseEnd };
     inv.resolve(inv.result);
     if (result.timedOut || s.dead) inv.phaseEndResolve(Date.now());
     tick();
@@ -361,6 +361,7 @@ export async function startContainer(options) {
     const p = url.pathname;
     if (req.method === 'GET' && p === '/2018-06-01/runtime/invocation/next') {
       if (s.runtimeWaiter) json(s.runtimeWaiter, 400, { errorMessage: 'superseded' });
+      if (s.runtimeReadyAt === undefined) s.runtimeReadyAt = performance.now();
       s.runtimeWaiter = res;
       checkInitDone();
       tick();
@@ -444,7 +445,7 @@ export async function startContainer(options) {
     s.registered = () => { if (s.extensions.size >= extFiles.length) resolve(); };
     if (extFiles.length === 0) resolve();
   });
-  const initStart = Date.now();
+  const initStart = performance.now();
   for (const f of extFiles) spawnProc(`extension:${f}`, join(extDir, f), []);
   const regTimer = sleep(initTimeoutMs).then(() => 'timeout');
   if ((await Promise.race([registeredAll, regTimer])) === 'timeout' && !s.dead) {
@@ -453,6 +454,7 @@ export async function startContainer(options) {
   const runtimeArgs = [join(runtimeDir, 'index.mjs')];
   const wrapper = lambdaEnv.AWS_LAMBDA_EXEC_WRAPPER;
   if (!s.dead) {
+    s.runtimeSpawnAt = performance.now();
     s.runtimeProc = wrapper
       ? spawnProc('runtime', wrapper, [nodeBin, ...runtimeArgs])
       : spawnProc('runtime', nodeBin, runtimeArgs);
@@ -466,7 +468,7 @@ export async function startContainer(options) {
   const initTimer = setTimeout(() => { if (!s.initDone) die({ errorType: 'Runtime.InitTimeout', errorMessage: `init did not finish within ${initTimeoutMs} ms` }); }, initTimeoutMs);
   initDone.finally(() => clearTimeout(initTimer)).catch(() => undefined);
   let initMs;
-  initDone.then(() => { initMs = Date.now() - initStart; }, () => undefined);
+  initDone.then(() => { initMs = performance.now() - initStart; }, () => undefined);
 
   const container = {
     kind,
@@ -475,6 +477,8 @@ export async function startContainer(options) {
     tmpDir: sandboxTmp,
     logs,
     get initMs() { return initMs; },
+    /** From the runtime's spawn to its first request for an invocation (function init, without extensions). */
+    get runtimeInitMs() { return s.runtimeReadyAt === undefined ? undefined : s.runtimeReadyAt - s.runtimeSpawnAt; },
     get dead() { return s.dead; },
     get pids() { return s.procs.map((p) => ({ name: p.name, pid: p.child.pid, exited: p.exited })); },
     initDone,
@@ -484,7 +488,7 @@ export async function startContainer(options) {
         return Promise.resolve({ ok: false, errorType: err.errorType, payload: err, body: JSON.stringify(err), streamed: false, requestId: '', latencyMs: 0, phaseEnd: Promise.resolve(Date.now()) });
       }
       return new Promise((resolve) => {
-        const inv = { id: randomUUID(), event, clientContext: opts.clientContext, resolve, queuedAt: Date.now(), result: null };
+        const inv = { id: randomUUID(), event, clientContext: opts.clientContext, resolve, queuedAt: performance.now(), result: null };
         inv.phaseEnd = new Promise((r) => { inv.phaseEndResolve = r; });
         s.queue.push(inv);
         tick();

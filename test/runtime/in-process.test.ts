@@ -37,7 +37,6 @@ afterAll(async () => {
   }
   await proxy?.stop();
   await s3?.stop();
-  delete (globalThis as any).__coverage__;
 });
 
 const fc = () => (globalThis as any).__coverage__[FIXTURE_PATH];

@@ -1,0 +1,247 @@
+// Runtime (layer) benchmark. A synthetic function of 320 TypeScript modules built three ways with
+// esbuild: plain, and with the real coverageInstrument() plugin (lean; full Istanbul objects for the
+// size comparison). Side by side in one run, through the local Lambda harness (aws-lambda-ric on
+// Node 22) and a real S3-API server on 127.0.0.1 (in its own process):
+//   warm invocation latency p50/p99: plain | instrumented, no layer | layer inline | layer deferred
+//   CPU to snapshot + encode the counters, shard size vs JSON.stringify(__coverage__)
+//   init (cold start) and memory (RSS of the runtime process; the extension's own RSS apart)
+// Run after `npm run build` (uses dist/). Prints medians and ratios against the targets of issue 3;
+// returns nothing. `node bench/runtime.mjs [--quick]` runs it alone.
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { execFileSync } from 'node:child_process';
+import * as esbuild from 'esbuild';
+import { coverageInstrument } from '../dist/plugin/index.js';
+import { buildLayer } from '../dist/runtime/layer-build.js';
+import { buildShard, takeSnapshot } from '../dist/runtime/snapshot.js';
+import { encodeShard } from '../dist/runtime/collector.js';
+import { nodeBinary, ricAvailable, startContainer } from '../scripts/local/lambda.mjs';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const MODULES = 320;
+const BUCKET = 'bench-coverage';
+
+const sorted = (xs) => [...xs].sort((a, b) => a - b);
+const pct = (xs, p) => { const s = sorted(xs); return s.length === 0 ? NaN : s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]; };
+const median = (xs) => pct(xs, 50);
+const f1 = (x) => (Number.isFinite(x) ? x.toFixed(1) : 'n/a');
+const f2 = (x) => (Number.isFinite(x) ? x.toFixed(2) : 'n/a');
+const kb = (b) => `${(b / 1024).toFixed(1)} KB`;
+const verdict = (ok) => (ok ? 'meets' : 'MISSES');
+
+function writeProject(dir) {
+  mkdirSync(join(dir, 'src'), { recursive: true });
+  const imports = [];
+  const calls = [];
+  for (let i = 0; i < MODULES; i++) {
+    const name = `m${String(i).padStart(3, '0')}`;
+    writeFileSync(join(dir, 'src', `${name}.ts`), `export interface Opts${i} { scale?: number; label?: string }
+export function f${i}(x: number, o: Opts${i} = {}): number {
+  let acc = 0;
+  for (let k = 0; k < 3; k++) acc += k * x * (o.scale ?? 1);
+  if (x > ${i % 7}) { acc += 1; } else { acc -= 1; }
+  const parity = x % 2 === 0 ? 'even' : 'odd';
+  switch (parity) {
+    case 'even': acc *= 2; break;
+    default: acc += 3;
+  }
+  return o.label !== undefined && o.label.length > 0 ? acc + o.label.length : acc;
+}
+export function g${i}(a?: string): string { return a ?? 'none-${i}'; }
+export class C${i} {
+  private seen = 0;
+  m(v: number): number { this.seen++; return v > 0 && v < 100 ? v : -v; }
+  get count(): number { return this.seen; }
+}
+`);
+    imports.push(`import { f${i}, g${i}, C${i} } from './${name}';`);
+    calls.push(`(x: number) => f${i}(x) + g${i}(x % 3 === 0 ? undefined : 'v').length + new C${i}().m(x)`);
+  }
+  writeFileSync(join(dir, 'src', 'handler.ts'), `${imports.join('\n')}
+const all = [${calls.join(',\n  ')}];
+export const handler = async (event: { i?: number }) => {
+  const i = event.i ?? 0;
+  let sum = 0;
+  // Each invocation runs 16 of the modules, different ones each time: the counters always change.
+  for (let k = 0; k < 16; k++) sum += all[(i * 17 + k * 19) % all.length]!(i + k);
+  return { sum };
+};
+`);
+}
+
+async function buildVariant(projectDir, outDir, plugin) {
+  await esbuild.build({
+    absWorkingDir: projectDir, entryPoints: ['src/handler.ts'], bundle: true, platform: 'node', target: 'node22',
+    format: 'esm', outfile: join(outDir, 'index.mjs'), logLevel: 'error', plugins: plugin ? [plugin] : [],
+  });
+  return outDir;
+}
+
+/** The S3 server in its own process, so its work does not share the harness's event loop. */
+async function startS3Process() {
+  const script = `import { startLocalS3 } from ${JSON.stringify(pathToFileURL(join(ROOT, 'scripts/local/s3.mjs')).href)};
+const s = await startLocalS3({ buckets: [${JSON.stringify(BUCKET)}] });
+process.stdout.write(s.endpoint + '\\n');
+process.stdin.on('end', async () => { await s.stop(); process.exit(0); });
+process.stdin.resume();`;
+  const child = spawn(nodeBinary(), ['--input-type=module', '-e', script], { cwd: ROOT, stdio: ['pipe', 'pipe', 'inherit'] });
+  const endpoint = await new Promise((resolve, reject) => {
+    let buf = '';
+    child.stdout.on('data', (c) => { buf += c; if (buf.includes('\n')) resolve(buf.trim()); });
+    child.on('exit', (code) => reject(new Error(`S3 server exited (${code})`)));
+  });
+  return { endpoint, stop: () => new Promise((r) => { child.on('exit', r); child.stdin.end(); setTimeout(() => child.kill('SIGKILL'), 3000).unref(); }) };
+}
+
+function s3Env(endpoint) {
+  return {
+    AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER', AWS_REGION: 'us-east-1',
+    COVERAGE_S3_ENDPOINT: endpoint, COVERAGE_S3_FORCE_PATH_STYLE: '1', COVERAGE_S3_BUCKET: BUCKET,
+  };
+}
+
+function rssMb(pid) {
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) / 1024 : NaN;
+  } catch { return NaN; }
+}
+
+export async function run({ quick = false } = {}) {
+  const ric = ricAvailable();
+  if (!ric.ok) {
+    console.log(`runtime bench skipped: ${ric.reason}`);
+    return;
+  }
+  const work = mkdtempSync(join(tmpdir(), 'lc-bench-runtime-'));
+  const s3 = await startS3Process();
+  const containers = [];
+  try {
+    const project = join(work, 'project');
+    writeProject(project);
+    const plain = await buildVariant(project, join(work, 'plain'), null);
+    const lean = await buildVariant(project, join(work, 'lean'), coverageInstrument({ enabled: true, cwd: project, cache: false, summary: false }));
+    const full = await buildVariant(project, join(work, 'full'), coverageInstrument({ enabled: true, cwd: project, cache: false, summary: false, lean: false }));
+    const opt = join(work, 'opt');
+    mkdirSync(opt);
+    const layerZip = join(work, 'layer.zip');
+    const layer = buildLayer({ out: layerZip, print: () => undefined });
+    execFileSync('unzip', ['-q', layerZip, '-d', opt]);
+    console.log(`function: ${MODULES + 1} TypeScript modules (${MODULES} instrumented + handler); layer zip ${kb(layer.bytes)}; Node ${process.version}; aws-lambda-ric + local S3 on 127.0.0.1`);
+
+    // --- warm latency -------------------------------------------------------------------------
+    const variants = [
+      { name: 'plain (no coverage)', taskRoot: plain, env: {} },
+      { name: 'instrumented, no layer', taskRoot: lean, env: {} },
+      { name: 'layer, inline', taskRoot: lean, opt, env: { ...s3Env(s3.endpoint), COVERAGE_ENABLED: '1', AWS_LAMBDA_EXEC_WRAPPER: `${opt}/lambda-coverage` } },
+      { name: 'layer, deferred', taskRoot: lean, opt, env: { ...s3Env(s3.endpoint), COVERAGE_ENABLED: '1', COVERAGE_FLUSH: 'deferred', AWS_LAMBDA_EXEC_WRAPPER: `${opt}/lambda-coverage` } },
+    ];
+    for (const v of variants) {
+      v.c = await startContainer({ taskRoot: v.taskRoot, optDir: v.opt, handler: 'index.handler', env: v.env, functionName: `bench-${variants.indexOf(v)}` });
+      containers.push(v.c);
+      await v.c.initDone;
+      v.lat = [];
+      const r0 = await v.c.invoke({ i: 0 });
+      if (!r0.ok) throw new Error(`${v.name}: ${r0.body}`);
+      v.first = r0.latencyMs;
+      await r0.phaseEnd;
+    }
+    const warmup = 5;
+    const rounds = quick ? 60 : 400;
+    for (let i = 1; i <= warmup + rounds; i++) {
+      for (const v of variants) {
+        const r = await v.c.invoke({ i });
+        if (!r.ok) throw new Error(`${v.name}: ${r.body}`);
+        if (i > warmup) v.lat.push(r.latencyMs);
+        await r.phaseEnd;
+      }
+    }
+    const base = median(variants[0].lat);
+    const base99 = pct(variants[0].lat, 99);
+    console.log(`\nwarm invocation, client latency (${rounds} invocations each, interleaved; first invocation = cold SDK load in the layer):`);
+    console.log('variant                  |   p50 ms |   p99 ms | added p50 | added p99 | first ms');
+    for (const v of variants) {
+      const p50 = median(v.lat);
+      const p99 = pct(v.lat, 99);
+      console.log(`${v.name.padEnd(24)} | ${f2(p50).padStart(8)} | ${f2(p99).padStart(8)} | ${f2(p50 - base).padStart(9)} | ${f2(p99 - base99).padStart(9)} | ${f1(v.first).padStart(8)}`);
+    }
+    const inlineAdded = median(variants[2].lat) - base;
+    const deferredAdded = median(variants[3].lat) - base;
+    console.log(`target: inline added p50 <= 15 ms: ${f2(inlineAdded)} ms (${verdict(inlineAdded <= 15)}); deferred added p50 <= 2 ms: ${f2(deferredAdded)} ms (${verdict(deferredAdded <= 2)})`);
+    console.log('anchor: the coverage.py layer this design grew from: +300-800 ms per invocation');
+
+    // --- memory ----------------------------------------------------------------------------------
+    console.log('\nmemory after the warm runs (RSS of the runtime process):');
+    for (const v of variants) {
+      const rt = v.c.pids.find((p) => p.name === 'runtime');
+      const ext = v.c.pids.find((p) => p.name.startsWith('extension'));
+      v.rss = rssMb(rt.pid);
+      console.log(`${v.name.padEnd(24)} | runtime ${f1(v.rss).padStart(6)} MB${ext ? ` | extension process ${f1(rssMb(ext.pid))} MB` : ''}`);
+    }
+    const addedMem = variants[2].rss - variants[1].rss;
+    console.log(`target: added memory of the layer (inline vs instrumented, no layer) <= 10 MB: ${f1(addedMem)} MB (${verdict(addedMem <= 10)}); vs plain: ${f1(variants[2].rss - variants[0].rss)} MB; the extension is a separate Node process (above)`);
+    console.log('anchor: the coverage.py layer: +30-70 MB');
+    await Promise.all(containers.splice(0).map((c) => c.shutdown()));
+
+    // --- init (cold start) -----------------------------------------------------------------------
+    const coldRuns = quick ? 3 : 7;
+    const cold = [
+      { name: 'plain (no coverage)', taskRoot: plain, env: {} },
+      { name: 'instrumented, no layer', taskRoot: lean, env: {} },
+      { name: 'layer, inline', taskRoot: lean, opt, env: { ...s3Env(s3.endpoint), COVERAGE_ENABLED: '1', AWS_LAMBDA_EXEC_WRAPPER: `${opt}/lambda-coverage` } },
+    ].map((v) => ({ ...v, init: [], rt: [] }));
+    for (let k = 0; k < coldRuns; k++) {
+      for (const v of cold) {
+        const c = await startContainer({ taskRoot: v.taskRoot, optDir: v.opt, handler: 'index.handler', env: v.env, functionName: 'bench-cold' });
+        await c.initDone;
+        v.init.push(c.initMs);
+        v.rt.push(c.runtimeInitMs);
+        await c.shutdown();
+      }
+    }
+    console.log(`\ninit (cold start), median of ${coldRuns}: whole init (extensions registered + runtime ready) | runtime init alone`);
+    for (const v of cold) console.log(`${v.name.padEnd(24)} | ${f1(median(v.init)).padStart(6)} ms | ${f1(median(v.rt)).padStart(6)} ms`);
+    const addedRt = median(cold[2].rt) - median(cold[1].rt);
+    const addedInit = median(cold[2].init) - median(cold[1].init);
+    console.log(`target: added init <= 20 ms: runtime init +${f1(addedRt)} ms (${verdict(addedRt <= 20)}); whole init incl. starting the extension +${f1(addedInit)} ms (${verdict(addedInit <= 20)})`);
+    console.log('anchor: the coverage.py layer: +200-500 ms cold start');
+
+    // --- snapshot + encode ---------------------------------------------------------------------
+    const mod = await import(pathToFileURL(join(lean, 'index.mjs')).href);
+    for (let i = 0; i < 50; i++) await mod.handler({ i });
+    const cov = globalThis.__coverage__;
+    const files = Object.keys(cov).length;
+    const meta = { functionName: 'bench', functionVersion: '$LATEST', containerId: 'c', startedAt: new Date().toISOString(), invocations: 50 };
+    const wall = [];
+    const cpu = [];
+    let bytes = 0;
+    const reps = quick ? 100 : 500;
+    for (let i = 0; i < reps + 20; i++) {
+      const c0 = process.cpuUsage();
+      const t0 = performance.now();
+      const shard = buildShard(meta, takeSnapshot(cov), 'map', new Date());
+      bytes = encodeShard(shard).length;
+      const t1 = performance.now();
+      const c1 = process.cpuUsage(c0);
+      if (i >= 20) { wall.push(t1 - t0); cpu.push((c1.user + c1.system) / 1000); }
+    }
+    const leanJson = JSON.stringify(cov).length;
+    const fullJson = Number(execFileSync(nodeBinary(), ['--input-type=module', '-e',
+      `const m = await import(${JSON.stringify(pathToFileURL(join(full, 'index.mjs')).href)}); for (let i = 0; i < 50; i++) await m.handler({ i }); process.stdout.write(String(JSON.stringify(globalThis.__coverage__).length));`], { encoding: 'utf8' }));
+    console.log(`\nsnapshot + encode of ${files} files (copy + sum counters into arrays, JSON, gzip: the collector's path), ${reps} runs:`);
+    console.log(`wall p50 ${f2(median(wall))} ms, p99 ${f2(pct(wall, 99))} ms; CPU p50 ${f2(median(cpu))} ms`);
+    console.log(`shard ${kb(bytes)} gzip | JSON.stringify(__coverage__): lean bundle ${kb(leanJson)} (${(leanJson / bytes).toFixed(0)}x), full Istanbul objects ${kb(fullJson)} (${(fullJson / bytes).toFixed(0)}x)`);
+    console.log(`target: snapshot+encode <= 1 ms: ${f2(median(wall))} ms (${verdict(median(wall) <= 1)}); shard >= 20x smaller than JSON.stringify(__coverage__) of full objects: ${(fullJson / bytes).toFixed(0)}x (${verdict(fullJson / bytes >= 20)}), of the lean counters: ${(leanJson / bytes).toFixed(0)}x (${verdict(leanJson / bytes >= 20)})`);
+  } finally {
+    await Promise.all(containers.map((c) => c.shutdown().catch(() => undefined)));
+    await s3.stop();
+    if (!process.env.LC_BENCH_KEEP) rmSync(work, { recursive: true, force: true }); else console.log(work);
+  }
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  await run({ quick: process.argv.includes('--quick') });
+}
