@@ -21,6 +21,8 @@ export interface ContainerOptions {
   /** Time given to the runtime and extensions at shutdown before SIGKILL. @default 2000 */
   shutdownMs?: number;
   initTimeoutMs?: number;
+  /** Reuse this directory as the sandbox's /tmp (a runtime restarted in the same sandbox keeps /tmp). */
+  tmpDir?: string;
   /** Print the processes' output on stderr. */
   echo?: boolean;
   region?: string;

@@ -174,7 +174,8 @@ export async function startContainer(options) {
     } else kind = 'ric';
   }
   const sandbox = mkdtempSync(join(tmpdir(), 'lc-sandbox-'));
-  const sandboxTmp = join(sandbox, 'tmp');
+  // A given tmpDir stands for the /tmp of a sandbox whose runtime Lambda restarted (it survives).
+  const sandboxTmp = options.tmpDir ?? join(sandbox, 'tmp');
   const runtimeDir = join(sandbox, 'var', 'runtime');
   mkdirSync(sandboxTmp, { recursive: true });
   mkdirSync(runtimeDir, { recursive: true });

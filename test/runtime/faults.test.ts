@@ -11,7 +11,7 @@ import { nodeBinary, ricAvailable, startContainer, type Container, type Containe
 import { startLocalS3, type LocalS3 } from '../../scripts/local/s3.mjs';
 import { FIXTURE_PATH, expectedCounters, writeFixture, type Shape } from './fixtures.js';
 import { startProxy } from './proxy.js';
-import { awsListKeys, awsShard, coverageEnv, layerOpt, tempDir, BUCKET } from './helpers.js';
+import { awsListKeys, awsShard, coverageEnv, layerOpt, tempDir, waitFor, BUCKET } from './helpers.js';
 
 const ric = ricAvailable();
 if (!ric.ok) console.warn(`SKIPPED runtime fault tests: ${ric.reason}`);
@@ -137,6 +137,37 @@ d('the layer under faults, on real parts', () => {
       const keys = await awsListKeys(back.endpoint, `coverage/${fn}/shards/`);
       expect(keys).toHaveLength(1);
       expect((await awsShard(back.endpoint, keys[0]!)).files[FIXTURE_PATH]).toEqual(expectedCounters(2, 0));
+    } finally {
+      await back.stop();
+    }
+  });
+
+  it('a runtime killed while S3 was down: the next runtime of the same sandbox sends the shard it left in /tmp', async () => {
+    const own = await startLocalS3({ buckets: [BUCKET] });
+    const fn = 'fn-orphan';
+    const sandboxTmp = tempDir('sandbox-tmp');
+    const first = await start(fn, { endpoint: own.endpoint, container: { tmpDir: sandboxTmp, timeoutMs: 3_000 } });
+    const { port, directory } = own;
+    await own.stop();
+    expect((await first.c.invoke({ n: 1 })).ok).toBe(true);
+    expect((await first.c.invoke({ n: 2 })).ok).toBe(true);
+    // The runtime dies without a shutdown flush (as after a crash or a timeout).
+    const rt = first.c.pids.find((p) => p.name === 'runtime')!;
+    process.kill(rt.pid!, 'SIGKILL');
+    await waitFor('the runtime to die', () => first.c.dead !== null);
+    expect(readdirSync(join(sandboxTmp, 'lambda-coverage', 'pending'))).toHaveLength(1);
+
+    const back = await startLocalS3({ buckets: [BUCKET], port, directory });
+    try {
+      const second = await start(fn, { endpoint: back.endpoint, taskRoot: first.taskRoot, container: { tmpDir: sandboxTmp } });
+      expect((await second.c.invoke({ n: 3 })).ok).toBe(true);
+      const keys = await awsListKeys(back.endpoint, `coverage/${fn}/shards/`);
+      expect(keys).toHaveLength(2);
+      const all = await Promise.all(keys.map((k) => awsShard(back.endpoint, k)));
+      const sum = all.reduce((acc, sh) => acc + sh.files[FIXTURE_PATH]!.f[0]!, 0);
+      expect(sum).toBe(3);
+      expect(readdirSync(join(sandboxTmp, 'lambda-coverage', 'pending'))).toHaveLength(0);
+      await second.c.shutdown();
     } finally {
       await back.stop();
     }
