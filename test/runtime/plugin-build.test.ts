@@ -3,7 +3,7 @@
 // through aws-lambda-ric to the local S3 server, checked with awscli against the maps and against
 // the same bundle run in-process.
 import { execFile } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -11,7 +11,7 @@ import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { coverageInstrument } from '../../plugin/index.js';
 import { nodeBinary, ricAvailable, startContainer, type Container } from '../../scripts/local/lambda.mjs';
-import { startLocalS3, type LocalS3 } from '../../scripts/local/s3.mjs';
+import { localS3Env, startLocalS3, type LocalS3 } from '../../scripts/local/s3.mjs';
 import { checkCountersMatchMaps } from '../../runtime/shard-format.js';
 import { awsListKeys, awsMaps, awsShard, coverageEnv, layerOpt, tempDir, BUCKET } from './helpers.js';
 
@@ -19,6 +19,7 @@ const ric = ricAvailable();
 if (!ric.ok) console.warn(`SKIPPED plugin-build runtime tests: ${ric.reason}`);
 const d = ric.ok ? describe : describe.skip;
 const RUNTIME_ENTRY = fileURLToPath(new URL('../../dist/runtime/index.js', import.meta.url));
+const CLI = fileURLToPath(new URL('../../dist/combiner/cli.js', import.meta.url));
 
 let s3: LocalS3;
 let opt: string;
@@ -101,6 +102,18 @@ d('a real plugin build', () => {
       const fnNames = Object.values(maps.files['src/math.ts']!.fnMap).map((f) => f.name);
       expect(shard.files['src/math.ts']!.f[fnNames.indexOf('unused')]).toBe(0);
       expect(shard.files['src/math.ts']!.f[fnNames.indexOf('classify')]).toBe(4);
+
+      // Cross-check with the combiner's CLI (a real child process) reading the same bucket.
+      if (!explicit) {
+        const out = tempDir('report');
+        await promisify(execFile)(nodeBinary(), [CLI, 'combine', '--bucket', BUCKET, '--function', fn, '--endpoint-url', s3.endpoint,
+          '--force-path-style', '--reporter', 'json', '--out', out, '--quiet', '--no-progress', '--threads', '0'],
+        { env: { PATH: process.env.PATH ?? '', HOME: out, ...localS3Env(s3.endpoint) } });
+        const final = JSON.parse(readFileSync(join(out, 'coverage-final.json'), 'utf8')) as Record<string, { path: string; f: Record<string, number> }>;
+        const math = Object.values(final).find((f) => f.path.endsWith('src/math.ts'))!;
+        expect(math.f[String(fnNames.indexOf('classify'))]).toBe(4);
+        expect(math.f[String(fnNames.indexOf('unused'))]).toBe(0);
+      }
     });
   }
 });
