@@ -49,7 +49,10 @@ export interface CollectorOptions {
   config: CoverageConfig;
   /** False when the configuration was rejected: health answers, nothing is uploaded. */
   active: boolean;
+  /** Logged here when no `log` is given (the wrapper logs them itself at cold start). */
   problems?: ConfigProblem[];
+  /** When this process started counting (ms since epoch). @default now */
+  startedAt?: number;
   taskRoot: string;
   /** Directory of the loaded handler file (manifest search starts here). */
   handlerDir: string;
@@ -121,8 +124,8 @@ export class Collector {
     this.tmp = o.tmpDir ?? join(tmpdir(), 'lambda-coverage');
     this.now = o.now ?? Date.now;
     this.store = o.store;
-    this.containerId = newContainerId(this.now());
-    this.startedAt = new Date(this.now()).toISOString();
+    this.containerId = newContainerId(o.startedAt ?? this.now());
+    this.startedAt = new Date(o.startedAt ?? this.now()).toISOString();
     this.flushMode = o.config.flush;
     for (const p of o.problems ?? []) {
       this.log.problem(`config:${p.variable}`, `lambda-coverage configuration: ${p.message}${o.active ? '' : '; coverage is off until this is fixed'}`, { variable: p.variable });

@@ -4,11 +4,16 @@
  */
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import { Collector, type FlushResult } from './collector.js';
-import { isCoverageEnabled, parseConfig, type FlushMode } from './config.js';
-import { ExtensionLink, readExtensionInfo } from './extension-link.js';
-import { healthReport, httpHealthResponse, parseHealthRequest } from './health.js';
+import type { Collector, FlushResult } from './collector.js';
+import { isCoverageEnabled, parseConfig, type ConfigResult, type FlushMode } from './config.js';
+import type { ExtensionLink } from './extension-link.js';
+import { parseHealthRequest } from './health-request.js';
+import { CoverageLog } from './log.js';
 import { handlerDir } from './manifest.js';
+
+// Cold start loads only this module, config, log and the health-request matcher. The collector
+// (snapshot, S3, health report, extension link) is imported at the first flush: after the first
+// invocation's handler, never during init.
 
 /** Set by awslambda.streamifyResponse; kept on the wrapper so the runtime streams it the same way. */
 export const HANDLER_STREAMING = Symbol.for('aws.lambda.runtime.handler.streaming');
@@ -43,7 +48,14 @@ interface LambdaContextLike {
 type AnyHandler = ((...args: any[]) => any) & { [k: symbol]: unknown };
 
 interface RuntimeState {
-  collector: Collector;
+  parsed: ConfigResult;
+  log: CoverageLog;
+  taskRoot: string;
+  handlerDir: string;
+  startedAt: number;
+  invocations: number;
+  collector: Collector | undefined;
+  loading: Promise<Collector> | undefined;
   link: ExtensionLink | undefined;
   linkChecked: boolean;
   tmp: string;
@@ -67,23 +79,44 @@ function runtimeState(env: Record<string, string | undefined>): RuntimeState {
   const g = globalThis as { [COLLECTOR]?: RuntimeState };
   const existing = g[COLLECTOR];
   if (existing !== undefined) return existing;
-  const { ok, config, problems } = parseConfig(env);
+  const parsed = parseConfig(env);
+  const log = new CoverageLog(undefined, parsed.config.debug);
+  // Validated once, at cold start: one line per problem, naming the variable.
+  for (const p of parsed.problems) {
+    log.problem(`config:${p.variable}`, `lambda-coverage configuration: ${p.message}${parsed.ok ? '' : '; coverage is off until this is fixed'}`, { variable: p.variable });
+  }
   const taskRoot = env.LAMBDA_TASK_ROOT ?? process.cwd();
-  const collector = new Collector({
-    config, active: ok, problems, taskRoot,
-    handlerDir: handlerDir(taskRoot, env.COVERAGE_ORIGINAL_HANDLER ?? env._HANDLER),
-  });
-  const state: RuntimeState = { collector, link: undefined, linkChecked: false, tmp: join(tmpdir(), 'lambda-coverage') };
+  const state: RuntimeState = {
+    parsed, log, taskRoot, handlerDir: handlerDir(taskRoot, env.COVERAGE_ORIGINAL_HANDLER ?? env._HANDLER),
+    startedAt: Date.now(), invocations: 0, collector: undefined, loading: undefined,
+    link: undefined, linkChecked: false, tmp: join(tmpdir(), 'lambda-coverage'),
+  };
   g[COLLECTOR] = state;
-  if (ok) installShutdownFlush(collector);
+  if (parsed.ok) installShutdownFlush(state);
   return state;
 }
 
+function getCollector(s: RuntimeState): Promise<Collector> {
+  if (s.collector !== undefined) {
+    s.collector.invocations = s.invocations;
+    return Promise.resolve(s.collector);
+  }
+  s.loading ??= import('./collector.js').then(({ Collector }) => {
+    s.collector = new Collector({
+      config: s.parsed.config, active: s.parsed.ok, log: s.log, taskRoot: s.taskRoot, handlerDir: s.handlerDir, startedAt: s.startedAt,
+    });
+    return s.collector;
+  });
+  return s.loading.then((c) => { c.invocations = s.invocations; return c; });
+}
+
 /** Lambda sends SIGTERM to the runtime when an external extension (the layer's) is registered. */
-function installShutdownFlush(c: Collector): void {
+function installShutdownFlush(s: RuntimeState): void {
   const onTerm = () => {
-    void c.flush(Date.now() + Math.min(SHUTDOWN_BUDGET_MS, c.config.uploadTimeoutMs), 'shutdown').then((r) => {
-      c.log.debug('shutdown flush', { outcome: r.outcome, key: r.key });
+    const deadline = Date.now() + Math.min(SHUTDOWN_BUDGET_MS, s.parsed.config.uploadTimeoutMs);
+    void getCollector(s).then((c) => c.flush(deadline, 'shutdown')).then((r) => {
+      s.log.debug('shutdown flush', { outcome: r.outcome, key: r.key });
+    }, () => undefined).finally(() => {
       // Someone else listens too: let them decide when to exit. Otherwise end as a process without a
       // handler would: by SIGTERM itself (process.exit can hang while the runtime client's native
       // long poll for the next invocation occupies a libuv thread).
@@ -93,20 +126,20 @@ function installShutdownFlush(c: Collector): void {
   process.once('SIGTERM', onTerm);
 }
 
-function deadlineOf(c: Collector, context: LambdaContextLike | undefined): number {
+function deadlineOf(s: RuntimeState, context: LambdaContextLike | undefined): number {
   const now = Date.now();
-  let budget = c.config.uploadTimeoutMs;
+  let budget = s.parsed.config.uploadTimeoutMs;
   const remaining = typeof context?.getRemainingTimeInMillis === 'function' ? context.getRemainingTimeInMillis() : undefined;
   if (typeof remaining === 'number' && Number.isFinite(remaining)) budget = Math.min(budget, remaining - DEADLINE_MARGIN_MS);
   return now + budget;
 }
 
 /** Deferred needs the extension subscribed to INVOKE; Managed Instances refuse that: inline then. */
-function deferredLink(s: RuntimeState): ExtensionLink | undefined {
+async function deferredLink(s: RuntimeState, c: Collector): Promise<ExtensionLink | undefined> {
   if (!s.linkChecked) {
     s.linkChecked = true;
+    const { ExtensionLink, readExtensionInfo } = await import('./extension-link.js');
     const info = readExtensionInfo(s.tmp);
-    const c = s.collector;
     if (info === undefined) {
       c.flushMode = 'inline';
       c.flushModeNote = 'COVERAGE_FLUSH=deferred needs the layer\'s extension (/opt/extensions/lambda-coverage), which is not running: flushing inline';
@@ -120,8 +153,8 @@ function deferredLink(s: RuntimeState): ExtensionLink | undefined {
     if (c.flushModeNote !== null) c.log.line('WARN', c.flushModeNote, { kind: 'flush-mode' });
   }
   if (s.link?.broken) {
-    s.collector.flushMode = 'inline';
-    s.collector.flushModeNote = `lost the extension (${s.link.broken}): flushing inline`;
+    c.flushMode = 'inline';
+    c.flushModeNote = `lost the extension (${s.link.broken}): flushing inline`;
     s.link = undefined;
   }
   return s.link;
@@ -129,19 +162,19 @@ function deferredLink(s: RuntimeState): ExtensionLink | undefined {
 
 /** Resolves when the response may go out: after the upload (inline) or at once (deferred). */
 function afterInvocation(s: RuntimeState, context: LambdaContextLike | undefined): Promise<unknown> {
-  const c = s.collector;
-  if (!c.active) return Promise.resolve();
-  const deadline = deadlineOf(c, context);
-  if (c.config.flush === 'deferred') {
-    const link = deferredLink(s);
-    if (link !== undefined) {
+  if (!s.parsed.ok) return Promise.resolve();
+  const deadline = deadlineOf(s, context);
+  if (s.parsed.config.flush === 'deferred') {
+    return getCollector(s).then(async (c) => {
+      const link = await deferredLink(s, c);
+      if (link === undefined) return c.flush(deadline);
       const id = context?.awsRequestId ?? '';
       // After the response: the runtime posts it synchronously before this callback runs.
       setImmediate(() => { void c.flush(deadline).finally(() => link.done(id)); });
-      return Promise.resolve();
-    }
+      return undefined;
+    }).catch(() => undefined);
   }
-  return c.flush(deadline).catch(() => undefined);
+  return getCollector(s).then((c) => c.flush(deadline)).catch(() => undefined);
 }
 
 function isPromiseLike(v: unknown): v is PromiseLike<unknown> {
@@ -154,7 +187,9 @@ function isStreaming(fn: AnyHandler): boolean {
 }
 
 async function answerHealth(s: RuntimeState, deep: boolean, http: boolean, context: LambdaContextLike | undefined): Promise<unknown> {
-  const report = await healthReport(s.collector, deep, deadlineOf(s.collector, context));
+  const deadline = deadlineOf(s, context);
+  const [c, { healthReport, httpHealthResponse }] = await Promise.all([getCollector(s), import('./health.js')]);
+  const report = await healthReport(c, deep, deadline);
   return http ? httpHealthResponse(report) : report;
 }
 
@@ -175,14 +210,14 @@ export function withCoverage<H extends (...args: any[]) => any>(handler: H, opti
   const wrapper = function (this: unknown, event: unknown, second: unknown, third: unknown): unknown {
     const streaming = isStreaming(wrapper as unknown as AnyHandler) || isStreaming(inner);
     const context = (streaming ? third : second) as LambdaContextLike | undefined;
-    const health = parseHealthRequest(event, s.collector.config.healthHttp);
+    const health = parseHealthRequest(event, s.parsed.config.healthHttp);
     if (health !== undefined) {
       const answer = answerHealth(s, health.deep, health.http, context);
       if (!streaming) return answer;
       const stream = second as { write(b: string): unknown; end(): unknown };
       return answer.then((r) => { stream.write(JSON.stringify(r)); stream.end(); });
     }
-    s.collector.invocations++;
+    s.invocations++;
     if (streaming) return passThrough(inner.call(this, event, second, third), s, context);
 
     const callback = third;
@@ -236,7 +271,8 @@ export async function flushCoverage(options?: { timeoutMs?: number; env?: Record
   const existing = (globalThis as { [COLLECTOR]?: RuntimeState })[COLLECTOR];
   if (existing === undefined && !isCoverageEnabled(env)) return { outcome: 'disabled' };
   const s = existing ?? runtimeState(env);
-  return s.collector.flush(Date.now() + (options?.timeoutMs ?? s.collector.config.uploadTimeoutMs), 'explicit');
+  const c = await getCollector(s);
+  return c.flush(Date.now() + (options?.timeoutMs ?? s.parsed.config.uploadTimeoutMs), 'explicit');
 }
 
 /** The health report, for custom runtimes that route their own events. */
