@@ -55,6 +55,8 @@ export interface CombineOptions extends S3Settings {
   asShard?: string;
   /** Downloads in flight. @default 16 */
   concurrency?: number;
+  /** Worker threads that decode and validate inputs; 0 = main thread. @default 'auto' (one per core, at most 4) */
+  threads?: number | 'auto';
   /** Per-request timeout (ms) and attempts for S3. @default 30000 and 4 */
   timeoutMs?: number;
   attempts?: number;
@@ -186,7 +188,7 @@ export async function combine(options: CombineOptions): Promise<CombineResult> {
   };
   const needS3 = !!options.bucket || !!options.asShard?.startsWith('s3://');
   const ownClient = needS3 && !options.s3Client;
-  const client = needS3 ? options.s3Client ?? createS3Client(options, env) : undefined;
+  const client = needS3 ? options.s3Client ?? await createS3Client(options, env) : undefined;
 
   try {
     const merger = new CoverageMerger({ build, pathMap });
@@ -205,7 +207,7 @@ export async function combine(options: CombineOptions): Promise<CombineResult> {
       sources.push(s3Items({ client, bucket: options.bucket, prefix, functions: options.functions ?? [], retry }));
     }
     const stats = newStats();
-    await ingest(sources, merger, stats, { concurrency, onProgress: options.onProgress });
+    await ingest(sources, merger, stats, { concurrency, threads: options.threads ?? 'auto', onProgress: options.onProgress });
 
     const merge = merger.result();
     const invalid = stats.skipped.filter((s) => s.kind === 'invalid').length;

@@ -17,5 +17,6 @@ export { parsePathMap, applyPathMap, safeJoin, UnsafePathError, type PathMapping
 export { writeReports, checkThresholds, sourceLookup, DEFAULT_REPORTERS, KNOWN_REPORTERS, type Thresholds, type Metric } from './reports.js';
 export { createS3Client, S3AccessError, type S3Settings, type RetryOptions } from './s3.js';
 export { dirItems, s3Items, type SourceItem } from './sources.js';
-export { classify, type Skipped, type SkipKind, type IngestProgress } from './ingest.js';
+export { type Skipped, type SkipKind, type IngestProgress } from './ingest.js';
+export { classify, decodeInput, type Decoded } from './decode.js';
 export { formatSummary } from './summary.js';

@@ -3,9 +3,8 @@
  * them to the merger. An invalid input is skipped whole and reported; only I/O that keeps failing after
  * retries (S3 unreachable, access denied) stops the run.
  */
-import {
-  MANIFEST_FORMAT, MAPS_FORMAT, SHARD_FORMAT, ShardFormatError, decodeJsonGz, parseShard,
-} from '../runtime/shard-format.js';
+import { ShardFormatError } from '../runtime/shard-format.js';
+import { createDecoder, type Decoder } from './decode-pool.js';
 import { InputRejectedError, type CoverageMerger } from './merge.js';
 import type { SourceItem } from './sources.js';
 
@@ -35,60 +34,44 @@ export function newStats(): IngestStats {
   return { shards: 0, coverageFiles: 0, functions: new Set(), skipped: [], bytes: 0 };
 }
 
-type Kind = 'shard' | 'maps' | 'manifest' | 'summary' | 'istanbul';
-
-export function classify(doc: unknown): Kind {
-  if (typeof doc === 'object' && doc !== null && !Array.isArray(doc)) {
-    const format = (doc as { format?: unknown }).format;
-    if (format === SHARD_FORMAT || (typeof format === 'string' && format.startsWith('lambda-coverage/shard'))) return 'shard';
-    if (format === MAPS_FORMAT) return 'maps';
-    if (format === MANIFEST_FORMAT) return 'manifest';
-    const total = (doc as { total?: { lines?: unknown } }).total;
-    if (typeof total === 'object' && total !== null && 'lines' in total) return 'summary';
-  }
-  return 'istanbul';
-}
-
 /** Decodes, classifies, validates and merges one input; throws InputRejectedError for a bad one. */
-export async function ingestOne(item: SourceItem, bytes: Uint8Array, merger: CoverageMerger, stats: IngestStats): Promise<void> {
-  let doc: unknown;
-  try {
-    doc = decodeJsonGz(bytes, 'content');
-  } catch (e) {
-    throw new InputRejectedError(item.source, (e as Error).message.replace(/^content: /, ''), { cause: e });
-  }
-  const kind = classify(doc);
-  if (kind === 'maps' || kind === 'summary' || kind === 'manifest') {
-    const why = { maps: 'a maps document (read through the shards that point at it)', summary: 'a coverage summary, not coverage data', manifest: 'a build manifest; pass it with --manifest to list files that never ran' }[kind];
-    stats.skipped.push({ source: item.source, kind: 'ignored', reason: why });
-    return;
-  }
-  if (kind === 'shard') {
-    let shard;
-    try {
-      shard = parseShard(doc, 'shard');
-    } catch (e) {
-      throw new InputRejectedError(item.source, (e as Error).message.replace(/^shard:? /, ''), { cause: e });
+export async function ingestOne(item: SourceItem, bytes: Uint8Array, merger: CoverageMerger, stats: IngestStats, decoder: Decoder = createDecoder(0)): Promise<void> {
+  const decoded = await decoder.decode(bytes);
+  switch (decoded.kind) {
+    case 'invalid':
+      throw new InputRejectedError(item.source, decoded.reason);
+    case 'maps':
+    case 'summary':
+    case 'manifest': {
+      const why = { maps: 'a maps document (read through the shards that point at it)', summary: 'a coverage summary, not coverage data', manifest: 'a build manifest; pass it with --manifest to list files that never ran' }[decoded.kind];
+      stats.skipped.push({ source: item.source, kind: 'ignored', reason: why });
+      return;
     }
-    let maps = null;
-    if (shard.mapId !== null) {
-      try {
-        maps = await item.loadMaps(shard.mapId);
-      } catch (e) {
-        throw new InputRejectedError(item.source, (e as Error).message, { cause: e });
+    case 'istanbul':
+      merger.addIstanbul(decoded.doc, { source: item.source, time: item.mtime ? await item.mtime() : item.time });
+      stats.coverageFiles++;
+      return;
+    case 'shard': {
+      const { shard } = decoded;
+      let maps = null;
+      if (shard.mapId !== null) {
+        try {
+          maps = await item.loadMaps(shard.mapId);
+        } catch (e) {
+          throw new InputRejectedError(item.source, (e as Error).message, { cause: e });
+        }
       }
+      merger.addPacked(decoded, maps, { source: item.source, time: item.time });
+      stats.shards++;
+      stats.functions.add(shard.functionName);
     }
-    merger.addShard(shard, maps, { source: item.source, time: item.time });
-    stats.shards++;
-    stats.functions.add(shard.functionName);
-    return;
   }
-  merger.addIstanbul(doc, { source: item.source, time: item.time });
-  stats.coverageFiles++;
 }
 
 export interface IngestOptions {
   concurrency: number;
+  /** Worker threads decoding inputs. @default 'auto' */
+  threads?: number | 'auto';
   onProgress?: (p: IngestProgress) => void;
 }
 
@@ -116,7 +99,7 @@ export async function ingest(sources: AsyncIterable<SourceItem>[], merger: Cover
     progress.listing = false;
     return undefined;
   };
-  const worker = async (): Promise<void> => {
+  const worker = async (decoder: Decoder): Promise<void> => {
     while (failed === undefined) {
       const item = await next();
       if (!item) return;
@@ -126,7 +109,7 @@ export async function ingest(sources: AsyncIterable<SourceItem>[], merger: Cover
           stats.skipped.push({ source: item.source, kind: 'missing', reason: 'deleted after it was listed' });
         } else {
           stats.bytes += bytes.byteLength;
-          await ingestOne(item, bytes, merger, stats);
+          await ingestOne(item, bytes, merger, stats, decoder);
         }
       } catch (e) {
         if (e instanceof InputRejectedError) stats.skipped.push({ source: e.source, kind: 'invalid', reason: e.reason });
@@ -138,7 +121,12 @@ export async function ingest(sources: AsyncIterable<SourceItem>[], merger: Cover
     }
   };
   const n = Math.max(1, Math.floor(opts.concurrency));
-  await Promise.all(Array.from({ length: n }, () => worker().catch((e: unknown) => { failed ??= e; })));
+  const decoder = createDecoder(opts.threads ?? 'auto');
+  try {
+    await Promise.all(Array.from({ length: n }, () => worker(decoder).catch((e: unknown) => { failed ??= e; })));
+  } finally {
+    await decoder.close();
+  }
   progress.listing = false;
   opts.onProgress?.(progress);
   if (failed !== undefined) throw failed;

@@ -47,6 +47,7 @@ const COMBINE_OPTIONS = {
   'path-map': { type: 'string', multiple: true },
   'as-shard': { type: 'string' },
   concurrency: { type: 'string' },
+  threads: { type: 'string' },
   timeout: { type: 'string' },
   'endpoint-url': { type: 'string' },
   'force-path-style': { type: 'boolean' },
@@ -92,6 +93,7 @@ S3
   --region R               (else AWS_REGION; default us-east-1, redirects followed)
   --concurrency N          downloads in flight (default: 16)
   --timeout SECONDS        per request, retried up to 4 times (default: 30)
+  --threads N              worker threads decoding shards, 0 = none (default: one per core, at most 4)
 
   --quiet                  no summary;  --no-progress  no progress bar;  --verbose  stack traces
 `;
@@ -154,6 +156,7 @@ export function parseCombineArgs(args: string[], io: Pick<CliIO, 'env' | 'cwd'>)
     ...(v['path-map'] ? { pathMap: v['path-map'] } : {}),
     ...(v['as-shard'] !== undefined ? { asShard: v['as-shard'] } : {}),
     ...(v.concurrency !== undefined ? { concurrency: num('concurrency', v.concurrency, { min: 1, max: 1024, integer: true })! } : {}),
+    ...(v.threads !== undefined ? { threads: num('threads', v.threads, { min: 0, max: 64, integer: true })! } : {}),
     ...(timeout !== undefined ? { timeoutMs: Math.round(timeout * 1000) } : {}),
     ...(v['endpoint-url'] !== undefined ? { endpointUrl: v['endpoint-url'] } : {}),
     ...(v['force-path-style'] ? { forcePathStyle: true } : {}),

@@ -13,6 +13,7 @@ import {
   computeMapId, type BranchMapping, type BuildManifest, type FileCounters, type FileMaps, type FnMapping,
   type MapsDocument, type Range, type Shard,
 } from '../runtime/shard-format.js';
+import { packShard, type PackedFile, type PackedShard } from './decode.js';
 import {
   applyPathMap, detectBuildPrefix, isAbsolutePath, normalizeCoveragePath, sameFileSpelling, type PathMapping,
   type PrefixDetection,
@@ -109,9 +110,12 @@ interface PlannedFile {
   path: string;
   hash: string;
   maps: FileMaps;
-  s: ArrayLike<number>;
-  f: ArrayLike<number>;
-  b: ArrayLike<ArrayLike<number>>;
+  /** Counters s, then f, then every branch's arms, at data[offset…]. */
+  data: ArrayLike<number>;
+  offset: number;
+  nS: number;
+  nF: number;
+  arms: readonly number[];
   time: number;
 }
 
@@ -150,6 +154,8 @@ export class CoverageMerger {
   readonly #registry = new Map<string, FileMaps>();
   #invocations = 0;
   #inputs = 0;
+  readonly #paths = new Map<string, string | null>();
+  readonly #direct = new WeakMap<FileMaps, { path: string; group: string; v: Version }[]>();
 
   constructor(options: MergerOptions = {}) {
     this.build = options.build ?? 'newest';
@@ -167,28 +173,43 @@ export class CoverageMerger {
    * before anything is added: on any error the whole shard is refused (InputRejectedError).
    */
   addShard(shard: Shard, maps: MapsDocument | null, info: InputInfo): void {
+    this.addPacked(packShard(shard), maps, info);
+  }
+
+  /** addShard for a shard whose counters are packed in one buffer (see decode.ts). */
+  addPacked(packed: PackedShard, maps: MapsDocument | null, info: InputInfo): void {
+    const { shard } = packed;
     const shardTime = parseTime(shard.updatedAt);
     if (shardTime === undefined) throw new InputRejectedError(info.source, `"updatedAt" ${JSON.stringify(shard.updatedAt)} is not a date`);
     const group = this.build === 'all' ? `build-${shard.mapId ?? 'unmapped'}` : '';
     const planned: PlannedFile[] = [];
-    for (const [rawPath, counters] of Object.entries(shard.files)) {
-      const path = normalizeCoveragePath(rawPath);
+    let offset = 0;
+    for (const file of packed.files) {
+      const rawPath = file.path;
+      const path = this.#normalize(rawPath);
       if (path === null) throw new InputRejectedError(info.source, `file ${JSON.stringify(rawPath)} is not a file path`);
-      const fileMaps = maps?.files[rawPath] ?? this.#registry.get(`${rawPath}\0${counters.hash}`);
+      const fileMaps = maps?.files[rawPath] ?? this.#registry.get(`${rawPath}\0${file.hash}`);
       if (!fileMaps) {
         const where = shard.mapId === null ? 'the shard has no maps document; pass the build manifest with --manifest'
           : `its maps document ${shard.mapId} does not list it`;
-        throw new InputRejectedError(info.source, `file ${rawPath}: no static maps for hash ${counters.hash} (${where})`);
+        throw new InputRejectedError(info.source, `file ${rawPath}: no static maps for hash ${file.hash} (${where})`);
       }
-      try {
-        checkCountersMatchMaps(counters, fileMaps, `file ${rawPath}`);
-      } catch (e) {
-        throw new InputRejectedError(info.source, (e as Error).message, { cause: e });
+      if (!fitsShape(file, fileMaps)) {
+        // checkCountersMatchMaps reads only the hash and the lengths: it gives the message.
+        const lengths = { hash: file.hash, s: { length: file.s }, f: { length: file.f }, b: file.arms.map((n) => ({ length: n })) };
+        try {
+          checkCountersMatchMaps(lengths as unknown as FileCounters, fileMaps, `file ${rawPath}`);
+        } catch (e) {
+          throw new InputRejectedError(info.source, (e as Error).message, { cause: e });
+        }
+        throw new InputRejectedError(info.source, `file ${rawPath}: counters do not match its maps`);
       }
       // A combined shard (--as-shard) keeps each file's own time, so merging stays associative.
-      const fileTime = parseTime((counters as FileCounters & { updatedAt?: unknown }).updatedAt) ?? shardTime;
-      planned.push({ path, hash: counters.hash, maps: fileMaps, s: counters.s, f: counters.f, b: counters.b, time: fileTime });
+      const fileTime = parseTime(file.updatedAt) ?? shardTime;
+      planned.push({ path, hash: file.hash, maps: fileMaps, data: packed.counters, offset, nS: file.s, nF: file.f, arms: file.arms, time: fileTime });
+      offset += file.s + file.f + sum(file.arms);
     }
+    if (offset !== packed.counters.length) throw new InputRejectedError(info.source, `has ${packed.counters.length} counters, its files list ${offset}`);
     this.#commit(planned, group);
     this.#invocations += shard.invocations;
     this.#inputs++;
@@ -213,7 +234,7 @@ export class CoverageMerger {
         throw new InputRejectedError(info.source, `entries ${JSON.stringify(other)} and ${JSON.stringify(key)} are the same file ${path}`);
       }
       seen.set(path, key);
-      planned.push({ ...file, path, time: info.time });
+      planned.push({ ...flatten(file), path, time: info.time });
     }
     this.#commit(planned, this.build === 'all' ? 'coverage-files' : '');
     this.#inputs++;
@@ -227,28 +248,41 @@ export class CoverageMerger {
     for (const [rawPath, maps] of Object.entries(manifest.files)) {
       const path = normalizeCoveragePath(rawPath);
       if (path === null) throw new InputRejectedError(info.source, `file ${JSON.stringify(rawPath)} is not a file path`);
-      const nB = Object.keys(maps.branchMap).length;
-      const b: number[][] = [];
-      for (let i = 0; i < nB; i++) b.push(new Array<number>(maps.branchMap[i]?.locations?.length ?? 0).fill(0));
-      planned.push({
-        path, hash: maps.hash, maps, time,
-        s: new Array<number>(Object.keys(maps.statementMap).length).fill(0),
-        f: new Array<number>(Object.keys(maps.fnMap).length).fill(0),
-        b,
-      });
+      const shape = shapeOf(maps);
+      planned.push({ path, hash: maps.hash, maps, time, data: [], offset: 0, nS: shape.s, nF: shape.f, arms: shape.arms.map((n) => Math.max(0, n)) });
       this.#registry.set(`${rawPath}\0${maps.hash}`, maps);
     }
     this.#commit(planned, group, false);
   }
 
+  #normalize(rawPath: string): string | null {
+    let p = this.#paths.get(rawPath);
+    if (p === undefined) {
+      p = normalizeCoveragePath(rawPath);
+      if (this.#paths.size < 1_000_000) this.#paths.set(rawPath, p);
+    }
+    return p;
+  }
+
+  #version(p: PlannedFile, group: string): Version {
+    // Shards of one build share their maps objects: find the accumulator without building keys.
+    const direct = this.#direct.get(p.maps);
+    const hit = direct?.find((d) => d.path === p.path && d.group === group);
+    if (hit) return hit.v;
+    const fp = mapsFingerprint(p.maps);
+    let versions = this.#files.get(p.path);
+    if (!versions) this.#files.set(p.path, (versions = new Map()));
+    const vkey = `${group}\0${fp}`;
+    let v = versions.get(vkey);
+    if (!v) versions.set(vkey, (v = newVersion(p.path, group, fp, p.maps, p.arms)));
+    if (direct) direct.push({ path: p.path, group, v });
+    else this.#direct.set(p.maps, [{ path: p.path, group, v }]);
+    return v;
+  }
+
   #commit(planned: readonly PlannedFile[], group: string, countsAsInput = true): void {
     for (const p of planned) {
-      const fp = mapsFingerprint(p.maps);
-      let versions = this.#files.get(p.path);
-      if (!versions) this.#files.set(p.path, (versions = new Map()));
-      const vkey = `${group}\0${fp}`;
-      let v = versions.get(vkey);
-      if (!v) versions.set(vkey, (v = newVersion(p.path, group, fp, p.maps, p.b)));
+      const v = this.#version(p, group);
       v.hashes.add(p.hash);
       if (p.time > v.time) v.time = p.time;
       if (countsAsInput) v.inputs++;
@@ -361,32 +395,74 @@ export class CoverageMerger {
   }
 }
 
-function newVersion(path: string, group: string, fingerprint: string, maps: FileMaps, b: ArrayLike<ArrayLike<number>>): Version {
-  const bStart = new Uint32Array(b.length + 1);
-  for (let i = 0; i < b.length; i++) bStart[i + 1] = bStart[i]! + b[i]!.length;
+interface Shape { hash: string; s: number; f: number; arms: number[] }
+const shapes = new WeakMap<FileMaps, Shape>();
+
+function shapeOf(maps: FileMaps): Shape {
+  let shape = shapes.get(maps);
+  if (!shape) {
+    const nB = Object.keys(maps.branchMap).length;
+    const arms: number[] = [];
+    for (let i = 0; i < nB; i++) arms.push(maps.branchMap[i]?.locations?.length ?? -1);
+    shape = { hash: maps.hash, s: Object.keys(maps.statementMap).length, f: Object.keys(maps.fnMap).length, arms };
+    shapes.set(maps, shape);
+  }
+  return shape;
+}
+
+/** The check of checkCountersMatchMaps, on lengths cached per maps object (it runs for its message only when this fails). */
+function fitsShape(c: { hash: string; s: number; f: number; arms: readonly number[] }, maps: FileMaps): boolean {
+  const shape = shapeOf(maps);
+  if (c.hash !== shape.hash || c.s !== shape.s || c.f !== shape.f || c.arms.length !== shape.arms.length) return false;
+  for (let i = 0; i < c.arms.length; i++) if (c.arms[i] !== shape.arms[i]) return false;
+  return true;
+}
+
+function sum(xs: readonly number[]): number {
+  let n = 0;
+  for (const x of xs) n += x;
+  return n;
+}
+
+function flatten(file: { path: string; hash: string; maps: FileMaps; s: number[]; f: number[]; b: number[][] }): Omit<PlannedFile, 'time'> {
+  const arms = file.b.map((a) => a.length);
+  const data = new Float64Array(file.s.length + file.f.length + sum(arms));
+  let o = 0;
+  data.set(file.s, o); o += file.s.length;
+  data.set(file.f, o); o += file.f.length;
+  for (const arm of file.b) { data.set(arm, o); o += arm.length; }
+  return { path: file.path, hash: file.hash, maps: file.maps, data, offset: 0, nS: file.s.length, nF: file.f.length, arms };
+}
+
+function newVersion(path: string, group: string, fingerprint: string, maps: FileMaps, arms: readonly number[]): Version {
+  const bStart = new Uint32Array(arms.length + 1);
+  for (let i = 0; i < arms.length; i++) bStart[i + 1] = bStart[i]! + arms[i]!;
   return {
     path, group, fingerprint, maps, hashes: new Set(), time: -Infinity, inputs: 0, saturated: false,
     s: new Float64Array(Object.keys(maps.statementMap).length),
     f: new Float64Array(Object.keys(maps.fnMap).length),
-    b: new Float64Array(bStart[b.length]!),
+    b: new Float64Array(bStart[arms.length]!),
     bStart,
   };
 }
 
 const MAX = Number.MAX_SAFE_INTEGER;
 
-function addArray(into: Float64Array, from: ArrayLike<number>, offset: number, v: Version): void {
-  for (let i = 0; i < from.length; i++) {
-    let x = into[offset + i]! + from[i]!;
+/** into[0…n) += from[at…at+n), saturating at MAX_SAFE_INTEGER. */
+function addRange(into: Float64Array, from: ArrayLike<number>, at: number, n: number, v: Version): void {
+  for (let i = 0; i < n; i++) {
+    let x = into[i]! + from[at + i]!;
     if (x > MAX) { x = MAX; v.saturated = true; }
-    into[offset + i] = x;
+    into[i] = x;
   }
 }
 
-function addInto(v: Version, p: Pick<PlannedFile, 's' | 'f' | 'b'>): void {
-  addArray(v.s, p.s, 0, v);
-  addArray(v.f, p.f, 0, v);
-  for (let i = 0; i < p.b.length; i++) addArray(v.b, p.b[i]!, v.bStart[i]!, v);
+function addInto(v: Version, p: PlannedFile): void {
+  if (p.data.length === 0) return; // a manifest's zero counts
+  let at = p.offset;
+  addRange(v.s, p.data, at, p.nS, v); at += p.nS;
+  addRange(v.f, p.data, at, p.nF, v); at += p.nF;
+  addRange(v.b, p.data, at, v.b.length, v);
 }
 
 function sumVersions(a: Version, b: Version, path: string): Version {
@@ -394,9 +470,9 @@ function sumVersions(a: Version, b: Version, path: string): Version {
     ...a, path, hashes: new Set([...a.hashes, ...b.hashes]), time: Math.max(a.time, b.time),
     inputs: a.inputs + b.inputs, s: a.s.slice(), f: a.f.slice(), b: a.b.slice(), saturated: a.saturated || b.saturated,
   };
-  addArray(out.s, b.s, 0, out);
-  addArray(out.f, b.f, 0, out);
-  addArray(out.b, b.b, 0, out);
+  addRange(out.s, b.s, 0, b.s.length, out);
+  addRange(out.f, b.f, 0, b.f.length, out);
+  addRange(out.b, b.b, 0, b.b.length, out);
   return out;
 }
 
@@ -491,7 +567,7 @@ function counters(values: unknown[], name: string, source: string, key: string):
   return values as number[];
 }
 
-function validateFileCoverage(key: string, value: unknown, source: string): Omit<PlannedFile, 'time'> {
+function validateFileCoverage(key: string, value: unknown, source: string): { path: string; hash: string; maps: FileMaps; s: number[]; f: number[]; b: number[][] } {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) reject(source, key, 'not a file coverage object');
   const fc = value as Record<string, unknown>;
   const path = fc.path === undefined ? key : fc.path;
@@ -533,4 +609,4 @@ function validateFileCoverage(key: string, value: unknown, source: string): Omit
   return { path, hash: maps.hash, maps, s, f, b };
 }
 
-export { ShardFormatError };
+export { ShardFormatError, packShard, type PackedShard };

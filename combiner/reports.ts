@@ -9,8 +9,8 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { isAbsolute, resolve } from 'node:path';
 import type { CoverageMap, CoverageSummary } from 'istanbul-lib-coverage';
-import libReport from 'istanbul-lib-report';
-import reports from 'istanbul-reports';
+import type libReportType from 'istanbul-lib-report';
+import type reportsType from 'istanbul-reports';
 import { assertInside } from './paths.js';
 
 const require = createRequire(import.meta.url);
@@ -20,7 +20,12 @@ interface IstanbulFileWriter {
   copyFile(source: string, dest: string, header?: string): void;
   writeFile(file: string | null): unknown;
 }
-const FileWriter = require('istanbul-lib-report/lib/file-writer.js') as new (baseDir: string) => IstanbulFileWriter;
+// Loaded when reports are written (not for the merge core, nor for a run that fails earlier).
+const lazy = {
+  get libReport() { return require('istanbul-lib-report') as typeof libReportType; },
+  get reports() { return require('istanbul-reports') as typeof reportsType; },
+  get FileWriter() { return require('istanbul-lib-report/lib/file-writer.js') as new (baseDir: string) => IstanbulFileWriter; },
+};
 
 /** The reporters istanbul-reports ships; any other name is tried as a module (as nyc does). */
 export const KNOWN_REPORTERS = [
@@ -45,7 +50,7 @@ class TextCapture {
 }
 
 function guardedWriter(baseDir: string, root: string, written: Set<string>, terminal: (s: string) => void): IstanbulFileWriter {
-  const w = new FileWriter(baseDir);
+  const w = new lazy.FileWriter(baseDir);
   const superWriteFile = w.writeFile.bind(w);
   const superCopyFile = w.copyFile.bind(w);
   w.writerForDir = (subdir) => guardedWriter(assertInside(root, resolve(baseDir, subdir)), root, written, terminal);
@@ -110,7 +115,7 @@ export function writeReports(opts: WriteReportsOptions): WrittenReports {
   const written = new Set<string>();
   let terminal = '';
   const dir = resolve(opts.dir);
-  const context = libReport.createContext({ dir, coverageMap: opts.coverageMap, sourceFinder: (p) => opts.sources.find(p) });
+  const context = lazy.libReport.createContext({ dir, coverageMap: opts.coverageMap, sourceFinder: (p) => opts.sources.find(p) });
   (context as { data: { writer?: unknown } }).data.writer = guardedWriter(dir, dir, written, (s) => { terminal += s; });
   const names = [...new Set(opts.reporters)];
   for (const name of names) {
@@ -118,7 +123,7 @@ export function writeReports(opts: WriteReportsOptions): WrittenReports {
     const effective = name === 'lcov' && names.includes('html') ? 'lcovonly' : name;
     let report;
     try {
-      report = reports.create(effective as 'json', { projectRoot: process.cwd() } as never);
+      report = lazy.reports.create(effective as 'json', { projectRoot: process.cwd() } as never);
     } catch (cause) {
       throw new ReporterError(`unknown reporter "${name}"; use one of ${KNOWN_REPORTERS.join(', ')}`, { cause });
     }

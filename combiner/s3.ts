@@ -2,9 +2,14 @@
  * The S3 edge: list, get, put. Nothing here knows coverage. Retries are ours (the client is built
  * with one attempt) so every call has the same timeout-per-attempt and backoff, and tests can see them.
  */
-import {
-  GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client, type ListObjectsV2CommandOutput,
-} from '@aws-sdk/client-s3';
+import type { ListObjectsV2CommandOutput, S3Client } from '@aws-sdk/client-s3';
+
+type Sdk = typeof import('@aws-sdk/client-s3');
+let sdkPromise: Promise<Sdk> | undefined;
+/** The SDK is loaded on first use: `--dir` runs and the pure core never pay for it. */
+function sdk(): Promise<Sdk> {
+  return (sdkPromise ??= import('@aws-sdk/client-s3'));
+}
 
 export interface S3Settings {
   /** `--endpoint-url`, else COVERAGE_S3_ENDPOINT, else AWS_ENDPOINT_URL_S3. */
@@ -40,8 +45,9 @@ export function resolveS3Settings(opts: S3Settings, env: NodeJS.ProcessEnv): Req
   };
 }
 
-export function createS3Client(opts: S3Settings, env: NodeJS.ProcessEnv = process.env): S3Client {
+export async function createS3Client(opts: S3Settings, env: NodeJS.ProcessEnv = process.env): Promise<S3Client> {
   const s = resolveS3Settings(opts, env);
+  const { S3Client } = await sdk();
   return new S3Client({
     region: s.region,
     forcePathStyle: s.forcePathStyle,
@@ -119,6 +125,7 @@ export interface ListedObject {
 }
 
 async function* listPages(client: S3Client, bucket: string, prefix: string, delimiter: string | undefined, retry: RetryOptions, startAfter?: string): AsyncGenerator<ListObjectsV2CommandOutput> {
+  const { ListObjectsV2Command } = await sdk();
   let token: string | undefined;
   for (let page = 0; page < 1_000_000; page++) {
     const out = await withRetry(`list s3://${bucket}/${prefix}`, (abortSignal) => client.send(new ListObjectsV2Command({
@@ -150,6 +157,7 @@ export async function* listObjects(client: S3Client, bucket: string, prefix: str
 
 /** The object's bytes, or null when it does not exist (deleted after it was listed). */
 export async function getObjectBytes(client: S3Client, bucket: string, key: string, retry: RetryOptions = {}): Promise<Uint8Array | null> {
+  const { GetObjectCommand } = await sdk();
   try {
     return await withRetry(`get s3://${bucket}/${key}`, async (abortSignal) => {
       const out = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }), { abortSignal });
@@ -163,6 +171,7 @@ export async function getObjectBytes(client: S3Client, bucket: string, key: stri
 }
 
 export async function putObject(client: S3Client, bucket: string, key: string, body: Uint8Array | string, contentType: string, retry: RetryOptions = {}): Promise<void> {
+  const { PutObjectCommand } = await sdk();
   await withRetry(`put s3://${bucket}/${key}`, (abortSignal) => client.send(new PutObjectCommand({
     Bucket: bucket, Key: key, Body: body, ContentType: contentType,
   }), { abortSignal }), retry).catch((e: unknown) => { throw explainAccess(e, bucket, key); });

@@ -3,7 +3,9 @@
  * same layout copied down, plain `coverage-final.json` files, nyc's `.nyc_output`). Each source yields
  * items; an item reads its bytes and can load the maps document its shard points at.
  */
+import { readFile as readFileWithCallback } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
+import { promisify } from 'node:util';
 import { dirname, join, posix, resolve, sep } from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { decodeJsonGz, keySegment, normalizePrefix, parseMaps, type MapsDocument } from '../runtime/shard-format.js';
@@ -14,8 +16,10 @@ export interface SourceItem {
   source: string;
   /** Function name from the layout, when the item sits in `{function}/shards/`. */
   functionName?: string;
-  /** LastModified or mtime (ms): the time of plain coverage files, which carry none of their own. */
+  /** LastModified (ms): the time of plain coverage files, which carry none of their own. */
   time: number;
+  /** For local files: the mtime, read only when it is needed (plain coverage files). */
+  mtime?: () => Promise<number>;
   /** Bytes, or null when the object vanished between list and get. */
   read(): Promise<Uint8Array | null>;
   /** The maps document of this shard's build (cached per mapId by the source). */
@@ -23,6 +27,8 @@ export interface SourceItem {
 }
 
 const COVERAGE_FILE = /\.json(\.gz)?$/;
+// The callback readFile reads a small file in one thread-pool trip; fs/promises' takes several.
+const readFileCb = promisify(readFileWithCallback);
 
 function mapsCache(load: (mapId: string, near: string) => Promise<MapsDocument>): (mapId: string, near: string) => Promise<MapsDocument> {
   const cache = new Map<string, Promise<MapsDocument>>();
@@ -152,16 +158,17 @@ export async function* dirItems(opts: DirSourceOptions): AsyncGenerator<SourceIt
   for (const file of files) {
     const parts = file.split(sep);
     const i = parts.lastIndexOf('shards');
-    const fstat = await stat(file).catch(() => null);
-    yield {
+    const item: SourceItem = {
       source: file,
       ...(i > 0 ? { functionName: parts[i - 1]! } : {}),
-      time: fstat?.mtimeMs ?? 0,
-      read: () => readFile(file).then((b) => new Uint8Array(b.buffer, b.byteOffset, b.byteLength), (e: NodeJS.ErrnoException) => {
+      time: 0,
+      mtime: () => stat(file).then((st) => st.mtimeMs, () => 0),
+      read: () => readFileCb(file).then((b) => new Uint8Array(b.buffer, b.byteOffset, b.byteLength), (e: NodeJS.ErrnoException) => {
         if (e.code === 'ENOENT') return null;
         throw e;
       }),
       loadMaps: (mapId) => load(mapId, file),
     };
+    yield item;
   }
 }

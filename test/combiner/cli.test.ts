@@ -1,12 +1,13 @@
 // The built bin (dist/combiner/cli.js) as a real child process: real argv, environment, exit codes,
 // against the real local S3 server; what it uploads is listed with the aws CLI.
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { localS3Env } from '../../scripts/local/s3.mjs';
-import { APP, NODE22, ROOT, instrument, invoke, localClient, putShard, runContainer, toShard } from './helpers.js';
+import { encodeJsonGz } from '../../runtime/shard-format.js';
+import { APP, NODE22, ROOT, instrument, invoke, localClient, putShard, runContainer, toShard, writeShardFiles } from './helpers.js';
 import { startS3Process, type S3Process } from './s3-process.js';
 
 const CLI = join(ROOT, 'dist/combiner/cli.js');
@@ -79,6 +80,28 @@ describe('lambda-coverage bin (child process)', () => {
     const v = await bin(['combine', '--bucket', 'cov', '--timeout', '1', '--out', 'x', '--verbose'], env);
     expect(v.code).toBe(2);
     expect(v.stderr).toMatch(/\n\s+at /);
+  });
+
+  it('decodes on worker threads (the built worker) exactly as on the main thread, refusing the same corrupt shards', async () => {
+    const code = instrument();
+    const root = join(work, 'threads-in');
+    for (let c = 0; c < 40; c++) writeShardFiles(root, 'coverage/', toShard(runContainer(code, (m) => invoke(m, c)), { containerId: `c${c}` }));
+    const dir = join(root, 'coverage/orders/shards');
+    const good = readFileSync(join(dir, 'c0.json.gz'));
+    writeFileSync(join(dir, 'truncated.json.gz'), good.subarray(0, 30));
+    const bad = toShard(runContainer(code, (m) => invoke(m, 1)), { containerId: 'neg' });
+    (bad.shard.files['src/calc.js']!.s as number[])[0] = -4;
+    writeFileSync(join(dir, 'negative.json.gz'), encodeJsonGz(bad.shard));
+    const runs = [];
+    for (const threads of ['0', '2']) {
+      const r = await bin(['combine', '--dir', 'threads-in', '--out', `threads-${threads}`, '--reporter', 'json', '--threads', threads]);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stderr).toMatch(/read 40 shards/);
+      expect(r.stderr).toMatch(/truncated\.json\.gz: not valid gzip/);
+      expect(r.stderr).toMatch(/negative\.json\.gz: file src\/calc\.js: "s" must be an array of non-negative integers/);
+      runs.push(readFileSync(join(work, `threads-${threads}/coverage-final.json`), 'utf8'));
+    }
+    expect(runs[1]).toBe(runs[0]);
   });
 
   it('answers --help, --version and a missing command', async () => {

@@ -1,0 +1,45 @@
+// Worker thread entry: decodes inputs for decode-pool.ts. Only the compiled file (dist/) is used.
+// Every shard of one build lists the same files with the same lengths: that list (the layout) is sent
+// once per build and then referred to by number, so a message is little more than the counters buffer.
+import { parentPort } from 'node:worker_threads';
+import { decodeInput, type Decoded, type PackedFile } from './decode.js';
+
+const layouts = new Map<string, { id: number; files: PackedFile[] }>();
+let nextLayout = 0;
+
+function sameLayout(a: PackedFile[], b: PackedFile[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i]!;
+    const y = b[i]!;
+    if (x.path !== y.path || x.hash !== y.hash || x.s !== y.s || x.f !== y.f || x.updatedAt !== y.updatedAt || x.arms.length !== y.arms.length) return false;
+    for (let j = 0; j < x.arms.length; j++) if (x.arms[j] !== y.arms[j]) return false;
+  }
+  return true;
+}
+
+export type WorkerReply =
+  | { id: number; result: Exclude<Decoded, { kind: 'shard' }> }
+  | { id: number; shard: Extract<Decoded, { kind: 'shard' }>['shard']; counters: Float64Array; layout: number; files?: PackedFile[] };
+
+parentPort?.on('message', (msg: { id: number; bytes: Uint8Array }) => {
+  let result: Decoded;
+  try {
+    result = decodeInput(msg.bytes);
+  } catch (e) {
+    result = { kind: 'invalid', reason: `could not be read (${(e as Error).message})` };
+  }
+  if (result.kind !== 'shard') {
+    parentPort!.postMessage({ id: msg.id, result } satisfies WorkerReply);
+    return;
+  }
+  const key = result.shard.mapId ?? '';
+  const known = layouts.get(key);
+  if (known && sameLayout(known.files, result.files)) {
+    parentPort!.postMessage({ id: msg.id, shard: result.shard, counters: result.counters, layout: known.id } satisfies WorkerReply, [result.counters.buffer as ArrayBuffer]);
+    return;
+  }
+  const layout = { id: nextLayout++, files: result.files };
+  layouts.set(key, layout);
+  parentPort!.postMessage({ id: msg.id, shard: result.shard, counters: result.counters, layout: layout.id, files: result.files } satisfies WorkerReply, [result.counters.buffer as ArrayBuffer]);
+});

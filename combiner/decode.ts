@@ -1,0 +1,96 @@
+/**
+ * Bytes → a validated input, the CPU-heavy half of reading a shard (gunzip, JSON.parse, checking every
+ * counter). Pure; runs in worker threads (decode-worker.ts) or, without them, on the main thread.
+ * A shard's counters come back packed in one Float64Array, which moves between threads without copying.
+ */
+import {
+  MANIFEST_FORMAT, MAPS_FORMAT, SHARD_FORMAT, decodeJsonGz, parseShard, type FileCounters, type Shard,
+} from '../runtime/shard-format.js';
+
+export type InputKind = 'shard' | 'maps' | 'manifest' | 'summary' | 'istanbul';
+
+export function classify(doc: unknown): InputKind {
+  if (typeof doc === 'object' && doc !== null && !Array.isArray(doc)) {
+    const format = (doc as { format?: unknown }).format;
+    if (format === SHARD_FORMAT || (typeof format === 'string' && format.startsWith('lambda-coverage/shard'))) return 'shard';
+    if (format === MAPS_FORMAT) return 'maps';
+    if (format === MANIFEST_FORMAT) return 'manifest';
+    const total = (doc as { total?: { lines?: unknown } }).total;
+    if (typeof total === 'object' && total !== null && 'lines' in total) return 'summary';
+  }
+  return 'istanbul';
+}
+
+export interface PackedFile {
+  path: string;
+  hash: string;
+  updatedAt?: string;
+  s: number;
+  f: number;
+  /** Arm count of each branch. */
+  arms: number[];
+}
+
+export type Decoded =
+  | ({ kind: 'shard' } & PackedShard)
+  | { kind: 'maps' | 'manifest' | 'summary' }
+  | { kind: 'istanbul'; doc: unknown }
+  | { kind: 'invalid'; reason: string };
+
+export function decodeInput(bytes: Uint8Array): Decoded {
+  let doc: unknown;
+  try {
+    doc = decodeJsonGz(bytes, 'content');
+  } catch (e) {
+    return { kind: 'invalid', reason: (e as Error).message.replace(/^content: /, '') };
+  }
+  const kind = classify(doc);
+  if (kind === 'istanbul') return { kind, doc };
+  if (kind !== 'shard') return { kind };
+  let shard: Shard;
+  try {
+    shard = parseShard(doc, 'shard');
+  } catch (e) {
+    return { kind: 'invalid', reason: (e as Error).message.replace(/^shard:? /, '') };
+  }
+  return { kind: 'shard', ...packShard(shard) };
+}
+
+/** A shard with its counters in one buffer, in file order: each file's s, then f, then its branches' arms. */
+export interface PackedShard {
+  shard: Omit<Shard, 'files'>;
+  files: PackedFile[];
+  counters: Float64Array;
+}
+
+export function packShard(shard: Shard): PackedShard {
+  const { files: byPath, ...meta } = shard;
+  const paths = Object.keys(byPath);
+  const list: FileCounters[] = new Array(paths.length);
+  const files: PackedFile[] = new Array(paths.length);
+  let total = 0;
+  for (let i = 0; i < paths.length; i++) {
+    const c = byPath[paths[i]!]!;
+    list[i] = c;
+    const arms: number[] = new Array(c.b.length);
+    for (let j = 0; j < c.b.length; j++) { arms[j] = c.b[j]!.length; total += arms[j]!; }
+    total += c.s.length + c.f.length;
+    const updatedAt = (c as FileCounters & { updatedAt?: unknown }).updatedAt;
+    files[i] = typeof updatedAt === 'string'
+      ? { path: paths[i]!, hash: c.hash, s: c.s.length, f: c.f.length, arms, updatedAt }
+      : { path: paths[i]!, hash: c.hash, s: c.s.length, f: c.f.length, arms };
+  }
+  const counters = new Float64Array(total);
+  let o = 0;
+  for (let i = 0; i < list.length; i++) {
+    const c = list[i]!;
+    const { s, f, b } = c;
+    for (let j = 0; j < s.length; j++) counters[o++] = s[j]!;
+    for (let j = 0; j < f.length; j++) counters[o++] = f[j]!;
+    for (let j = 0; j < b.length; j++) {
+      const arm = b[j]!;
+      for (let k = 0; k < arm.length; k++) counters[o++] = arm[k]!;
+    }
+  }
+  return { shard: meta, files, counters };
+}
