@@ -7,7 +7,7 @@ import { dirname, join, resolve } from 'node:path';
 import type { BuildResult, OnLoadArgs, OnLoadResult, PartialMessage, Plugin, PluginBuild } from 'esbuild';
 import { MANIFEST_FILE } from '../runtime/shard-format.js';
 import { InstrumentCache, cacheKey, fromInstrumented, type Loaded } from './cache.js';
-import { instrumentSource, InstrumentError, withInlineMap, type InstrumentRequest } from './instrument-core.js';
+import { instrumentSource, InstrumentError, LEAN_HELPER, withInlineMap, type InstrumentRequest } from './instrument-core.js';
 import { mergeEntries, renderManifest, writeManifest } from './manifest.js';
 import { resolveOptions, type CoverageInstrumentOptions, type ResolvedOptions } from './options.js';
 import { chainedMaps } from './registry.js';
@@ -98,6 +98,11 @@ function setupEnabled(build: PluginBuild, opts: ResolvedOptions, buildCwd: strin
   const initial = build.initialOptions;
   // The metafile tells which files were bundled, for files a chained plugin instrumented.
   initial.metafile = true;
+  // Lean files call one shared helper; the banner defines it at the top of every output file.
+  if (opts.lean) {
+    const own = initial.banner?.js;
+    initial.banner = { ...initial.banner, js: own ? `${LEAN_HELPER}\n${own}` : LEAN_HELPER };
+  }
   const selected = createSelector(opts);
   const cache = opts.cacheDir ? new InstrumentCache(opts.cacheDir) : undefined;
   const versions = toolVersions();

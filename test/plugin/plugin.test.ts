@@ -343,6 +343,26 @@ describe('coexisting with other plugins', () => {
     expect(Object.values(coverage['src/lib/math.ts']!.f)).toEqual([1]);
   });
 
+  it('lean files need the helper coverageInstrument() puts in the banner, and say so when it is missing', async () => {
+    const other: esbuild.Plugin = {
+      name: 'other-loader',
+      setup(b) {
+        b.onLoad({ filter: /math\.ts$/ }, async (args) => {
+          const out = await instrument(readFileSync(args.path, 'utf8'), args.path, { cwd: dir });
+          return { contents: out.contents, loader: out.loader };
+        });
+      },
+    };
+    await esbuild.build({ ...buildOptions(dir, 'no-helper', [other]), banner: { js: '// my banner' } });
+    const failed = await runBundle(bundleOf('no-helper'), 'run').then(() => undefined, (e: Error) => e);
+    expect(failed?.message).toContain('lambda-coverage: no lean helper, see coverageInstrument()');
+    // With the plugin, the user's own banner is kept after the helper.
+    await esbuild.build({ ...buildOptions(dir, 'with-helper', [other, coverageInstrument({ enabled: true, cache: false })]), banner: { js: '// my banner' } });
+    const text = readFileSync(bundleOf('with-helper'), 'utf8');
+    expect(text.startsWith('globalThis.__lambdaCoverageLean1||')).toBe(true);
+    expect(text.split('\n')[1]).toBe('// my banner');
+  });
+
   it('two builds into one directory share one manifest', async () => {
     const one = (entry: string) =>
       esbuild.build({ ...buildOptions(dir, 'shared', [coverageInstrument({ enabled: true, cache: false })]), entryPoints: [entry] });
