@@ -3,6 +3,7 @@
  * Exit codes: 0 ok, 1 coverage below a threshold, 2 usage or fatal error.
  */
 import { createRequire } from 'node:module';
+import { resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { combine, TooManyInvalidError, type CombineOptions } from './combine.js';
 import { formatSummary, progressLine } from './summary.js';
@@ -208,31 +209,22 @@ async function runCombine(args: string[], io: CliIO): Promise<number> {
 }
 
 /**
- * `lambda-coverage layer --out dist/lambda-coverage-layer.zip`: builds the layer zip. The builder
- * belongs to the runtime (runtime/layer-build.ts, `buildLayer({ out })`); it is loaded lazily so the
- * combiner does not depend on it at build time.
+ * `lambda-coverage layer --out dist/lambda-coverage-layer.zip`: builds the layer zip with the runtime's
+ * builder (runtime/layer-build.ts `buildLayer({ out })`), loaded only for this command.
  */
 async function runLayer(args: string[], io: CliIO): Promise<number> {
   const { values } = parse(args, { out: { type: 'string' }, help: { type: 'boolean', short: 'h' }, verbose: { type: 'boolean' } });
   if (values.help) {
-    io.stdout('Usage: lambda-coverage layer [--out dist/lambda-coverage-layer.zip]\n\nBuilds the Lambda layer zip (exec wrapper + runtime).\n');
+    io.stdout('Usage: lambda-coverage layer [--out dist/lambda-coverage-layer.zip]\n\nBuilds the Lambda layer zip (exec wrapper, preload, runtime).\n');
     return EXIT_OK;
   }
-  const spec = '../runtime/layer-build.js';
-  let mod: { buildLayer?: (o: { out: string }) => Promise<unknown> };
-  try {
-    mod = await import(spec) as typeof mod;
-  } catch (cause) {
-    throw new Error('the layer builder is not part of this build of lambda-coverage (runtime/layer-build.js is missing)', { cause });
-  }
-  if (typeof mod.buildLayer !== 'function') throw new Error('runtime/layer-build.js does not export buildLayer({ out })');
-  const out = values.out ?? 'dist/lambda-coverage-layer.zip';
-  const result = await mod.buildLayer({ out: (await import('node:path')).resolve(io.cwd, out) });
-  io.stdout(`layer: ${typeof result === 'string' ? result : out}\n`);
+  const { buildLayer } = await import('../runtime/layer-build.js');
+  const out = resolve(io.cwd, values.out ?? 'dist/lambda-coverage-layer.zip');
+  buildLayer({ out, print: (line) => io.stdout(`${line}\n`) });
   return EXIT_OK;
 }
 
-/** Subcommands. `layer` is the runtime engineer's builder, wired through runLayer. */
+/** Subcommands: `combine` (this part) and `layer` (the runtime's layer builder). */
 const COMMANDS: Record<string, (args: string[], io: CliIO) => Promise<number>> = {
   combine: runCombine,
   layer: runLayer,

@@ -48,7 +48,12 @@ export function resolveS3Settings(opts: S3Settings, env: NodeJS.ProcessEnv): Req
 export async function createS3Client(opts: S3Settings, env: NodeJS.ProcessEnv = process.env): Promise<S3Client> {
   const s = resolveS3Settings(opts, env);
   const { S3Client } = await sdk();
+  // An environment handed in (not this process's): its static credentials, if any, are the ones to use.
+  const credentials = env !== process.env && env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY
+    ? { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY, ...(env.AWS_SESSION_TOKEN ? { sessionToken: env.AWS_SESSION_TOKEN } : {}) }
+    : undefined;
   return new S3Client({
+    ...(credentials ? { credentials } : {}),
     region: s.region,
     forcePathStyle: s.forcePathStyle,
     followRegionRedirects: true,

@@ -104,6 +104,14 @@ describe('lambda-coverage bin (child process)', () => {
     expect(runs[1]).toBe(runs[0]);
   });
 
+  it('builds the Lambda layer zip with `layer --out`', async () => {
+    const r = await bin(['layer', '--out', 'dist/layer.zip']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/lambda-coverage layer: .*dist\/layer\.zip/);
+    const listing = await new Promise<string>((resolveP, rejectP) => execFile('unzip', ['-l', join(work, 'dist/layer.zip')], (err, out) => (err ? rejectP(err) : resolveP(out))));
+    expect(listing).toMatch(/\blambda-coverage\n/);
+  });
+
   it('answers --help, --version and a missing command', async () => {
     const help = await bin(['combine', '--help']);
     expect(help.code).toBe(0);
