@@ -20,7 +20,7 @@ export function cacheKey(req: Omit<InstrumentRequest, 'code'>, code: string | Ui
   h.update(toolVersions).update('\0');
   // Not the absolute path: the output depends on the key only, so a cache restored into another
   // checkout directory (CI) still hits.
-  h.update(JSON.stringify([req.key, req.loader, req.lean, req.coverageVariable, req.decorators, req.ignoreClassMethods]));
+  h.update(JSON.stringify([req.key, req.loader, req.lean, req.coverageVariable, req.decorators, req.ignoreClassMethods, req.sourceMap]));
   h.update('\0').update(code);
   return h.digest('hex');
 }

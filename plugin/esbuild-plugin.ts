@@ -158,7 +158,7 @@ function setupEnabled(build: PluginBuild, opts: ResolvedOptions, buildCwd: strin
       const flavor = opts.decorators === 'auto' ? await decorators.flavorFor(args.path) : opts.decorators;
       const out = await produce({
         filename: args.path, key, loader, lean: opts.lean, coverageVariable: opts.coverageVariable,
-        decorators: flavor, ignoreClassMethods: opts.ignoreClassMethods,
+        decorators: flavor, ignoreClassMethods: opts.ignoreClassMethods, sourceMap: sourcemap,
       }, source);
       if (out.mapsJson !== null) {
         stats.instrumented++;

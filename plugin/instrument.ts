@@ -41,7 +41,7 @@ export async function instrument(code: string, path: string, options: Instrument
   const key = coverageKey(opts.cwd, abs);
   const out = await instrumentSource({
     code, filename: abs, key, loader, lean: opts.lean, coverageVariable: opts.coverageVariable,
-    decorators: decorators ?? 'legacy', ignoreClassMethods: opts.ignoreClassMethods,
+    decorators: decorators ?? 'legacy', ignoreClassMethods: opts.ignoreClassMethods, sourceMap: true,
   });
   if (out.maps) recordChained(abs, out.maps);
   return { contents: withInlineMap(out, true), loader, key, maps: out.maps };

@@ -147,6 +147,13 @@ describe('lean and full bundles', () => {
     }
   });
 
+  it('without esbuild source maps, skip the inline map and count the same', async () => {
+    await build('no-map', { enabled: true }, { sourcemap: false });
+    expect(readFileSync(bundleOf('no-map'), 'utf8')).not.toContain('sourceMappingURL');
+    const { coverage } = await runBundle(bundleOf('no-map'), 'run');
+    expect(coverage).toEqual(leanRun.coverage);
+  });
+
   it('write a manifest that validates and matches the counters', () => {
     expect(manifest.generator).toMatch(/^lambda-coverage@\d+\.\d+\.\d+ istanbul-lib-instrument@6\.\S+ @babel\/core@7\./);
     expect(Object.keys(manifest.files).sort()).toEqual(Object.keys(leanRun.coverage).sort());
