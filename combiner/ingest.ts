@@ -22,6 +22,8 @@ export interface IngestStats {
   functions: Set<string>;
   skipped: Skipped[];
   bytes: number;
+  /** `function\0container` → first source: a container's shard is cumulative, so it counts once. */
+  containers: Map<string, string>;
 }
 
 export interface IngestProgress {
@@ -31,7 +33,7 @@ export interface IngestProgress {
 }
 
 export function newStats(): IngestStats {
-  return { shards: 0, coverageFiles: 0, functions: new Set(), skipped: [], bytes: 0 };
+  return { shards: 0, coverageFiles: 0, functions: new Set(), skipped: [], bytes: 0, containers: new Map() };
 }
 
 /** Decodes, classifies, validates and merges one input; throws InputRejectedError for a bad one. */
@@ -53,15 +55,29 @@ export async function ingestOne(item: SourceItem, bytes: Uint8Array, merger: Cov
       return;
     case 'shard': {
       const { shard } = decoded;
-      let maps = null;
-      if (shard.mapId !== null) {
-        try {
-          maps = await item.loadMaps(shard.mapId);
-        } catch (e) {
-          throw new InputRejectedError(item.source, (e as Error).message, { cause: e });
-        }
+      // The same container's shard twice (a bucket and a local copy of it given together) would
+      // count its invocations twice: only the first one read is used.
+      const container = `${shard.functionName}\0${shard.containerId}`;
+      const first = stats.containers.get(container);
+      if (first !== undefined) {
+        stats.skipped.push({ source: item.source, kind: 'ignored', reason: `same function and container (${shard.functionName}, ${shard.containerId}) as ${first}; a container's shard is cumulative, so it is counted once` });
+        return;
       }
-      merger.addPacked(decoded, maps, { source: item.source, time: item.time });
+      stats.containers.set(container, item.source);
+      try {
+        let maps = null;
+        if (shard.mapId !== null) {
+          try {
+            maps = await item.loadMaps(shard.mapId);
+          } catch (e) {
+            throw new InputRejectedError(item.source, (e as Error).message, { cause: e });
+          }
+        }
+        merger.addPacked(decoded, maps, { source: item.source, time: item.time });
+      } catch (e) {
+        stats.containers.delete(container); // refused: a valid copy may still come
+        throw e;
+      }
       stats.shards++;
       stats.functions.add(shard.functionName);
     }

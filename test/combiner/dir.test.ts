@@ -45,14 +45,14 @@ beforeAll(() => {
   const full = encodeJsonGz(shard.shard);
   writeFileSync(join(bad, 'truncated.json.gz'), full.subarray(0, Math.floor(full.length / 2)));
   writeFileSync(join(bad, 'bogus.json'), '{"format": "lambda-coverage/shard", "files": {');
-  const withNull = JSON.parse(JSON.stringify(shard.shard));
+  const withNull = JSON.parse(JSON.stringify({ ...shard.shard, containerId: 'x-null' }));
   withNull.files['src/calc.js'].s[0] = null;
   writeFileSync(join(bad, 'null-counter.json.gz'), encodeJsonGz(withNull));
-  const longer = JSON.parse(JSON.stringify(shard.shard));
+  const longer = JSON.parse(JSON.stringify({ ...shard.shard, containerId: 'x-long' }));
   longer.files['src/greet.js'].f.push(3);
   writeFileSync(join(bad, 'wrong-length.json.gz'), encodeJsonGz(longer));
-  writeFileSync(join(bad, 'future.json.gz'), encodeJsonGz({ ...shard.shard, version: 2 }));
-  writeFileSync(join(bad, 'no-maps.json.gz'), encodeJsonGz({ ...shard.shard, mapId: 'feedfacefeedfacefeedfacefeedface' }));
+  writeFileSync(join(bad, 'future.json.gz'), encodeJsonGz({ ...shard.shard, containerId: 'x-future', version: 2 }));
+  writeFileSync(join(bad, 'no-maps.json.gz'), encodeJsonGz({ ...shard.shard, containerId: 'x-nomaps', mapId: 'feedfacefeedfacefeedfacefeedface' }));
   writeFileSync(join(input, 'package.json'), JSON.stringify({ name: 'not-coverage', version: '1.0.0' }));
   const negative = JSON.parse(JSON.stringify(good[1])) as IstanbulData;
   negative['src/calc.js']!.s['0'] = -1;
@@ -168,6 +168,18 @@ describe('combine --dir (in-process main)', () => {
     expect(r.stderr).toMatch(/no source for 2 files .*\n\s+src\/calc\.js\n\s+src\/greet\.js/);
     const page = readFileSync(join(work, 'r4/calc.js.html'), 'utf8');
     expect(page).toContain('Source not shown: src/calc.js was not found under');
+  });
+
+  it('counts a container once when its shard is given twice (a bucket copy and a local copy)', async () => {
+    const copy = join(work, 'copy');
+    writeShardFiles(copy, 'coverage/', toShard(good[1]!, { containerId: 'c1', invocations: 3 }));
+    const once = await cli(['combine', '--dir', 'input/coverage', '--out', 'once', '--reporter', 'json']);
+    const twice = await cli(['combine', '--dir', 'input/coverage', '--dir', 'copy', '--out', 'twice', '--reporter', 'json']);
+    expect(twice.code).toBe(0);
+    // Whichever copy is read second is the one left out.
+    expect(twice.stderr).toMatch(/ignored .*(copy|input)\/coverage\/orders\/shards\/c1\.json\.gz: same function and container \(orders, c1\) as .*(input|copy)\/coverage\/orders\/shards\/c1\.json\.gz/);
+    expect(readFileSync(join(work, 'twice/coverage-final.json'), 'utf8')).toBe(readFileSync(join(work, 'once/coverage-final.json'), 'utf8'));
+    expect(once.code).toBe(0);
   });
 
   it('draws a progress bar on a terminal (stderr) and none otherwise', async () => {

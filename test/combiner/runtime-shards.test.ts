@@ -3,7 +3,8 @@
 // runtime interface client, uploading to the local S3 server; then combined from S3. The counts equal
 // the same bundle run in three plain contexts, and the manifest adds the file that never ran.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import vm from 'node:vm';
@@ -14,8 +15,8 @@ import { coverageInstrument } from '../../plugin/index.js';
 import { buildLayer } from '../../runtime/layer-build.js';
 import { MANIFEST_FILE } from '../../runtime/shard-format.js';
 import { ricAvailable, startContainer, type Container } from '../../scripts/local/lambda.mjs';
-import { localS3Env, startLocalS3, type LocalS3 } from '../../scripts/local/s3.mjs';
-import { APP, sumData, type IstanbulData } from './helpers.js';
+import { LOCAL_CREDENTIALS, localS3Env, startLocalS3, type LocalS3 } from '../../scripts/local/s3.mjs';
+import { APP, ROOT, sumData, type IstanbulData } from './helpers.js';
 
 const ric = ricAvailable();
 if (!ric.ok) console.warn(`SKIPPED combiner runtime-shard test: ${ric.reason}`);
@@ -88,4 +89,36 @@ describe.runIf(ric.ok)('shards written by the real runtime', () => {
     }
     expect(Object.values(ours['src/never.js']!.f)).toEqual([0]);
   });
+
+  it('the combiner handler, deployed as a Lambda function, combines those shards in its /tmp and uploads the reports', async () => {
+    const taskRoot = join(work, 'combiner-task');
+    mkdirSync(taskRoot);
+    writeFileSync(join(taskRoot, 'index.mjs'), `export { handler } from ${JSON.stringify(pathToFileURL(join(ROOT, 'dist/combiner/index.js')).href)};\n`);
+    const c = await startContainer({ taskRoot, handler: 'index.handler', env: localS3Env(s3.endpoint), functionName: 'coverage-combiner', memoryMb: 1024 });
+    containers.push(c);
+    await c.initDone;
+    const res = await c.invoke({ bucket: 'fleet', prefix: 'coverage/', runId: 'nightly', thresholds: { lines: 99 } });
+    expect(res.ok, res.body).toBe(true);
+    const out = res.payload as { ok: boolean; keys: string[]; outputPrefix: string; summary: { shards: number; functions: string[] }; thresholdErrors: string[] };
+    expect(out.summary.shards).toBe(3);
+    expect(out.summary.functions).toEqual(['orders']);
+    expect(out.outputPrefix).toBe('coverage/combined/nightly/');
+    expect(out.keys).toEqual(expect.arrayContaining(['coverage/combined/nightly/lcov.info', 'coverage/combined/nightly/cobertura-coverage.xml', 'coverage/combined/nightly/index.html']));
+    expect(out.ok).toBe(false);
+    expect(out.thresholdErrors[0]).toMatch(/^ERROR: Coverage for lines \([\d.]+%\) does not meet threshold \(99%\)$/);
+    expect(c.lines().join('\n')).toMatch(/read 3 shards/); // the summary in the function's log
+    expect(readdirSync(c.tmpDir).filter((n) => n.startsWith('lambda-coverage-'))).toEqual([]); // /tmp cleaned
+    const lcov = await fetchObject('fleet', 'coverage/combined/nightly/lcov.info');
+    expect(lcov).toMatch(/^SF:src\/calc\.js$/m);
+  });
 });
+
+async function fetchObject(bucket: string, key: string): Promise<string> {
+  const { S3Client, GetObjectCommand } = await import('@aws-sdk/client-s3');
+  const client = new S3Client({ endpoint: s3.endpoint, forcePathStyle: true, region: 'us-east-1', credentials: LOCAL_CREDENTIALS });
+  try {
+    return await (await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }))).Body!.transformToString();
+  } finally {
+    client.destroy();
+  }
+}
