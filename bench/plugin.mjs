@@ -56,10 +56,10 @@ function peerPlugin() {
   return esbuildPluginIstanbul({ filter: /\.[cm]?ts$/, loader: 'ts', name: 'istanbul-loader-ts' });
 }
 
-/** Files that carry Istanbul counters in a bundle: Istanbul's `var path = "…"`, or our lean `d("__coverage__", "…"`. */
+/** Files that carry Istanbul counters in a bundle: Istanbul's `var path = "…"`, or our lean `h("__coverage__", "…"`. */
 function instrumentedIn(files) {
   const paths = new Set();
-  for (const f of files) for (const m of readFileSync(f, 'utf8').matchAll(/(?:var path = |d = d\("[^"]+", )"([^"]+)"/g)) paths.add(m[1]);
+  for (const f of files) for (const m of readFileSync(f, 'utf8').matchAll(/(?:var path = |= h\("[^"]+", )"([^"]+)"/g)) paths.add(m[1]);
   return paths.size;
 }
 

@@ -94,26 +94,28 @@ export const LEAN_HELPER_GLOBAL = '__lambdaCoverageLean1';
 /**
  * Defined once per output file (the plugin puts it in esbuild's `banner`): finds or creates
  * `globalThis[variable][path]` as Istanbul's template does (replaced when the hash differs) with
- * counters only, `{ path, hash, s: {"0": 0}, f: {…}, b: {"0": [0, 0]} }`, built by loops.
- * Measured on rxjs: one shared helper and loops load ~25% faster than per-file object literals or
- * per-file helpers (what a cold start pays is compiling each file's coverage function).
+ * counters only, `{ path, hash, s: {"0": 0}, f: {…}, b: {"0": [0, 0]} }`, built by loops, and
+ * returns the accessor each file's coverage function becomes.
+ * Why this shape: a cold start pays for compiling every file's coverage function. Measured on rxjs
+ * (227 files, plain bundle 7 ms to import): per-file object literals 16 ms, per-file helper code
+ * 17 ms, this shared helper with a shared accessor 12 ms.
  */
 export const LEAN_HELPER =
   `globalThis.${LEAN_HELPER_GLOBAL}||(globalThis.${LEAN_HELPER_GLOBAL}=function(v,p,h,ns,nf,arms){` +
-  'var g=globalThis,c=g[v]||(g[v]={}),d=c[p],s={},f={},b={},i,j;if(d&&d.hash===h)return d;' +
+  'var g=globalThis,c=g[v]||(g[v]={}),d=c[p],s={},f={},b={},i,j;if(!(d&&d.hash===h)){' +
   'for(i=0;i<ns;i++)s[i]=0;for(i=0;i<nf;i++)f[i]=0;for(i=0;i<arms.length;i++){b[i]=[];for(j=0;j<arms[i];j++)b[i].push(0)}' +
-  'return c[p]={path:p,hash:h,s:s,f:f,b:b}});';
+  'd=c[p]={path:p,hash:h,s:s,f:f,b:b}}return function(){return d}});';
 
 /**
- * The lean coverage function of one file, one line of text, kept as small as possible since each
- * one is compiled at cold start. It replaces a one-line placeholder after Babel prints the code, so
- * the source map's lines stay exact.
+ * The lean coverage function of one file, one line of text, as small as possible: on its first call
+ * it replaces itself with the helper's accessor. It takes the place of a one-line placeholder after
+ * Babel prints the code, so the source map's lines stay exact.
  */
 export function leanFunction(name: string, coverageVariable: string, cov: ProgramVisitorResult['fileCoverage'], hash: string): string {
   const arms = Object.values(cov.b).map((a) => a.length);
   const args = [JSON.stringify(coverageVariable), JSON.stringify(cov.path), JSON.stringify(hash), Object.keys(cov.s).length, Object.keys(cov.f).length, `[${arms.join(',')}]`];
   // Short on purpose (compiled once per file); docs/plugin.md explains the message.
-  return `function ${name}(){var d=globalThis.${LEAN_HELPER_GLOBAL};if(!d)throw Error("lambda-coverage: no lean helper, see coverageInstrument()");d=d(${args.join(',')});${name}=function(){return d};return d}`;
+  return `function ${name}(){var h=globalThis.${LEAN_HELPER_GLOBAL};if(!h)throw Error("lambda-coverage: no lean helper, see coverageInstrument()");return(${name}=h(${args.join(',')}))()}`;
 }
 
 /** The Babel plugin: programVisitor around the Program, and the lean rewrite at its exit. */
