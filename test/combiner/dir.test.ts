@@ -1,7 +1,7 @@
 // The CLI in-process (main(argv)) over a directory of real shards, nyc output and corrupt inputs;
 // every report checked by an independent reader (Debian lcov, nyc report, Cobertura XML, Chromium).
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -201,6 +201,22 @@ describe('combine --dir (in-process main)', () => {
     expect(existsSync(join(work, 'escape'))).toBe(false);
     expect(existsSync(join(work, 'deep/a/b/out/calc.js.html'))).toBe(true);
     expect(Object.keys(JSON.parse(readFileSync(join(work, 'deep/a/b/out/coverage-final.json'), 'utf8')))).toEqual(['/escape/calc.js']);
+  });
+
+  it('names taken from shards (mapId, function, container) never become paths outside --out', async () => {
+    const data = runContainer(instrument(), (m) => invoke(m, 2));
+    const evil = toShard(data, { containerId: '../../../c', functionName: '../../fn' });
+    evil.shard.mapId = '../../../../evil';
+    evil.maps.mapId = '../../../../evil';
+    const root = join(work, 'evil-in');
+    writeShardFiles(root, 'coverage/', evil);
+    const r = await cli(['combine', '--dir', 'evil-in', '--out', 'evil-out', '--build', 'all', '--reporter', 'json']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/read 1 shard/);
+    const dirs = readdirSync(join(work, 'evil-out'));
+    expect(dirs).toEqual(['build-.._.._.._.._evil']);
+    expect(existsSync(join(work, 'evil'))).toBe(false);
+    expect(existsSync(join(work, 'build-'))).toBe(false);
   });
 
   it('usage errors exit 2 with a message naming the option', async () => {
