@@ -26,6 +26,31 @@ function testExcludeMinimatch(): MinimatchCtor {
   return (fromTestExclude('minimatch') as { Minimatch: MinimatchCtor }).Minimatch;
 }
 
+function testExcludeBraceExpand(): ((glob: string) => string[]) | undefined {
+  try {
+    const fromTestExclude = createRequire(createRequire(import.meta.url).resolve('test-exclude'));
+    const mm = fromTestExclude('minimatch') as { braceExpand?: (glob: string) => string[] };
+    return typeof mm.braceExpand === 'function' ? mm.braceExpand : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * For each brace expansion of a glob, the literal pieces (between wildcards, classes, extglobs and
+ * slashes) any matching path contains. Undefined when the glob has escapes: no prefilter then.
+ */
+export function literalPieces(glob: string, braceExpand: (glob: string) => string[]): string[][] | undefined {
+  if (glob.includes('\\')) return undefined;
+  return braceExpand(glob).map((g) =>
+    g
+      .replace(/[@!+*?]\([^)]*\)/g, '*')
+      .replace(/\[[^\]]*\]/g, '*')
+      .split(/[*?/()|!+@]/)
+      .filter((piece) => piece !== ''),
+  );
+}
+
 /**
  * A predicate over absolute paths with nyc's include/exclude meaning, relative to `cwd`. test-exclude
  * normalizes the globs (negations, `dir/` → `dir/**`, `**\/x` also matching `x`); its own
@@ -67,16 +92,18 @@ function compileSelector(opts: Pick<ResolvedOptions, 'cwd' | 'include' | 'exclud
     return (file) => !file.split(sep).includes('node_modules') && !/\.d\.[cm]?ts$/.test(file) && te.shouldInstrument(file, coverageKey(opts.cwd, file));
   }
   const MM = Minimatch;
-  // One RegExp for a glob list tests a path ~10x faster than Minimatch.match walks it (measured on rxjs).
+  const braceExpand = testExcludeBraceExpand();
+  // Each glob: literal pieces a path must contain before its RegExp is worth running (a path is
+  // tested against ~25 default globs, and their RegExps backtrack), then the RegExp itself.
   const compile = (globs: string[]): { test(p: string): boolean } => {
-    const ms = globs.map((g) => new MM(g, { dot: true }));
-    const res = ms.map((m) => m.makeRe());
-    if (res.every((r): r is RegExp => r instanceof RegExp && r.flags === '')) {
-      if (res.length === 0) return { test: () => false };
-      const one = new RegExp(res.map((r) => `(?:${r.source})`).join('|'));
-      return { test: (p) => one.test(p) };
-    }
-    return { test: (p) => ms.some((m) => m.match(p)) };
+    const checks = globs.map((g) => {
+      const m = new MM(g, { dot: true });
+      const re = m.makeRe();
+      const match = re instanceof RegExp ? (p: string) => re.test(p) : (p: string) => m.match(p);
+      const pieces = braceExpand ? literalPieces(g, braceExpand) : undefined;
+      return pieces ? (p: string) => pieces.some((all) => all.every((piece) => p.includes(piece))) && match(p) : match;
+    });
+    return { test: (p) => checks.some((c) => c(p)) };
   };
   const include = normalized.include === false ? undefined : compile(normalized.include);
   const exclude = compile(normalized.exclude);

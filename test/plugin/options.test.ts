@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import TestExclude from 'test-exclude';
 import { describe, expect, it } from 'vitest';
 import { autoWorkers, DEFAULT_EXCLUDE, DEFAULT_EXTENSIONS, resolveOptions } from '../../plugin/options.js';
-import { coverageKey, createSelector, extensionsFilter, loaderFor } from '../../plugin/select.js';
+import { coverageKey, createSelector, extensionsFilter, literalPieces, loaderFor } from '../../plugin/select.js';
 import { DecoratorsResolver, parseJsonc } from '../../plugin/tsconfig.js';
 import { mergeEntries, readManifestEntries, renderManifest } from '../../plugin/manifest.js';
 import { parseManifest } from '../../runtime/shard-format.js';
@@ -42,12 +42,23 @@ describe('file selection', () => {
       [['src/**/*.ts', 'lib/'], ['**/legacy/**']],
       [['**/*.ts'], ['src/deep', '!src/deep/dir/file.ts']],
       [['src/**', '!src/a.*'], []],
+      [['src/**/*.{ts,tsx}'], ['**/[ab].ts', '**/*-test.js']],
+      [['src/**'], ['**/@(deep|legacy)/**', 'src/?.mts']],
+      [['**/*.?(c|m)[jt]s'], ['**/*.{test,spec}.*']],
     ];
     for (const [include, exclude] of cases) {
       const te = new TestExclude({ cwd, include: include.length ? include : false, exclude, extension: DEFAULT_EXTENSIONS, excludeNodeModules: true });
       const expected = paths.filter((p) => te.shouldInstrument(p) && !/\.d\.[cm]?ts$/.test(p)).map((p) => coverageKey(cwd, p));
       expect(selected(include, exclude), JSON.stringify([include, exclude])).toEqual(expected);
     }
+  });
+
+  it('prefilters globs by the literal pieces a matching path must contain', () => {
+    const expand = (g: string) => (g === 'a/{b,c}.ts' ? ['a/b.ts', 'a/c.ts'] : [g]);
+    expect(literalPieces('**/__tests__/**', expand)).toEqual([['__tests__']]);
+    expect(literalPieces('a/{b,c}.ts', expand)).toEqual([['a', 'b.ts'], ['a', 'c.ts']]);
+    expect(literalPieces('src/[ab]*.@(x|y).js', expand)).toEqual([['src', '.', '.js']]);
+    expect(literalPieces('a\\*b', expand)).toBeUndefined();
   });
 
   it('never takes node_modules or .d.ts, even when include and exclude say so', () => {
