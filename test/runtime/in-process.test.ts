@@ -57,13 +57,15 @@ describe('withCoverage in-process', () => {
       return { v: 1 };
     }, { env });
     expect(handler.length).toBe(1);
-    expect(await handler({}, ctx)).toEqual({ v: 1 });
+    // The Lambda runtime calls every handler with (event, context[, callback]).
+    const invoke = handler as unknown as (e: unknown, c: unknown) => Promise<unknown>;
+    expect(await invoke({}, ctx)).toEqual({ v: 1 });
     expect(puts()).toBe(1);
-    await expect(handler({ fail: true }, ctx)).rejects.toBe(err);
+    await expect(invoke({ fail: true }, ctx)).rejects.toBe(err);
     expect(puts()).toBe(2);
     // Nothing counted: nothing sent.
     const idle = withCoverage(async () => 'idle', { env });
-    expect(await idle({}, ctx)).toBe('idle');
+    expect(await (idle as unknown as (e: unknown, c: unknown) => Promise<unknown>)({}, ctx)).toBe('idle');
     expect(puts()).toBe(2);
     // The second wrapper shares the collector: one shard key.
     const keys = await awsListKeys(s3.endpoint, 'coverage/inproc/shards/');
