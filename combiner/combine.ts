@@ -243,6 +243,10 @@ export async function combine(options: CombineOptions): Promise<CombineResult> {
       summary.builds.push({ id: b.id, dir, files: b.files.length, totals: totalsOf(cs) });
       if (options.checkCoverage) thresholdErrors.push(...checkThresholds(cs, thresholds, build === 'all' ? ` in ${b.id}` : ''));
     }
+    // A gate that passes because nothing was read would hide a broken pipeline (wrong prefix, no access).
+    if (options.checkCoverage && summary.files === 0) {
+      thresholdErrors.push(`ERROR: No coverage data to check (${summary.shards} shards and ${summary.coverageFiles} coverage files read)`);
+    }
 
     let uploaded: CombineResult['uploaded'];
     if (options.upload && options.bucket && client) {

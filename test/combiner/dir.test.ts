@@ -152,6 +152,10 @@ describe('combine --dir (in-process main)', () => {
       `ERROR: Coverage for statements (${summary.statements.pct}%) does not meet threshold (99.5%)`,
     ]);
     expect((await cli(['combine', '--dir', 'input', '--out', 'r2', '--reporter', 'none', '--check-coverage', '--lines', '50'])).code).toBe(0);
+    mkdirSync(join(work, 'empty'), { recursive: true });
+    const empty = await cli(['combine', '--dir', 'empty', '--out', 'r2', '--reporter', 'none', '--check-coverage']);
+    expect(empty.code).toBe(1);
+    expect(empty.stderr).toContain('ERROR: No coverage data to check (0 shards and 0 coverage files read)');
   });
 
   it('--max-invalid turns refused inputs into a failure (exit 2) and still says which', async () => {
