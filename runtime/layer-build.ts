@@ -7,7 +7,7 @@
  *   extensions/lambda-coverage                        external extension (SHUTDOWN, INVOKE when deferred)
  *   nodejs/node_modules/lambda-coverage/package.json
  *   nodejs/node_modules/lambda-coverage/dist/runtime/*.js
- *   nodejs/node_modules/lambda-coverage/layer/{shim.mjs,preload.cjs,extension.mjs}
+ *   nodejs/node_modules/lambda-coverage/layer/{shim.mjs,preload.cjs}
  *
  * Not loaded inside Lambda. The zip is written here (deflate from node:zlib, CRC-32, Unix modes) so
  * no `zip` program is needed.
@@ -57,7 +57,7 @@ export function layerFiles(root = packageRoot()): LayerFile[] {
     },
   ];
   for (const n of names) files.push({ path: `${PKG}/dist/runtime/${n}`, data: readFileSync(join(runtimeDir, n)), mode: 0o644 });
-  for (const n of ['shim.mjs', 'preload.cjs', 'extension.mjs']) {
+  for (const n of ['shim.mjs', 'preload.cjs']) {
     files.push({ path: `${PKG}/layer/${n}`, data: readFileSync(join(root, 'layer', n)), mode: 0o644 });
   }
   return files;

@@ -147,7 +147,7 @@ async function deferredLink(s: RuntimeState, c: Collector): Promise<ExtensionLin
       c.flushMode = 'inline';
       c.flushModeNote = `the extension could not subscribe to INVOKE events${info.note ? ` (${info.note})` : ''}: flushing inline`;
     } else {
-      s.link = new ExtensionLink(info.socket);
+      s.link = new ExtensionLink(info.fifo);
     }
     // A note, not a fault: coverage still reaches S3, only the response waits for it.
     if (c.flushModeNote !== null) c.log.line('WARN', c.flushModeNote, { kind: 'flush-mode' });
