@@ -99,6 +99,8 @@ export interface CombineSummary {
   pathPrefix: PrefixDetection;
   escapedPaths: string[];
   saturated: string[];
+  /** Files of plain coverage inputs that carry an inputSourceMap (not remapped here). */
+  remapNeeded: string[];
   missingSources: string[];
   durationMs: number;
 }
@@ -219,7 +221,7 @@ export async function combine(options: CombineOptions): Promise<CombineResult> {
       totals: totalsOf(merge.builds[0]!.coverageMap.getCoverageSummary()),
       builds: [], skipped: stats.skipped.sort((a, b) => (a.source < b.source ? -1 : 1)), invalid, retries,
       dropped: merge.dropped, spellings: merge.spellings, pathPrefix: merge.prefix, escapedPaths: merge.escaped,
-      saturated: merge.saturated, missingSources: lookup.missing, durationMs: 0,
+      saturated: merge.saturated, remapNeeded: merge.remapNeeded, missingSources: lookup.missing, durationMs: 0,
     };
     const maxInvalid = options.maxInvalid ?? Infinity;
     if (invalid > maxInvalid) {

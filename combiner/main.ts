@@ -96,7 +96,8 @@ S3
   --timeout SECONDS        per request, retried up to 4 times (default: 30)
   --threads N              worker threads decoding shards, 0 = none (default: one per core, at most 4)
 
-  --quiet                  no summary;  --no-progress  no progress bar;  --verbose  stack traces
+  --quiet                  no summary;  --no-progress  no progress bar
+  --verbose                list every skipped input and dropped version; stack traces on errors
 `;
 
 const TOP_HELP = `Usage: lambda-coverage <command> [options]
@@ -197,13 +198,13 @@ async function runCombine(args: string[], io: CliIO): Promise<number> {
       io.stdout(`${JSON.stringify({ ...rest, reports: rest.reports.map((r) => ({ build: r.build, dir: r.dir, files: r.files.length })) }, null, 2)}\n`);
     } else {
       if (result.terminal) io.stdout(result.terminal.endsWith('\n') ? result.terminal : `${result.terminal}\n`);
-      if (!flags.quiet) io.stderr(formatSummary(result.summary, result));
+      if (!flags.quiet) io.stderr(formatSummary(result.summary, result, flags.verbose));
     }
     for (const line of result.thresholdErrors) io.stderr(`${line}\n`);
     return result.thresholdErrors.length > 0 ? EXIT_THRESHOLD : EXIT_OK;
   } catch (e) {
     if (drawn) io.stderr('\r\x1b[K');
-    if (e instanceof TooManyInvalidError && !flags.quiet) io.stderr(formatSummary(e.summary));
+    if (e instanceof TooManyInvalidError && !flags.quiet) io.stderr(formatSummary(e.summary, undefined, flags.verbose));
     throw e;
   }
 }

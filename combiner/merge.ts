@@ -88,6 +88,8 @@ export interface MergeResult {
   saturated: string[];
   /** Relative paths that climbed out of the project root (`../x`), reported as absolute paths. */
   escaped: string[];
+  /** Files of plain coverage inputs with an inputSourceMap (transpiled code; not remapped here). */
+  remapNeeded: string[];
 }
 
 interface Version {
@@ -155,6 +157,7 @@ export class CoverageMerger {
   #invocations = 0;
   #inputs = 0;
   readonly #paths = new Map<string, string | null>();
+  readonly #remap = new Set<string>();
   readonly #direct = new WeakMap<FileMaps, { path: string; group: string; v: Version }[]>();
 
   constructor(options: MergerOptions = {}) {
@@ -234,6 +237,7 @@ export class CoverageMerger {
         throw new InputRejectedError(info.source, `entries ${JSON.stringify(other)} and ${JSON.stringify(key)} are the same file ${path}`);
       }
       seen.set(path, key);
+      if ((value as { inputSourceMap?: unknown } | null)?.inputSourceMap) this.#remap.add(path);
       planned.push({ ...flatten(file), path, time: info.time });
     }
     this.#commit(planned, this.build === 'all' ? 'coverage-files' : '');
@@ -338,7 +342,8 @@ export class CoverageMerger {
       coverageMap: toCoverageMap(files),
     }));
     if (builds.length === 0) builds.push({ id: 'newest', files: [], coverageMap: libCoverage.createCoverageMap({}) });
-    return { builds, dropped, spellings: findSpellings(byPath), prefix: finalPath.prefix, saturated, escaped: finalPath.escaped };
+    const remapNeeded = [...this.#remap].map((p) => finalPath.map(p)).sort();
+    return { builds, dropped, spellings: findSpellings(byPath), prefix: finalPath.prefix, saturated, escaped: finalPath.escaped, remapNeeded };
   }
 
   #pathResolver(): { map: (p: string) => string; prefix: PrefixDetection; escaped: string[] } {

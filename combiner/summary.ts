@@ -17,13 +17,17 @@ function bytes(n: number): string {
   return n < 1024 * 1024 ? `${(n / 1024).toFixed(1)} KiB` : `${(n / 1024 / 1024).toFixed(1)} MiB`;
 }
 
-function limited<T>(items: readonly T[], line: (t: T) => string): string[] {
-  const out = items.slice(0, LIST_LIMIT).map((t) => `  ${line(t)}`);
-  if (items.length > LIST_LIMIT) out.push(`  … and ${items.length - LIST_LIMIT} more`);
-  return out;
+function limitedTo(limit: number) {
+  return <T>(items: readonly T[], line: (t: T) => string): string[] => {
+    const out = items.slice(0, limit).map((t) => `  ${line(t)}`);
+    if (items.length > limit) out.push(`  … and ${items.length - limit} more (--verbose lists all)`);
+    return out;
+  };
 }
 
-export function formatSummary(s: CombineSummary, r?: Pick<CombineResult, 'reports' | 'uploaded' | 'asShard'>): string {
+/** `verbose`: every skipped input, dropped version and missing source, not the first 20. */
+export function formatSummary(s: CombineSummary, r?: Pick<CombineResult, 'reports' | 'uploaded' | 'asShard'>, verbose = false): string {
+  const limited = limitedTo(verbose ? Infinity : LIST_LIMIT);
   const lines: string[] = [];
   const inputs = [plural(s.shards, 'shard')];
   if (s.coverageFiles > 0) inputs.push(plural(s.coverageFiles, 'coverage file'));
@@ -50,6 +54,10 @@ export function formatSummary(s: CombineSummary, r?: Pick<CombineResult, 'report
     lines.push(...limited(s.spellings, (w) => `${w.paths.join(' | ')}: ${w.hint}`));
   }
   if (s.escapedPaths.length > 0) lines.push(`paths outside the project root reported as absolute: ${s.escapedPaths.slice(0, 5).join(', ')}${s.escapedPaths.length > 5 ? ', …' : ''}`);
+  if (s.remapNeeded.length > 0) {
+    lines.push(`${plural(s.remapNeeded.length, 'file')} from coverage files carry an inputSourceMap (coverage of transpiled code): reported at the transpiled locations, not remapped; instrument the original sources (the plugin does) or remap with nyc report first:`);
+    lines.push(...limited(s.remapNeeded, (p) => p));
+  }
   if (s.saturated.length > 0) lines.push(`counters capped at ${Number.MAX_SAFE_INTEGER} in: ${s.saturated.join(', ')}`);
   if (s.missingSources.length > 0) {
     lines.push(`no source for ${plural(s.missingSources.length, 'file')} (HTML shows coverage without the code; pass --source-root):`);

@@ -159,6 +159,15 @@ describe('merge core', () => {
     expect(r.spellings[0]!.hint).toContain('--path-map /home/ci/work/app=.');
   });
 
+  it('says which plain coverage files were transpiled code (inputSourceMap) instead of remapping silently', () => {
+    const data = runContainer(code, (m) => invoke(m, 1));
+    const withMap = JSON.parse(JSON.stringify(data)) as IstanbulData;
+    (withMap['src/calc.js'] as Record<string, unknown>).inputSourceMap = { version: 3, sources: ['calc.ts'], mappings: '' };
+    const merger = new CoverageMerger();
+    merger.addIstanbul(withMap, info('.nyc_output/a.json'));
+    expect(merger.result().remapNeeded).toEqual(['src/calc.js']);
+  });
+
   it('lists files from a build manifest with zero counts (nyc --all)', () => {
     const all = instrument(['src/calc.js', 'src/greet.js', 'src/never.js']);
     const manifest = manifestOf(runContainer(all, () => {}));
