@@ -182,7 +182,7 @@ export async function run({ quick = false } = {}) {
       console.log(`${v.name.padEnd(24)} | runtime ${f1(v.rss).padStart(6)} MB${ext ? ` | extension process ${f1(rssMb(ext.pid))} MB` : ''}`);
     }
     const addedMem = variants[2].rss - variants[1].rss;
-    console.log(`target: added memory of the layer (inline vs instrumented, no layer) <= 10 MB: ${f1(addedMem)} MB (${verdict(addedMem <= 10)}); vs plain: ${f1(variants[2].rss - variants[0].rss)} MB; the extension is a separate Node process (above)`);
+    console.log(`target: added memory of the layer (inline vs instrumented, no layer) <= 10 MB: ${f1(addedMem)} MB (${verdict(addedMem <= 10)}); vs plain: ${f1(variants[2].rss - variants[0].rss)} MB; the extension is a separate bash process (above)`);
     console.log('anchor: the coverage.py layer: +30-70 MB');
     await Promise.all(containers.splice(0).map((c) => c.shutdown()));
 
