@@ -15,7 +15,7 @@ import { parsePathMap, toKeySuffix, type PathMapping, type PrefixDetection } fro
 import {
   DEFAULT_REPORTERS, METRICS, checkThresholds, sourceLookup, writeReports, type Metric, type Thresholds,
 } from './reports.js';
-import { createS3Client, putObject, type RetryOptions, type S3Settings } from './s3.js';
+import { createS3Client, getObjectBytes, putObject, type RetryOptions, type S3Settings } from './s3.js';
 import { dirItems, mapsKeyNear, s3Items, type SourceItem } from './sources.js';
 
 export interface CombineOptions extends S3Settings {
@@ -195,12 +195,29 @@ export async function combine(options: CombineOptions): Promise<CombineResult> {
   try {
     const merger = new CoverageMerger({ build, pathMap });
     for (const m of options.manifests ?? []) {
-      const file = resolve(cwd, m);
-      const bytes = await readFile(file).catch((e: NodeJS.ErrnoException) => {
-        throw new CombineError(`--manifest ${m}: ${e.code === 'ENOENT' ? 'file not found' : e.message}`, { cause: e });
-      });
+      // A local file, or `s3://bucket/key` (the Lambda combiner has no build directory).
+      const s3url = parseS3Url(m);
+      let bytes: Uint8Array | null;
+      let source: string;
+      let time = Date.now();
+      if (s3url) {
+        source = m;
+        const c = client ?? (await createS3Client(options, env));
+        try {
+          bytes = await getObjectBytes(c, s3url.bucket, s3url.key, retry);
+        } finally {
+          if (c !== client) c.destroy();
+        }
+        if (bytes === null) throw new CombineError(`--manifest ${m}: object not found`);
+      } else {
+        source = resolve(cwd, m);
+        bytes = await readFile(source).catch((e: NodeJS.ErrnoException) => {
+          throw new CombineError(`--manifest ${m}: ${e.code === 'ENOENT' ? 'file not found' : e.message}`, { cause: e });
+        });
+        time = (await stat(source)).mtimeMs;
+      }
       const manifest = parseManifest(decodeJsonGz(bytes, `--manifest ${m}`), `--manifest ${m}`);
-      merger.addManifest(manifest, { source: file, time: (await stat(file)).mtimeMs });
+      merger.addManifest(manifest, { source, time });
     }
 
     const sources: AsyncIterable<SourceItem>[] = [];

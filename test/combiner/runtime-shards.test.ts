@@ -97,10 +97,16 @@ describe.runIf(ric.ok)('shards written by the real runtime', () => {
     const c = await startContainer({ taskRoot, handler: 'index.handler', env: localS3Env(s3.endpoint), functionName: 'coverage-combiner', memoryMb: 1024 });
     containers.push(c);
     await c.initDone;
-    const res = await c.invoke({ bucket: 'fleet', prefix: 'coverage/', runId: 'nightly', thresholds: { lines: 99 } });
+    // The build manifest, as a pipeline would upload it next to the shards.
+    const { S3Client, PutObjectCommand } = await import('@aws-sdk/client-s3');
+    const client = new S3Client({ endpoint: s3.endpoint, forcePathStyle: true, region: 'us-east-1', credentials: LOCAL_CREDENTIALS });
+    await client.send(new PutObjectCommand({ Bucket: 'fleet', Key: 'builds/orders/manifest.json', Body: readFileSync(join(work, 'task', MANIFEST_FILE)) }));
+    client.destroy();
+    const res = await c.invoke({ bucket: 'fleet', prefix: 'coverage/', runId: 'nightly', thresholds: { lines: 99 }, manifests: ['s3://fleet/builds/orders/manifest.json'] });
     expect(res.ok, res.body).toBe(true);
-    const out = res.payload as { ok: boolean; keys: string[]; outputPrefix: string; summary: { shards: number; functions: string[] }; thresholdErrors: string[] };
+    const out = res.payload as { ok: boolean; keys: string[]; outputPrefix: string; summary: { shards: number; files: number; functions: string[] }; thresholdErrors: string[] };
     expect(out.summary.shards).toBe(3);
+    expect(out.summary.files).toBe(4); // with src/never.js from the manifest
     expect(out.summary.functions).toEqual(['orders']);
     expect(out.outputPrefix).toBe('coverage/combined/nightly/');
     expect(out.keys).toEqual(expect.arrayContaining(['coverage/combined/nightly/lcov.info', 'coverage/combined/nightly/cobertura-coverage.xml', 'coverage/combined/nightly/index.html']));
