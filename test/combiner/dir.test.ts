@@ -223,6 +223,16 @@ describe('combine --dir (in-process main)', () => {
     expect(existsSync(join(work, 'build-'))).toBe(false);
   });
 
+  it('--json prints the summary as JSON on stdout', async () => {
+    const r = await cli(['combine', '--dir', 'input/coverage', '--out', 'r7', '--reporter', 'json-summary', '--json']);
+    expect(r.code).toBe(0);
+    const j = JSON.parse(r.stdout) as { summary: { shards: number; invalid: number; totals: { lines: { pct: number } } }; reports: { files: number }[] };
+    expect(j.summary.shards).toBe(3);
+    expect(j.summary.invalid).toBe(6);
+    expect(j.summary.totals.lines.pct).toBe(JSON.parse(readFileSync(join(work, 'r7/coverage-summary.json'), 'utf8')).total.lines.pct);
+    expect(r.stderr).toBe('');
+  });
+
   it('usage errors exit 2 with a message naming the option', async () => {
     for (const [args, msg] of [
       [['combine'], /give --bucket .* or --dir/],

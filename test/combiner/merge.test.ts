@@ -5,6 +5,7 @@ import libCoverage from 'istanbul-lib-coverage';
 import { CoverageMerger, InputRejectedError } from '../../combiner/merge.js';
 import { applyPathMap, detectBuildPrefix, parsePathMap, safeJoin } from '../../combiner/paths.js';
 import { parseShard } from '../../runtime/shard-format.js';
+import { resolveS3Settings } from '../../combiner/s3.js';
 import { APP, instrument, invoke, manifestOf, runContainer, sumData, toShard, type IstanbulData } from './helpers.js';
 
 const code = instrument();
@@ -225,5 +226,16 @@ describe('paths', () => {
   it('never lets a key escape the output directory', () => {
     expect(safeJoin('/tmp/out', 'a/b.html')).toBe('/tmp/out/a/b.html');
     for (const bad of ['../../x', 'a/../../x', '/etc/passwd', '..', 'a/\0b']) expect(() => safeJoin('/tmp/out', bad), bad).toThrow(/refusing/);
+  });
+});
+
+describe('S3 settings', () => {
+  it('take flags first, then COVERAGE_S3_*, then the SDK variables, like the aws CLI', () => {
+    expect(resolveS3Settings({}, {})).toEqual({ endpointUrl: undefined, forcePathStyle: false, region: 'us-east-1' });
+    expect(resolveS3Settings({}, { AWS_ENDPOINT_URL_S3: 'http://sdk:1', AWS_REGION: 'eu-west-1' })).toEqual({ endpointUrl: 'http://sdk:1', forcePathStyle: false, region: 'eu-west-1' });
+    expect(resolveS3Settings({}, { COVERAGE_S3_ENDPOINT: 'http://ours:2', AWS_ENDPOINT_URL_S3: 'http://sdk:1', COVERAGE_S3_FORCE_PATH_STYLE: '1' }))
+      .toEqual({ endpointUrl: 'http://ours:2', forcePathStyle: true, region: 'us-east-1' });
+    expect(resolveS3Settings({ endpointUrl: 'http://flag:3', forcePathStyle: false, region: 'ap-south-1' }, { COVERAGE_S3_ENDPOINT: 'http://ours:2', COVERAGE_S3_FORCE_PATH_STYLE: '1' }))
+      .toEqual({ endpointUrl: 'http://flag:3', forcePathStyle: false, region: 'ap-south-1' });
   });
 });

@@ -7,6 +7,8 @@ export interface Proxy {
   url: string;
   /** "GET /bucket/key?…" of every request seen. */
   seen: string[];
+  /** Most requests open at the same time. */
+  readonly maxInFlight: number;
   stop(): Promise<void>;
 }
 
@@ -14,8 +16,12 @@ export interface Proxy {
 export async function startProxy(target: string, before: (req: IncomingMessage) => Promise<void> | void = () => {}): Promise<Proxy> {
   const t = new URL(target);
   const seen: string[] = [];
+  let inFlight = 0;
+  let maxInFlight = 0;
   const server = createServer((req, res) => {
     seen.push(`${req.method} ${req.url}`);
+    maxInFlight = Math.max(maxInFlight, ++inFlight);
+    res.once('close', () => { inFlight--; });
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
@@ -35,6 +41,7 @@ export async function startProxy(target: string, before: (req: IncomingMessage) 
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     seen,
+    get maxInFlight() { return maxInFlight; },
     stop: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }),
   };
 }

@@ -96,6 +96,9 @@ describe('combine from S3', () => {
       expect(r.summary.shards).toBe(N_BILLING - 1);
       expect(r.summary.retries).toBeGreaterThanOrEqual(1);
       expect(proxy.seen.filter((s) => s.includes(stalled))).toHaveLength(2);
+      // Bounded: never more than --concurrency downloads (+ the stalled one being abandoned) at once.
+      expect(proxy.maxInFlight).toBeGreaterThan(1);
+      expect(proxy.maxInFlight).toBeLessThanOrEqual(5);
       // Maps fetched once per mapId, not once per shard.
       expect(proxy.seen.filter((s) => s.includes('/maps/'))).toHaveLength(1);
       const list = Array.from({ length: N_BILLING }, (_, i) => datas[i % 4]!).filter((_, i) => i !== 5);
