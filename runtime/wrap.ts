@@ -232,7 +232,15 @@ export function withCoverage<H extends (...args: any[]) => any>(handler: H, opti
     }
     // Callback handlers: flush, then hand the same arguments to the runtime's callback, which keeps
     // its own callbackWaitsForEmptyEventLoop behaviour. Never promisified.
+    let called = false;
+    const onEmptyLoop = () => {
+      // A handler that returned without a promise and never called back: the runtime answers null
+      // when the event loop empties (its listener runs first); the flush follows.
+      if (!called) { called = true; void afterInvocation(s, context); }
+    };
     const wrappedCallback = (...args: unknown[]) => {
+      called = true;
+      process.removeListener('beforeExit', onEmptyLoop);
       void afterInvocation(s, context).then(() => (callback as (...a: unknown[]) => void)(...args));
     };
     let result: unknown;
@@ -243,7 +251,9 @@ export function withCoverage<H extends (...args: any[]) => any>(handler: H, opti
       wrappedCallback(err);
       return undefined;
     }
-    return isPromiseLike(result) ? passThrough(result, s, context) : result;
+    if (isPromiseLike(result)) return passThrough(result, s, context);
+    if (!called) process.once('beforeExit', onEmptyLoop);
+    return result;
   };
   Object.defineProperty(wrapper, 'length', { value: handler.length });
   Object.defineProperty(wrapper, 'name', { value: handler.name || 'handler' });

@@ -47,7 +47,7 @@ function count(event) {
 
 export type Shape =
   | 'cjs-async' | 'cjs-callback' | 'cjs-callback-nowait' | 'extensionless' | 'esm-mjs' | 'esm-type-module'
-  | 'cjs-ext' | 'nested' | 'streaming' | 'uninstrumented';
+  | 'cjs-ext' | 'nested' | 'streaming' | 'uninstrumented' | 'cjs-no-callback';
 
 export interface Fixture { handler: string; file: string }
 
@@ -88,6 +88,10 @@ exports.handler = function (event, context, callback) {
   callback(null, count(event));
 };
 `) };
+      break;
+    case 'cjs-no-callback':
+      // Legacy style: returns nothing and never calls back; the runtime answers null when the loop empties.
+      fx = { handler: 'index.handler', file: put('index.js', `${PRELUDE}\nexports.handler = function (event, context, callback) { count(event); };\n`) };
       break;
     case 'extensionless':
       fx = { handler: 'app.handler', file: put('app', `${PRELUDE}\nmodule.exports.handler = async (event) => count(event);\n`) };

@@ -96,6 +96,22 @@ d('handler shapes through the layer and aws-lambda-ric', () => {
     expect((await awsShard(s3.endpoint, shardKey)).files[FIXTURE_PATH]).toEqual(expectedCounters(1, 0));
   });
 
+  it('a handler that never calls back (answered null at the empty event loop) is flushed too, inline and deferred', async () => {
+    for (const flush of ['inline', 'deferred']) {
+      const { c, fn } = await start('cjs-no-callback', 'wrapper', { COVERAGE_FLUSH: flush }, `fn-nocb-${flush}`);
+      const r = await c.invoke({ n: 1 });
+      expect(r.ok).toBe(true);
+      expect(r.payload).toBeNull();
+      const t = Date.now();
+      await r.phaseEnd;
+      // Deferred: the runtime reported the upload, the extension did not wait for its time bound.
+      expect(Date.now() - t).toBeLessThan(5_000);
+      await c.idle();
+      const shardKey = (await awsListKeys(s3.endpoint, `coverage/${fn}/shards/`))[0]!;
+      expect((await awsShard(s3.endpoint, shardKey)).files[FIXTURE_PATH]).toEqual(expectedCounters(1, 0));
+    }
+  });
+
   it('streaming handler: streamed bytes arrive, the streaming symbols stay on the wrapper, counters uploaded', async () => {
     const { c, fn } = await start('streaming', 'wrapper', {}, 'fn-stream');
     const r = await c.invoke({ n: 3 });
