@@ -24,14 +24,26 @@ const inline: Decoder = { decode: async (bytes) => decodeInput(bytes), close: as
 export function createDecoder(threads: number | 'auto' = 'auto'): Decoder {
   const n = threads === 'auto' ? (availableParallelism() >= 2 ? Math.min(4, availableParallelism()) : 0) : threads;
   if (n <= 0 || WORKER_URL.protocol !== 'file:' || !existsSync(fileURLToPath(WORKER_URL))) return inline;
-  const workers: { w: Worker; busy: number; layouts: Map<number, PackedFile[]> }[] = [];
-  const waiting = new Map<number, { resolve: (d: Decoded) => void; reject: (e: unknown) => void; worker: { busy: number } }>();
+  type Slot = { w: Worker; busy: number; layouts: Map<number, PackedFile[]>; dead: boolean };
+  interface Pending { resolve: (d: Decoded) => void; slot: Slot; bytes: Uint8Array }
+  const workers: Slot[] = [];
+  const waiting = new Map<number, Pending>();
   let nextId = 0;
-  let failed: unknown;
+  let closing = false;
+  // A worker that dies (out of memory, a crash) must not fail the run: what it held is decoded here.
+  const retire = (slot: Slot) => {
+    if (slot.dead) return;
+    slot.dead = true;
+    for (const [id, p] of waiting) {
+      if (p.slot !== slot) continue;
+      waiting.delete(id);
+      p.resolve(decodeInput(p.bytes));
+    }
+  };
   for (let i = 0; i < n; i++) {
     // Not --input-type / --eval flags of a `node -e` parent: a worker is a file.
     const w = new Worker(WORKER_URL, { execArgv: process.execArgv.filter((a) => !a.startsWith('--input-type')) });
-    const slot = { w, busy: 0, layouts: new Map<number, PackedFile[]>() };
+    const slot: Slot = { w, busy: 0, layouts: new Map(), dead: false };
     w.on('message', (m: WorkerReply) => {
       const p = waiting.get(m.id);
       if (!p) return;
@@ -45,27 +57,26 @@ export function createDecoder(threads: number | 'auto' = 'auto'): Decoder {
       if (m.files) slot.layouts.set(m.layout, m.files);
       p.resolve({ kind: 'shard', shard: m.shard, files: slot.layouts.get(m.layout)!, counters: m.counters });
     });
-    w.on('error', (e) => {
-      failed = e;
-      for (const [id, p] of waiting) { if (p.worker === slot) { waiting.delete(id); p.reject(e); } }
-    });
+    w.on('error', () => retire(slot));
+    w.on('exit', () => { if (!closing) retire(slot); });
     workers.push(slot);
   }
   return {
     decode(bytes) {
-      if (failed !== undefined) return inline.decode(bytes);
-      const slot = workers.reduce((a, b) => (b.busy < a.busy ? b : a));
+      const live = workers.filter((s) => !s.dead);
+      if (live.length === 0) return inline.decode(bytes);
+      const slot = live.reduce((a, b) => (b.busy < a.busy ? b : a));
       const id = nextId++;
-      // Transfer the bytes when they own their whole buffer, else copy them.
-      const own = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && bytes.buffer instanceof ArrayBuffer;
-      const payload = own ? bytes : bytes.slice();
-      return new Promise<Decoded>((resolve, reject) => {
-        waiting.set(id, { resolve, reject, worker: slot });
+      // The worker gets a copy (transferred): the original stays here in case the worker dies.
+      const payload = bytes.slice();
+      return new Promise<Decoded>((resolve) => {
+        waiting.set(id, { resolve, slot, bytes });
         slot.busy++;
         slot.w.postMessage({ id, bytes: payload }, [payload.buffer as ArrayBuffer]);
       });
     },
     async close() {
+      closing = true;
       await Promise.all(workers.map((s) => s.w.terminate()));
     },
   };

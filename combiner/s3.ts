@@ -192,6 +192,8 @@ export function explainAccess(e: unknown, bucket: string, key: string): Error {
   if (name === 'NoSuchBucket') hint = `bucket "${bucket}" does not exist (check --bucket, --region and --endpoint-url)`;
   else if (name === 'AccessDenied' || name === 'InvalidAccessKeyId' || name === 'SignatureDoesNotMatch' || name === 'Forbidden') {
     hint = `access denied (${name}); check the credentials and that they allow s3:ListBucket, s3:GetObject (and s3:PutObject for --upload)`;
+  } else if (name === 'CredentialsProviderError') {
+    hint = 'no AWS credentials found; set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or run where a role is attached';
   } else if (/ECONNREFUSED|ENOTFOUND|EAI_AGAIN|ECONNRESET|socket hang up/i.test(msg) || name === 'TimeoutError') {
     hint = `cannot reach S3 (${msg}); check --endpoint-url / COVERAGE_S3_ENDPOINT and the network`;
   } else hint = `${name}: ${msg}`;

@@ -112,6 +112,12 @@ describe('lambda-coverage bin (child process)', () => {
     expect(listing).toMatch(/\blambda-coverage\n/);
   });
 
+  it('says when there are no AWS credentials (exit 2)', async () => {
+    const r = await bin(['combine', '--bucket', 'cov', '--endpoint-url', s3.endpoint, '--force-path-style'], { AWS_CONFIG_FILE: join(work, 'none'), AWS_SHARED_CREDENTIALS_FILE: join(work, 'none'), AWS_EC2_METADATA_DISABLED: 'true' });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/lambda-coverage: error: s3:\/\/cov\/coverage\/: no AWS credentials found; set AWS_PROFILE/);
+  });
+
   it('answers --help, --version and a missing command', async () => {
     const help = await bin(['combine', '--help']);
     expect(help.code).toBe(0);
