@@ -112,6 +112,15 @@ describe('lambda-coverage bin (child process)', () => {
     expect(listing).toMatch(/\blambda-coverage\n/);
   });
 
+  it('says what to check for wrong credentials and a missing bucket (exit 2)', async () => {
+    const wrong = await bin(['combine', '--bucket', 'cov'], { ...localS3Env(s3.endpoint), AWS_ACCESS_KEY_ID: 'WRONG', AWS_SECRET_ACCESS_KEY: 'nope' });
+    expect(wrong.code).toBe(2);
+    expect(wrong.stderr).toMatch(/s3:\/\/cov\/coverage\/: access denied \((InvalidAccessKeyId|SignatureDoesNotMatch|AccessDenied)\); check the credentials/);
+    const missing = await bin(['combine', '--bucket', 'no-such-bucket'], localS3Env(s3.endpoint));
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/bucket "no-such-bucket" does not exist \(check --bucket, --region and --endpoint-url\)/);
+  });
+
   it('says when there are no AWS credentials (exit 2)', async () => {
     const r = await bin(['combine', '--bucket', 'cov', '--endpoint-url', s3.endpoint, '--force-path-style'], { AWS_CONFIG_FILE: join(work, 'none'), AWS_SHARED_CREDENTIALS_FILE: join(work, 'none'), AWS_EC2_METADATA_DISABLED: 'true' });
     expect(r.code).toBe(2);
