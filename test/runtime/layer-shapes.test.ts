@@ -154,6 +154,15 @@ d('handler shapes through the layer and aws-lambda-ric', () => {
     }
   });
 
+  it('exec wrapper and preload both set: the handler is wrapped once, one shard', async () => {
+    const { c, fn } = await start('cjs-async', 'wrapper', { NODE_OPTIONS: `--require ${opt}/nodejs/node_modules/lambda-coverage/layer/preload.cjs` }, 'fn-both');
+    await c.invoke({ n: 1 });
+    await c.invoke({ n: 2 });
+    const keys = await awsListKeys(s3.endpoint, `coverage/${fn}/shards/`);
+    expect(keys).toHaveLength(1);
+    expect((await awsShard(s3.endpoint, keys[0]!)).files[FIXTURE_PATH]).toEqual(expectedCounters(2, 0));
+  });
+
   it('COVERAGE_ENABLED unset: the wrapper changes nothing and nothing is uploaded', async () => {
     const { c, fn } = await start('cjs-async', 'wrapper', { COVERAGE_ENABLED: '0' }, 'fn-off');
     const r = await c.invoke({ n: 1 });
