@@ -112,8 +112,12 @@ export interface DirSourceOptions {
   exclude?: readonly string[];
 }
 
-/** nyc's process bookkeeping and dependency folders are not coverage. */
-const SKIP_DIRS = new Set(['node_modules', '.git', 'processinfo', 'maps']);
+/**
+ * Not coverage inputs: nyc's process bookkeeping, dependencies, and `combined/` (the combiner's own
+ * output, which `aws s3 sync` of the prefix copies down: reading its coverage-final.json again would
+ * count everything twice).
+ */
+const SKIP_DIRS = new Set(['node_modules', '.git', 'processinfo', 'maps', 'combined']);
 
 async function walk(dir: string, exclude: ReadonlySet<string>, out: string[], mapsFiles: Map<string, string>, depth = 0): Promise<void> {
   if (depth > 32) return;

@@ -57,6 +57,9 @@ beforeAll(() => {
   const negative = JSON.parse(JSON.stringify(good[1])) as IstanbulData;
   negative['src/calc.js']!.s['0'] = -1;
   writeFileSync(join(input, 'coverage-final.json'), JSON.stringify(negative));
+  // A previous run's output, as `aws s3 sync` of the prefix brings it down: never read again.
+  mkdirSync(join(input, 'coverage/combined/run-1'), { recursive: true });
+  writeFileSync(join(input, 'coverage/combined/run-1/coverage-final.json'), JSON.stringify(good[0]));
 });
 
 afterAll(() => { rmSync(work, { recursive: true, force: true }); });
