@@ -8,12 +8,13 @@ import { randomBytes } from 'node:crypto';
 import type { S3Client } from '@aws-sdk/client-s3';
 import {
   combinedPrefix, decodeJsonGz, encodeJsonGz, keySegment, normalizePrefix, parseManifest,
+  type BuildManifest, type MapsDocument, type Shard,
 } from '../runtime/shard-format.js';
 import { ingest, newStats, type IngestProgress, type Skipped } from './ingest.js';
 import { CoverageMerger, type BuildMode, type DroppedVersions, type MergeResult, type SpellingWarning } from './merge.js';
 import { parsePathMap, toKeySuffix, type PathMapping, type PrefixDetection } from './paths.js';
 import {
-  DEFAULT_REPORTERS, METRICS, checkThresholds, sourceLookup, writeReports, type Metric, type Thresholds,
+  DEFAULT_REPORTERS, METRICS, checkThresholds, sourceLookup, writeReports, type Metric, type SourceLookup, type Thresholds,
 } from './reports.js';
 import { createS3Client, getObjectBytes, putObject, type RetryOptions, type S3Settings } from './s3.js';
 import { dirItems, mapsKeyNear, s3Items, type SourceItem } from './sources.js';
@@ -195,28 +196,7 @@ export async function combine(options: CombineOptions): Promise<CombineResult> {
   try {
     const merger = new CoverageMerger({ build, pathMap });
     for (const m of options.manifests ?? []) {
-      // A local file, or `s3://bucket/key` (the Lambda combiner has no build directory).
-      const s3url = parseS3Url(m);
-      let bytes: Uint8Array | null;
-      let source: string;
-      let time = Date.now();
-      if (s3url) {
-        source = m;
-        const c = client ?? (await createS3Client(options, env));
-        try {
-          bytes = await getObjectBytes(c, s3url.bucket, s3url.key, retry);
-        } finally {
-          if (c !== client) c.destroy();
-        }
-        if (bytes === null) throw new CombineError(`--manifest ${m}: object not found`);
-      } else {
-        source = resolve(cwd, m);
-        bytes = await readFile(source).catch((e: NodeJS.ErrnoException) => {
-          throw new CombineError(`--manifest ${m}: ${e.code === 'ENOENT' ? 'file not found' : e.message}`, { cause: e });
-        });
-        time = (await stat(source)).mtimeMs;
-      }
-      const manifest = parseManifest(decodeJsonGz(bytes, `--manifest ${m}`), `--manifest ${m}`);
+      const { manifest, source, time } = await readManifest(m, { cwd, client, options, env, retry });
       merger.addManifest(manifest, { source, time });
     }
 
@@ -246,65 +226,115 @@ export async function combine(options: CombineOptions): Promise<CombineResult> {
       throw new TooManyInvalidError(`${invalid} invalid input(s), more than --max-invalid ${maxInvalid}; no report written`, summary);
     }
 
-    // Reports: one directory, or one per build (--build all).
-    const written: CombineResult['reports'] = [];
-    let terminal = '';
-    const thresholdErrors: string[] = [];
-    const thresholds: Thresholds = options.thresholds && Object.values(options.thresholds).some((v) => v !== undefined)
-      ? options.thresholds : { lines: 90 };
-    for (const b of merge.builds) {
-      const dir = build === 'all' ? join(out, keySegment(b.id)) : out;
-      await mkdir(dir, { recursive: true });
-      const r = writeReports({ coverageMap: b.coverageMap, dir, reporters, sources: lookup, projectRoot: resolve(cwd, options.sourceRoot ?? '.') });
-      written.push({ build: b.id, dir, files: r.files });
-      if (r.terminal) terminal += build === 'all' ? `${b.id}:\n${r.terminal}` : r.terminal;
-      const cs = b.coverageMap.getCoverageSummary();
-      summary.builds.push({ id: b.id, dir, files: b.files.length, totals: totalsOf(cs) });
-      if (options.checkCoverage) thresholdErrors.push(...checkThresholds(cs, thresholds, build === 'all' ? ` in ${b.id}` : ''));
-    }
-    // A gate that passes because nothing was read would hide a broken pipeline (wrong prefix, no access).
-    if (options.checkCoverage && summary.files === 0) {
-      thresholdErrors.push(`ERROR: No coverage data to check (${summary.shards} shards and ${summary.coverageFiles} coverage files read)`);
-    }
+    const { written, terminal, thresholdErrors } = await writeAllReports(merge, summary, {
+      out, reporters, build, lookup, projectRoot: resolve(cwd, options.sourceRoot ?? '.'),
+      ...(options.checkCoverage ? { thresholds: options.thresholds && Object.values(options.thresholds).some((v) => v !== undefined) ? options.thresholds : { lines: 90 } } : {}),
+    });
 
-    let uploaded: CombineResult['uploaded'];
-    if (options.upload && options.bucket && client) {
-      const outPrefix = options.outputPrefix !== undefined ? normalizePrefix(options.outputPrefix) : combinedPrefix(prefix, runId);
-      const files = written.flatMap((w) => w.files);
-      const keys: string[] = [];
-      await pool(files, concurrency, async (file) => {
-        const key = `${outPrefix}${toKeySuffix(out, file)}`;
-        await putObject(client, options.bucket!, key, await readFile(file), contentType(file), retry);
-        keys.push(key);
-      });
-      uploaded = { bucket: options.bucket, prefix: outPrefix, keys: keys.sort() };
-    }
+    const uploaded = options.upload && options.bucket && client
+      ? await uploadReports(client, options.bucket, options.outputPrefix !== undefined ? normalizePrefix(options.outputPrefix) : combinedPrefix(prefix, runId),
+        out, written.flatMap((w) => w.files), concurrency, retry)
+      : undefined;
 
-    let asShard: CombineResult['asShard'];
-    if (options.asShard) {
-      const { shard, maps } = merger.toShard(merge.builds[0]!, { containerId: keySegment(runId) });
-      const s3 = parseS3Url(options.asShard);
-      if (s3 && client) {
-        const mapsKey = mapsKeyNear(s3.key, maps.mapId);
-        await putObject(client, s3.bucket, mapsKey, encodeJsonGz(maps), 'application/gzip', retry);
-        await putObject(client, s3.bucket, s3.key, encodeJsonGz(shard), 'application/gzip', retry);
-        asShard = { shard: options.asShard, maps: `s3://${s3.bucket}/${mapsKey}` };
-      } else {
-        const file = resolve(cwd, options.asShard);
-        const mapsDir = basename(dirname(file)) === 'shards' ? join(dirname(dirname(file)), 'maps') : join(dirname(file), 'maps');
-        const mapsFile = join(mapsDir, `${keySegment(maps.mapId)}.json.gz`);
-        await mkdir(mapsDir, { recursive: true });
-        await writeFile(mapsFile, encodeJsonGz(maps));
-        await writeFile(file, encodeJsonGz(shard));
-        asShard = { shard: file, maps: mapsFile };
-      }
-    }
+    const asShard = options.asShard
+      ? await writeAsShard(merger.toShard(merge.builds[0]!, { containerId: keySegment(runId) }), options.asShard, { cwd, client, retry })
+      : undefined;
 
     summary.durationMs = performance.now() - started;
     return { summary, reports: written, terminal, thresholdErrors, merge, ...(uploaded ? { uploaded } : {}), ...(asShard ? { asShard } : {}) };
   } finally {
     if (ownClient) client?.destroy();
   }
+}
+
+interface S3Context { client: S3Client | undefined; options: S3Settings; env: NodeJS.ProcessEnv; retry: RetryOptions }
+
+/** A build manifest from a local file or `s3://bucket/key` (the Lambda combiner has no build directory). */
+async function readManifest(m: string, ctx: S3Context & { cwd: string }): Promise<{ manifest: BuildManifest; source: string; time: number }> {
+  const s3url = parseS3Url(m);
+  let bytes: Uint8Array | null;
+  let source = m;
+  let time = Date.now();
+  if (s3url) {
+    const c = ctx.client ?? (await createS3Client(ctx.options, ctx.env));
+    try {
+      bytes = await getObjectBytes(c, s3url.bucket, s3url.key, ctx.retry);
+    } finally {
+      if (c !== ctx.client) c.destroy();
+    }
+    if (bytes === null) throw new CombineError(`--manifest ${m}: object not found`);
+  } else {
+    source = resolve(ctx.cwd, m);
+    bytes = await readFile(source).catch((e: NodeJS.ErrnoException) => {
+      throw new CombineError(`--manifest ${m}: ${e.code === 'ENOENT' ? 'file not found' : e.message}`, { cause: e });
+    });
+    time = (await stat(source)).mtimeMs;
+  }
+  return { manifest: parseManifest(decodeJsonGz(bytes, `--manifest ${m}`), `--manifest ${m}`), source, time };
+}
+
+interface ReportPlan {
+  out: string;
+  reporters: readonly string[];
+  build: BuildMode;
+  lookup: SourceLookup;
+  projectRoot: string;
+  /** Set when --check-coverage is on. */
+  thresholds?: Thresholds;
+}
+
+/** Reports in one directory, or one per build (--build all); thresholds checked per report. */
+async function writeAllReports(merge: MergeResult, summary: CombineSummary, plan: ReportPlan) {
+  const written: CombineResult['reports'] = [];
+  let terminal = '';
+  const thresholdErrors: string[] = [];
+  for (const b of merge.builds) {
+    const dir = plan.build === 'all' ? join(plan.out, keySegment(b.id)) : plan.out;
+    await mkdir(dir, { recursive: true });
+    const r = writeReports({ coverageMap: b.coverageMap, dir, reporters: plan.reporters, sources: plan.lookup, projectRoot: plan.projectRoot });
+    written.push({ build: b.id, dir, files: r.files });
+    if (r.terminal) terminal += plan.build === 'all' ? `${b.id}:\n${r.terminal}` : r.terminal;
+    const cs = b.coverageMap.getCoverageSummary();
+    summary.builds.push({ id: b.id, dir, files: b.files.length, totals: totalsOf(cs) });
+    if (plan.thresholds) thresholdErrors.push(...checkThresholds(cs, plan.thresholds, plan.build === 'all' ? ` in ${b.id}` : ''));
+  }
+  // A gate that passes because nothing was read would hide a broken pipeline (wrong prefix, no access).
+  if (plan.thresholds && summary.files === 0) {
+    thresholdErrors.push(`ERROR: No coverage data to check (${summary.shards} shards and ${summary.coverageFiles} coverage files read)`);
+  }
+  return { written, terminal, thresholdErrors };
+}
+
+async function uploadReports(client: S3Client, bucket: string, prefix: string, out: string, files: string[], concurrency: number, retry: RetryOptions): Promise<NonNullable<CombineResult['uploaded']>> {
+  const keys: string[] = [];
+  await pool(files, concurrency, async (file) => {
+    const key = `${prefix}${toKeySuffix(out, file)}`;
+    await putObject(client, bucket, key, await readFile(file), contentType(file), retry);
+    keys.push(key);
+  });
+  return { bucket, prefix, keys: keys.sort() };
+}
+
+/**
+ * The merged result as a shard: to `s3://bucket/key` (maps beside it, `…/maps/{mapId}.json.gz`) or
+ * to a local file (maps in `maps/` next to it, or next to its `shards/` folder).
+ */
+async function writeAsShard(doc: { shard: Shard; maps: MapsDocument }, target: string, ctx: { cwd: string; client: S3Client | undefined; retry: RetryOptions }): Promise<NonNullable<CombineResult['asShard']>> {
+  const s3 = parseS3Url(target);
+  if (s3 && ctx.client) {
+    const mapsKey = mapsKeyNear(s3.key, doc.maps.mapId);
+    await putObject(ctx.client, s3.bucket, mapsKey, encodeJsonGz(doc.maps), 'application/gzip', ctx.retry);
+    await putObject(ctx.client, s3.bucket, s3.key, encodeJsonGz(doc.shard), 'application/gzip', ctx.retry);
+    return { shard: target, maps: `s3://${s3.bucket}/${mapsKey}` };
+  }
+  const file = resolve(ctx.cwd, target);
+  const mapsDir = basename(dirname(file)) === 'shards' ? join(dirname(dirname(file)), 'maps') : join(dirname(file), 'maps');
+  const mapsFile = join(mapsDir, `${keySegment(doc.maps.mapId)}.json.gz`);
+  await mkdir(mapsDir, { recursive: true });
+  await writeFile(mapsFile, encodeJsonGz(doc.maps));
+  await mkdir(dirname(file), { recursive: true });
+  await writeFile(file, encodeJsonGz(doc.shard));
+  return { shard: file, maps: mapsFile };
 }
 
 /** Removes a directory the caller made for one run (the Lambda handler's /tmp folder). */
