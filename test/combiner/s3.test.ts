@@ -95,7 +95,7 @@ describe('combine from S3', () => {
       expect(r.summary.skipped).toEqual([{ source: `s3://${BUCKET}/${deleted}`, kind: 'missing', reason: 'deleted after it was listed' }]);
       expect(r.summary.shards).toBe(N_BILLING - 1);
       expect(r.summary.retries).toBeGreaterThanOrEqual(1);
-      expect(proxy.seen.filter((s) => s.includes(stalled))).toHaveLength(2);
+      expect(proxy.seen.filter((s) => s.includes(stalled)).length).toBeGreaterThanOrEqual(2); // stalled, then retried
       // Bounded: never more than --concurrency downloads (+ the stalled one being abandoned) at once.
       expect(proxy.maxInFlight).toBeGreaterThan(1);
       expect(proxy.maxInFlight).toBeLessThanOrEqual(5);
