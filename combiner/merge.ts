@@ -1,7 +1,8 @@
 /**
  * The merge core: pure, no I/O. Counters are summed by index inside one file version; a file version
- * is identified by its path and its static maps (Istanbul's `hash` plus a fingerprint of the maps, so
- * that the same code instrumented under another absolute path still merges after `--path-map`).
+ * is identified by its path and a fingerprint of its static maps. Istanbul's `hash` includes the file's
+ * absolute path, so the same code instrumented on another machine has another hash but the same maps:
+ * it merges (after `--path-map`), while two different builds of a file never do.
  *
  * Memory is one accumulator per file version (typed arrays), never per input: shards are validated,
  * added and dropped one at a time.
