@@ -11,12 +11,12 @@ import { join } from 'node:path';
 import { isMainThread, threadId } from 'node:worker_threads';
 import type { CoverageConfig, ConfigProblem } from './config.js';
 import { CoverageLog } from './log.js';
-import { findManifest, readManifest } from './manifest.js';
+import { findManifest, readManifestEntries, type ManifestEntry } from './manifest.js';
 import { classifyError, createS3Store, UploadError, type ObjectStore } from './s3.js';
 import { gzipSync } from 'node:zlib';
-import { encodeJsonGz, mapsKey, shardKey, type BuildManifest, type MapsDocument, type Shard } from './shard-format.js';
+import { mapsKey, shardKey, type Shard } from './shard-format.js';
 import {
-  buildMapsDocument, buildShard, mapIdOf, readLiveCoverage, selectMaps, takeSnapshot,
+  buildShard, mapIdOf, mapsDocumentText, readLiveCoverage, selectMapsText, takeSnapshot,
   type LiveCoverage,
 } from './snapshot.js';
 
@@ -71,8 +71,8 @@ interface MapsState {
   keys: Set<string> | null;
   uploaded: boolean;
   missing: string[];
-  /** Built when the maps must be written; dropped once they are (it can be megabytes). */
-  doc: MapsDocument | undefined;
+  /** Built when the maps must be written (JSON text); dropped once they are (it can be megabytes). */
+  doc: string | undefined;
 }
 
 /**
@@ -224,26 +224,26 @@ export class Collector {
         }
       } catch { /* cannot tell: decide from the manifest, the PUT will report the real problem */ }
     }
-    const sel = selectMaps(cov, this.loadManifest(cov));
+    const sel = selectMapsText(cov, this.loadManifest(cov));
     if (sel.missing.length > 0) {
       this.log.problem('maps-missing', `${sel.missing.length} instrumented file(s) have no maps (first: ${sel.missing[0]}): ship ${'lambda-coverage-manifest.json'} beside the bundle or set COVERAGE_MANIFEST; their counters are left out`, { files: sel.missing.slice(0, 20) });
     } else {
       this.log.resolve('maps-missing');
     }
-    const doc = buildMapsDocument(sel);
+    const doc = mapsDocumentText(sel);
     this.maps = { fileCount, mapId: sel.mapId, keys: sel.keys, uploaded: doc === undefined, missing: sel.missing, doc };
   }
 
-  private loadManifest(cov: LiveCoverage): BuildManifest | undefined {
+  private loadManifest(cov: LiveCoverage): Map<string, ManifestEntry> | undefined {
     const lean = Object.values(cov).some((fc) => fc !== null && typeof fc === 'object' && fc.statementMap === undefined);
     if (!lean) return undefined;
     const path = findManifest(this.config.manifest, this.taskRoot, this.handlerDir);
     if (path === undefined) return undefined;
     try {
-      const m = readManifest(path);
+      const entries = readManifestEntries(path);
       this.manifestPath = path;
       this.log.resolve('manifest');
-      return m;
+      return entries;
     } catch (err) {
       this.log.problem('manifest', `the build manifest ${path} cannot be read: ${(err as Error).message}`);
       return undefined;
@@ -253,7 +253,7 @@ export class Collector {
   private async uploadMaps(deadline: number): Promise<void> {
     const maps = this.maps!;
     if (maps.doc !== undefined) {
-      await this.putWithRetry(mapsKey(this.config.prefix, this.config.functionName, maps.doc.mapId), encodeJsonGz(maps.doc), deadline);
+      await this.putWithRetry(mapsKey(this.config.prefix, this.config.functionName, maps.mapId!), gzipSync(maps.doc, { level: 6 }), deadline);
     }
     maps.uploaded = true;
     maps.doc = undefined;
