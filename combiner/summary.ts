@@ -34,6 +34,9 @@ export function formatSummary(s: CombineSummary, r?: Pick<CombineResult, 'report
   lines.push(`lambda-coverage: read ${inputs.join(' and ')} (${bytes(s.bytes)}) from ${plural(s.functions.length, 'function')}`
     + `${s.functions.length > 0 && s.functions.length <= 5 ? ` (${s.functions.join(', ')})` : ''}, ${plural(s.invocations, 'invocation')}, in ${(s.durationMs / 1000).toFixed(1)} s`
     + (s.retries > 0 ? `; ${plural(s.retries, 'request')} retried` : ''));
+  if (s.shards === 0 && s.coverageFiles === 0) {
+    lines.push('nothing read: check --bucket, --prefix (the runtime writes {prefix}{function}/shards/) and --function, or --dir');
+  }
   if (s.skipped.length > 0) {
     lines.push(`skipped ${s.skipped.length} (${s.invalid} invalid):`);
     lines.push(...limited(s.skipped, (k) => `${k.kind.padEnd(7)} ${k.source}: ${k.reason}`));

@@ -159,6 +159,7 @@ describe('combine --dir (in-process main)', () => {
     const empty = await cli(['combine', '--dir', 'empty', '--out', 'r2', '--reporter', 'none', '--check-coverage']);
     expect(empty.code).toBe(1);
     expect(empty.stderr).toContain('ERROR: No coverage data to check (0 shards and 0 coverage files read)');
+    expect(empty.stderr).toContain('nothing read: check --bucket, --prefix');
   });
 
   it('--max-invalid turns refused inputs into a failure (exit 2) and still says which', async () => {
