@@ -110,6 +110,20 @@ function rssMb(pid) {
   } catch { return NaN; }
 }
 
+/** RSS the runtime's SDK adds by itself: what any S3 upload through it costs. */
+async function sdkMemoryMb(endpoint) {
+  const script = `const r0 = process.memoryUsage().rss;
+const sdk = require('@aws-sdk/client-s3');
+const c = new sdk.S3Client({ region: 'us-east-1', endpoint: ${JSON.stringify(endpoint)}, forcePathStyle: true, maxAttempts: 1,
+  requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED', credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } });
+c.send(new sdk.PutObjectCommand({ Bucket: ${JSON.stringify(BUCKET)}, Key: 'bench/sdk-probe', Body: Buffer.from('x') }))
+  .then(() => process.stdout.write(String((process.memoryUsage().rss - r0) / 1048576)));`;
+  const { execFile } = await import('node:child_process');
+  const { promisify } = await import('node:util');
+  const { stdout } = await promisify(execFile)(nodeBinary(), ['-e', script], { cwd: ROOT });
+  return Number(stdout);
+}
+
 export async function run({ quick = false } = {}) {
   const ric = ricAvailable();
   if (!ric.ok) {
@@ -187,6 +201,8 @@ export async function run({ quick = false } = {}) {
     const addedMem2 = variants[3].rss - variants[1].rss;
     console.log(`(inline was the function's first container: it read the manifest and wrote the maps; deferred found them in S3)`);
     console.log(`target: added memory of the layer vs instrumented, no layer <= 10 MB: first container ${f1(addedMem)} MB (${verdict(addedMem <= 10)}), later containers ${f1(addedMem2)} MB (${verdict(addedMem2 <= 10)}); most of it is the runtime's AWS SDK; the extension is a separate bash process (above)`);
+    const sdkAlone = await sdkMemoryMb(s3.endpoint);
+    console.log(`the AWS SDK alone (require @aws-sdk/client-s3 + one PUT, in a plain Node process): +${f1(sdkAlone)} MB RSS; the layer's own share: ~${f1(addedMem2 - sdkAlone)} MB`);
     console.log('anchor: the coverage.py layer: +30-70 MB');
     await Promise.all(containers.splice(0).map((c) => c.shutdown()));
 
