@@ -219,6 +219,25 @@ d('the layer under faults, on real parts', () => {
     }
   });
 
+  it('COVERAGE_UPLOAD_TIMEOUT bounds a slow upload even with plenty of function time; COVERAGE_DEBUG logs each flush', async () => {
+    const proxy = await startProxy(s3.endpoint);
+    try {
+      const { c } = await start('fn-upload-timeout', { endpoint: proxy.endpoint, env: { COVERAGE_UPLOAD_TIMEOUT: '0.6', COVERAGE_DEBUG: '1' } });
+      proxy.delayMs = 5_000;
+      const slow = await c.invoke({ n: 1 });
+      expect(slow.ok).toBe(true);
+      expect(slow.latencyMs).toBeLessThan(2_000);
+      proxy.delayMs = 0;
+      expect((await c.invoke({ n: 2 })).ok).toBe(true);
+      const debug = c.jsonLines('runtime').filter((l) => l.source === 'lambda-coverage' && l.level === 'DEBUG');
+      expect(debug.some((l) => l.message === 'coverage shard uploaded' && l.invocations === 2 && typeof l.ms === 'number')).toBe(true);
+      const [shard] = await shards('fn-upload-timeout');
+      expect(shard!.files[FIXTURE_PATH]).toEqual(expectedCounters(2, 0));
+    } finally {
+      await proxy.stop();
+    }
+  });
+
   it('deferred: the response leaves before the upload; the extension holds the frozen sandbox until it is done', async () => {
     const proxy = await startProxy(s3.endpoint);
     try {
