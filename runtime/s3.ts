@@ -76,24 +76,29 @@ export function loadS3Module(taskRoot: string | undefined): S3Module {
   );
 }
 
+/**
+ * The S3 client's settings. S3-compatible stores mishandle the SDK's default checksums on streamed
+ * bodies (aws-chunked with a trailing checksum: the local test server stores the framing as the object),
+ * so a custom endpoint gets `WHEN_REQUIRED`; AWS's own endpoint keeps the SDK's integrity checks.
+ */
+export function s3ClientOptions(config: CoverageConfig): import('@aws-sdk/client-s3').S3ClientConfig {
+  return {
+    region: config.region ?? 'us-east-1',
+    ...(config.endpoint !== undefined ? { endpoint: config.endpoint } : {}),
+    forcePathStyle: config.forcePathStyle,
+    // Our own retry loop (bounded by the time left) replaces the SDK's.
+    maxAttempts: 1,
+    ...(config.customEndpoint ? { requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED' } : {}),
+  };
+}
+
 export function createS3Store(config: CoverageConfig, taskRoot: string | undefined): ObjectStore {
   let client: import('@aws-sdk/client-s3').S3Client | undefined;
   let sdk: S3Module | undefined;
   const get = () => {
     if (client === undefined || sdk === undefined) {
       sdk = loadS3Module(taskRoot);
-      client = new sdk.S3Client({
-        region: config.region ?? 'us-east-1',
-        ...(config.endpoint !== undefined ? { endpoint: config.endpoint } : {}),
-        forcePathStyle: config.forcePathStyle,
-        // Our own retry loop (bounded by the time left) replaces the SDK's.
-        maxAttempts: 1,
-        // S3-compatible stores mishandle the SDK's default streamed checksums (the local test server
-        // stores such bodies corrupted); AWS's own endpoint keeps the SDK's default integrity checks.
-        ...(config.customEndpoint
-          ? { requestChecksumCalculation: 'WHEN_REQUIRED' as const, responseChecksumValidation: 'WHEN_REQUIRED' as const }
-          : {}),
-      });
+      client = new sdk.S3Client(s3ClientOptions(config));
     }
     return { client, sdk };
   };
