@@ -8,6 +8,7 @@
 //   6. print the per-file table and totals and where the HTML report is; stop everything
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, rmSync } from 'node:fs';
+import { createInterface } from 'node:readline';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { EVENTS, FUNCTIONS } from '../examples/basic/events.mjs';
@@ -110,9 +111,8 @@ function describe(event) {
 function runChild(cmd, args, env, log) {
   return new Promise((resolvePromise, reject) => {
     const child = spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    const forward = (chunk) => { for (const line of chunk.toString().split('\n')) if (line) log(line); };
-    child.stdout.on('data', forward);
-    child.stderr.on('data', forward);
+    // Whole lines only: a chunk of output can end in the middle of one.
+    for (const stream of [child.stdout, child.stderr]) createInterface({ input: stream }).on('line', (line) => { if (line) log(line); });
     child.on('error', reject);
     child.on('close', (code) => resolvePromise(code));
   });

@@ -1,17 +1,35 @@
-// Replays examples/basic/events.mjs in ONE process against the same instrumented bundles the demo ran
-// in Lambda containers, and prints the resulting Istanbul counters as JSON.
+// The demo's reference: the same events in ONE process under plain Istanbul, with nothing of the
+// demo's path (no lean counters, no manifest, no layer, no S3, no combiner). It bundles
+// examples/basic's handlers itself with classic Istanbul objects in the bundle (`lean: false`), runs
+// examples/basic/events.mjs against them and prints globalThis.__coverage__ as JSON.
 // Each container is a separate module instance (its own in-memory state) of the same bundle; all of
-// them count into this process's one globalThis.__coverage__, as Istanbul does for repeated loads.
+// them count into this process's one __coverage__, as Istanbul does for repeated loads of a file.
+// Usage: node reference.mjs <work dir>
+import { build } from 'esbuild';
+import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { join } from 'node:path';
+import { coverageInstrument } from 'lambda-coverage/esbuild';
 import { EVENTS, FUNCTIONS } from '../../examples/basic/events.mjs';
 
-const functionsDir = process.argv[2];
+const basic = resolve(import.meta.dirname, '../../examples/basic');
+const outRoot = process.argv[2];
+if (!outRoot) throw new Error('usage: node reference.mjs <work dir>');
+
 const modules = new Map();
 for (const fn of FUNCTIONS) {
+  const outfile = join(outRoot, fn.name, 'index.mjs');
+  await build({
+    absWorkingDir: basic,
+    entryPoints: [`src/handlers/${fn.name}.ts`],
+    outfile,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    logLevel: 'silent',
+    plugins: [coverageInstrument({ enabled: true, lean: false, cache: false, summary: false })],
+  });
   for (let i = 0; i < fn.containers; i++) {
-    const url = `${pathToFileURL(join(functionsDir, fn.name, 'index.mjs')).href}?container=${i}`;
-    modules.set(`${fn.name}#${i}`, await import(url));
+    modules.set(`${fn.name}#${i}`, await import(`${pathToFileURL(outfile).href}?container=${i}`));
   }
 }
 for (const [fn, index, event] of EVENTS) {
@@ -21,6 +39,4 @@ for (const [fn, index, event] of EVENTS) {
     // Failing events fail here as in Lambda; their coverage still counts.
   }
 }
-const out = {};
-for (const [path, c] of Object.entries(globalThis.__coverage__)) out[path] = { hash: c.hash, s: c.s, f: c.f, b: c.b };
-process.stdout.write(JSON.stringify(out));
+process.stdout.write(JSON.stringify(globalThis.__coverage__));
