@@ -86,12 +86,13 @@ d('handler shapes through the layer and aws-lambda-ric', () => {
     expect(r.latencyMs).toBeGreaterThanOrEqual(45);
   });
 
-  it('callback handler with callbackWaitsForEmptyEventLoop=false answers without waiting for a 3 s timer', async () => {
+  it('callback handler with callbackWaitsForEmptyEventLoop=false answers without waiting for a pending 10 min timer', async () => {
     const { c, fn } = await start('cjs-callback-nowait', 'wrapper', {}, 'fn-cb-nowait');
+    // Had the runtime waited for the event loop, the function would have timed out (harness default 30 s).
     const r = await c.invoke({ n: 7 });
     expect(r.ok).toBe(true);
+    expect(r.timedOut).toBeUndefined();
     expect(r.payload.n).toBe(7);
-    expect(r.latencyMs).toBeLessThan(2_500);
     const shardKey = (await awsListKeys(s3.endpoint, `coverage/${fn}/shards/`))[0]!;
     expect((await awsShard(s3.endpoint, shardKey)).files[FIXTURE_PATH]).toEqual(expectedCounters(1, 0));
   });

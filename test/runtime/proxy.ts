@@ -1,7 +1,8 @@
 /**
  * A real HTTP proxy on 127.0.0.1 in front of the local S3 server: it records each request's method,
  * path and headers (to check what the runtime sent: SSE, ExpectedBucketOwner, checksums) and can
- * delay responses (a slow S3) — real sockets, real latency, no mock.
+ * delay responses (a slow S3) or hold them until the test lets them go (an S3 that has not answered
+ * yet) — real sockets, real latency, no mock.
  */
 import { createServer, request, type IncomingHttpHeaders, type Server } from 'node:http';
 
@@ -12,26 +13,39 @@ export interface S3Proxy {
   requests: Recorded[];
   /** Milliseconds to hold each request before forwarding it. */
   delayMs: number;
+  /** Holds every request that arrives from now on until `release()`; `waiting()` counts them. */
+  hold(): { release(): void; waiting(): number };
   stop(): Promise<void>;
 }
 
 export async function startProxy(target: string): Promise<S3Proxy> {
   const t = new URL(target);
   const requests: Recorded[] = [];
-  const proxy: S3Proxy = { endpoint: '', requests, delayMs: 0, stop: async () => undefined };
+  let gate: Promise<void> | undefined;
+  let waiting = 0;
+  const proxy: S3Proxy = {
+    endpoint: '', requests, delayMs: 0, stop: async () => undefined,
+    hold() {
+      let release!: () => void;
+      gate = new Promise<void>((r) => { release = r; });
+      return { release: () => { gate = undefined; release(); }, waiting: () => waiting };
+    },
+  };
   const server: Server = createServer((req, res) => {
     requests.push({ method: req.method ?? '', path: req.url ?? '', headers: req.headers });
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      setTimeout(() => {
+      const held = gate;
+      if (held !== undefined) waiting++;
+      void (held ?? Promise.resolve()).then(() => { if (held !== undefined) waiting--; }).then(() => setTimeout(() => {
         const up = request({ host: t.hostname, port: Number(t.port), method: req.method, path: req.url, headers: req.headers }, (ur) => {
           res.writeHead(ur.statusCode ?? 502, ur.headers);
           ur.pipe(res);
         });
         up.on('error', () => { if (!res.headersSent) res.writeHead(502); res.end(); });
         up.end(Buffer.concat(chunks));
-      }, proxy.delayMs);
+      }, proxy.delayMs));
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
