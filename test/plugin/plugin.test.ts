@@ -163,6 +163,12 @@ describe('lean and full bundles', () => {
     expect(Object.keys(lean).sort()).toEqual(['b', 'f', 'hash', 'path', 's']);
     expect(full).toHaveProperty('statementMap');
     expect(full).toHaveProperty('_coverageSchema');
+    // coverageGlobalScope 'globalThis' without coverageGlobalScopeFunc: no Function('return this').
+    for (const mode of ['lean', 'full']) {
+      const text = readFileSync(bundleOf(mode), 'utf8');
+      expect(text).toContain('globalThis');
+      expect(text).not.toMatch(/\bFunction\s*\(/);
+    }
   });
 
   it('count the same and carry the same hashes and maps', () => {
