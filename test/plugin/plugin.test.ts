@@ -364,6 +364,43 @@ describe('the content-hash cache', () => {
   });
 });
 
+describe('rebuilds of one esbuild context (watch mode)', () => {
+  it('count hits from the cache, re-instrument only the changed file and keep the manifest in step', async () => {
+    const lines: string[] = [];
+    const spy = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      lines.push(String(chunk));
+      return true;
+    });
+    const file = join(dir, 'src/lib/math.ts');
+    const before = readFileSync(file, 'utf8');
+    const cache = join(dir, 'rebuild-cache');
+    const ctx = await esbuild.context({ ...buildOptions(dir, 'rebuilt', [coverageInstrument({ enabled: true, cache })]), logLevel: undefined });
+    try {
+      await ctx.rebuild();
+      const first = readFileSync(bundleOf('rebuilt'));
+      await ctx.rebuild();
+      expect(readFileSync(bundleOf('rebuilt')).equals(first)).toBe(true);
+      writeFileSync(file, `${before}\nexport const added = 1;\n`);
+      await ctx.rebuild();
+    } finally {
+      await ctx.dispose();
+      writeFileSync(file, before);
+      spy.mockRestore();
+    }
+    const summaries = lines.filter((l) => l.startsWith('lambda-coverage: '));
+    expect(summaries).toHaveLength(3);
+    expect(summaries[0]).toMatch(/instrumented 13 files \(0 from cache, 0 failed\)/);
+    expect(summaries[1]).toMatch(/instrumented 13 files \(13 from cache, 0 failed\)/);
+    expect(summaries[2]).toMatch(/instrumented 13 files \(12 from cache, 0 failed\)/);
+    const m = parseManifest(readJson(join(dir, 'rebuilt', MANIFEST_FILE)));
+    expect(Object.keys(m.files).sort()).toEqual(Object.keys(manifest.files).sort());
+    const { coverage } = await runBundle(bundleOf('rebuilt'), 'run');
+    expect(coverage['src/lib/math.ts']!.hash).toBe(m.files['src/lib/math.ts']!.hash);
+    expect(m.files['src/lib/math.ts']!.hash).not.toBe(manifest.files['src/lib/math.ts']!.hash);
+    expect(coverage['src/optional.ts']).toEqual(leanRun.coverage['src/optional.ts']);
+  });
+});
+
 describe('coexisting with other plugins', () => {
   it('instrument() called from another plugin\'s onLoad counts, and its maps reach the manifest', async () => {
     const other: esbuild.Plugin = {
