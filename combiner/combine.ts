@@ -4,13 +4,13 @@
  */
 import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type { S3Client } from '@aws-sdk/client-s3';
 import {
   combinedPrefix, decodeJsonGz, encodeJsonGz, keySegment, normalizePrefix, parseManifest,
   type BuildManifest, type MapsDocument, type Shard,
 } from '../runtime/shard-format.js';
-import { ingest, newStats, type IngestProgress, type Skipped } from './ingest.js';
+import { ingest, newStats, type IngestProgress, type IngestStats, type Skipped } from './ingest.js';
 import { CoverageMerger, type BuildMode, type DroppedVersions, type MergeResult, type SpellingWarning } from './merge.js';
 import { parsePathMap, toKeySuffix, type PathMapping, type PrefixDetection } from './paths.js';
 import {
@@ -40,7 +40,7 @@ export interface CombineOptions extends S3Settings {
   upload?: boolean;
   /** Where --upload writes. @default `{prefix}combined/{runId}/` */
   outputPrefix?: string;
-  /** Names this run (upload folder, --as-shard container id). @default a time-based id */
+  /** Names this run (upload folder, --as-shard functionVersion). @default a time-based id */
   runId?: string;
   /** Fail (`thresholdErrors`) when a metric is below its threshold. */
   checkCoverage?: boolean;
@@ -237,7 +237,7 @@ export async function combine(options: CombineOptions): Promise<CombineResult> {
       : undefined;
 
     const asShard = options.asShard
-      ? await writeAsShard(merger.toShard(merge.builds[0]!, { containerId: keySegment(runId) }), options.asShard, { cwd, client, retry })
+      ? await writeAsShard(merger.toShard(merge.builds[0]!, { containerId: mergedContainerId(stats), functionVersion: runId }), options.asShard, { cwd, client, retry })
       : undefined;
 
     summary.durationMs = performance.now() - started;
@@ -245,6 +245,16 @@ export async function combine(options: CombineOptions): Promise<CombineResult> {
   } finally {
     if (ownClient) client?.destroy();
   }
+}
+
+/**
+ * A merged shard's container id names what it was made of (every container and coverage file), not the
+ * run: partial results of one tree level often share a run id, and must not be taken for copies of
+ * one another; the same inputs merged twice are.
+ */
+export function mergedContainerId(stats: Pick<IngestStats, 'containers' | 'coverageFileSources'>): string {
+  const inputs = [...stats.containers.keys(), ...stats.coverageFileSources.map((s) => `file\0${s}`)].sort();
+  return `merged-${createHash('sha256').update(inputs.join('\n')).digest('hex').slice(0, 32)}`;
 }
 
 interface S3Context { client: S3Client | undefined; options: S3Settings; env: NodeJS.ProcessEnv; retry: RetryOptions }

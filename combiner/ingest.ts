@@ -22,8 +22,10 @@ export interface IngestStats {
   functions: Set<string>;
   skipped: Skipped[];
   bytes: number;
-  /** `function\0container` → first source: a container's shard is cumulative, so it counts once. */
-  containers: Map<string, string>;
+  /** `function\0container` → the copy in use: a container's shard is cumulative, so it counts once. */
+  containers: Map<string, { source: string; accepted: Promise<boolean> }>;
+  /** Plain coverage files accepted (with `containers`, what a merged result is made of). */
+  coverageFileSources: string[];
 }
 
 export interface IngestProgress {
@@ -33,7 +35,7 @@ export interface IngestProgress {
 }
 
 export function newStats(): IngestStats {
-  return { shards: 0, coverageFiles: 0, functions: new Set(), skipped: [], bytes: 0, containers: new Map() };
+  return { shards: 0, coverageFiles: 0, functions: new Set(), skipped: [], bytes: 0, containers: new Map(), coverageFileSources: [] };
 }
 
 /** Decodes, classifies, validates and merges one input; throws InputRejectedError for a bad one. */
@@ -52,18 +54,25 @@ export async function ingestOne(item: SourceItem, bytes: Uint8Array, merger: Cov
     case 'istanbul':
       merger.addIstanbul(decoded.doc, { source: item.source, time: item.mtime ? await item.mtime() : item.time });
       stats.coverageFiles++;
+      stats.coverageFileSources.push(item.source);
       return;
     case 'shard': {
       const { shard } = decoded;
       // The same container's shard twice (a bucket and a local copy of it given together) would
-      // count its invocations twice: only the first one read is used.
+      // count its invocations twice: only one copy is used. A copy that waits on another is used
+      // when that other one is refused (a corrupt local copy must not hide the good one).
       const container = `${shard.functionName}\0${shard.containerId}`;
-      const first = stats.containers.get(container);
-      if (first !== undefined) {
-        stats.skipped.push({ source: item.source, kind: 'ignored', reason: `same function and container (${shard.functionName}, ${shard.containerId}) as ${first}; a container's shard is cumulative, so it is counted once` });
-        return;
+      for (let first = stats.containers.get(container); first; first = stats.containers.get(container)) {
+        if (await first.accepted) {
+          const reason = shard.containerId.startsWith('merged-')
+            ? `a merged result of the same inputs as ${first.source}; counted once`
+            : `same function and container (${shard.functionName}, ${shard.containerId}) as ${first.source}; a container's shard is cumulative, so it is counted once`;
+          stats.skipped.push({ source: item.source, kind: 'ignored', reason });
+          return;
+        }
       }
-      stats.containers.set(container, item.source);
+      let settle!: (accepted: boolean) => void;
+      stats.containers.set(container, { source: item.source, accepted: new Promise((r) => { settle = r; }) });
       try {
         let maps = null;
         if (shard.mapId !== null) {
@@ -74,8 +83,10 @@ export async function ingestOne(item: SourceItem, bytes: Uint8Array, merger: Cov
           }
         }
         merger.addPacked(decoded, maps, { source: item.source, time: item.time });
+        settle(true);
       } catch (e) {
-        stats.containers.delete(container); // refused: a valid copy may still come
+        stats.containers.delete(container);
+        settle(false);
         throw e;
       }
       stats.shards++;

@@ -349,7 +349,7 @@ export class CoverageMerger {
   }
 
   /** The merged result as a shard plus its maps document: combining it again gives the same result. */
-  toShard(build: MergedBuild, meta: { functionName?: string; containerId: string; now?: Date }): { shard: Shard; maps: MapsDocument } {
+  toShard(build: MergedBuild, meta: { functionName?: string; functionVersion?: string; containerId: string; now?: Date }): { shard: Shard; maps: MapsDocument } {
     const mapId = computeMapId(build.files);
     const files: Shard['files'] = {};
     const mapsFiles: MapsDocument['files'] = {};
@@ -367,7 +367,7 @@ export class CoverageMerger {
     const now = (meta.now ?? new Date()).getTime();
     const shard: Shard = {
       format: SHARD_FORMAT, version: FORMAT_VERSION,
-      functionName: meta.functionName ?? 'combined', functionVersion: 'combined', containerId: meta.containerId,
+      functionName: meta.functionName ?? 'combined', functionVersion: meta.functionVersion ?? 'combined', containerId: meta.containerId,
       startedAt: new Date(Number.isFinite(first) ? first : now).toISOString(),
       updatedAt: new Date(last > 0 ? last : now).toISOString(),
       invocations: this.#invocations, mapId, files,

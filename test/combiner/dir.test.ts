@@ -1,7 +1,7 @@
 // The CLI in-process (main(argv)) over a directory of real shards, nyc output and corrupt inputs;
 // every report checked by an independent reader (Debian lcov, nyc report, Cobertura XML, Chromium).
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -188,6 +188,35 @@ describe('combine --dir (in-process main)', () => {
     expect(twice.stderr).toMatch(/ignored .*(copy|input)\/coverage\/orders\/shards\/c1\.json\.gz: same function and container \(orders, c1\) as .*(input|copy)\/coverage\/orders\/shards\/c1\.json\.gz/);
     expect(readFileSync(join(work, 'twice/coverage-final.json'), 'utf8')).toBe(readFileSync(join(work, 'once/coverage-final.json'), 'utf8'));
     expect(once.code).toBe(0);
+    // A copy that is refused (its maps are missing) does not hide the good one, whichever is read first.
+    const broken = join(work, 'broken-copy/coverage/orders/shards');
+    mkdirSync(broken, { recursive: true });
+    writeFileSync(join(broken, 'c1.json.gz'), readFileSync(join(copy, 'coverage/orders/shards/c1.json.gz')));
+    for (const dirs of [['broken-copy', 'input/coverage'], ['input/coverage', 'broken-copy']]) {
+      const r = await cli(['combine', ...dirs.flatMap((d) => ['--dir', d]), '--out', 'broken', '--reporter', 'json']);
+      expect(r.code, r.stderr).toBe(0);
+      // Refused when read first; left out as a copy when the good one was already counted.
+      expect(r.stderr).toMatch(/(invalid|ignored) .*broken-copy\/coverage\/orders\/shards\/c1\.json\.gz: (maps document \w+ not found|same function and container)/);
+      expect(readFileSync(join(work, 'broken/coverage-final.json'), 'utf8')).toBe(readFileSync(join(work, 'once/coverage-final.json'), 'utf8'));
+    }
+  });
+
+  it('--as-shard partial results of one tree level count once each, even with one --run-id; a copy of one counts once', async () => {
+    // Level 1: the shards in one partition, the nyc output in another, both with the same run id.
+    const a = await cli(['combine', '--dir', 'input/coverage', '--out', 'p-a', '--reporter', 'none', '--run-id', 'build-7', '--as-shard', 'parts/t/a/shards/part.json.gz']);
+    const b = await cli(['combine', '--dir', 'input/.nyc_output', '--out', 'p-b', '--reporter', 'none', '--run-id', 'build-7', '--as-shard', 'parts/t/b/shards/part.json.gz']);
+    expect([a.code, b.code], a.stderr + b.stderr).toEqual([0, 0]);
+    const flat = await cli(['combine', '--dir', 'input/coverage', '--dir', 'input/.nyc_output', '--out', 'p-flat', '--reporter', 'json']);
+    const tree = await cli(['combine', '--dir', 'parts', '--out', 'p-tree', '--reporter', 'json']);
+    expect(tree.code, tree.stderr).toBe(0);
+    expect(tree.stderr).toMatch(/read 2 shards/);
+    expect(readFileSync(join(work, 'p-tree/coverage-final.json'), 'utf8')).toBe(readFileSync(join(work, 'p-flat/coverage-final.json'), 'utf8'));
+    expect(flat.code).toBe(0);
+    // The same partial result copied elsewhere is the same inputs: counted once.
+    cpSync(join(work, 'parts/t/a'), join(work, 'parts-copy/t/c'), { recursive: true });
+    const twice = await cli(['combine', '--dir', 'parts', '--dir', 'parts-copy', '--out', 'p-twice', '--reporter', 'json']);
+    expect(twice.stderr).toMatch(/ignored .*\/t\/[ac]\/shards\/part\.json\.gz: a merged result of the same inputs as .*\/t\/[ac]\/shards\/part\.json\.gz; counted once/);
+    expect(readFileSync(join(work, 'p-twice/coverage-final.json'), 'utf8')).toBe(readFileSync(join(work, 'p-flat/coverage-final.json'), 'utf8'));
   });
 
   it('draws a progress bar on a terminal (stderr) and none otherwise', async () => {

@@ -4,7 +4,9 @@ import { describe, expect, it } from 'vitest';
 import libCoverage from 'istanbul-lib-coverage';
 import { CoverageMerger, InputRejectedError } from '../../combiner/merge.js';
 import { applyPathMap, detectBuildPrefix, parsePathMap, safeJoin } from '../../combiner/paths.js';
-import { parseShard } from '../../runtime/shard-format.js';
+import { encodeJsonGz, parseShard, type MapsDocument } from '../../runtime/shard-format.js';
+import { ingestOne, newStats } from '../../combiner/ingest.js';
+import type { SourceItem } from '../../combiner/sources.js';
 import { resolveS3Settings } from '../../combiner/s3.js';
 import { APP, instrument, invoke, manifestOf, runContainer, sumData, toShard, type IstanbulData } from './helpers.js';
 
@@ -209,6 +211,29 @@ describe('merge core', () => {
     expect(flatJson['src/greet.js']!.hash).toBe(C.shard.files['src/greet.js']!.hash);
     expect(JSON.parse(JSON.stringify(tree.result().builds[0]!.coverageMap))).toEqual(flatJson);
     expect(tree.invocations).toBe(flat.invocations);
+  });
+});
+
+describe('ingest', () => {
+  it('a refused copy of a container does not hide a good copy checked while it was pending (order forced with a held maps load, a stand-in source)', async () => {
+    const data = runContainer(code, (m) => invoke(m, 4));
+    const { shard, maps } = toShard(data, { containerId: 'c9' });
+    const bytes = encodeJsonGz(shard);
+    let failMaps: ((e: Error) => void) | undefined;
+    const item = (source: string, loadMaps: () => Promise<MapsDocument>): SourceItem => ({ source, time: 0, read: async () => bytes, loadMaps });
+    const merger = new CoverageMerger();
+    const stats = newStats();
+    const broken = ingestOne(item('broken-copy', () => new Promise((_, reject) => { failMaps = reject; })), bytes, merger, stats).catch((e: unknown) => e);
+    for (let i = 0; i < 1000 && !failMaps; i++) await Promise.resolve();
+    expect(failMaps).toBeDefined();
+    const good = ingestOne(item('good-copy', async () => maps), bytes, merger, stats);
+    for (let i = 0; i < 100; i++) await Promise.resolve();
+    failMaps!(new Error('maps document not found'));
+    expect(await broken).toBeInstanceOf(InputRejectedError);
+    await good;
+    expect(stats.shards).toBe(1);
+    expect(stats.skipped).toEqual([]);
+    expect(counters(merger.result().builds[0]!.coverageMap)).toEqual(countersOf(data));
   });
 });
 
