@@ -58,6 +58,9 @@ interface RuntimeState {
   loading: Promise<Collector> | undefined;
   link: ExtensionLink | undefined;
   linkChecked: boolean;
+  /** The mode in effect and why it differs from COVERAGE_FLUSH (health shows both). */
+  flushMode: FlushMode;
+  flushModeNote: string | null;
   tmp: string;
 }
 
@@ -89,25 +92,30 @@ function runtimeState(env: Record<string, string | undefined>): RuntimeState {
   const state: RuntimeState = {
     parsed, log, taskRoot, handlerDir: handlerDir(taskRoot, env.COVERAGE_ORIGINAL_HANDLER ?? env._HANDLER),
     startedAt: Date.now(), invocations: 0, collector: undefined, loading: undefined,
-    link: undefined, linkChecked: false, tmp: join(tmpdir(), 'lambda-coverage'),
+    link: undefined, linkChecked: false, flushMode: parsed.config.flush, flushModeNote: null,
+    tmp: join(tmpdir(), 'lambda-coverage'),
   };
   g[COLLECTOR] = state;
   if (parsed.ok) installShutdownFlush(state);
   return state;
 }
 
+function synced(s: RuntimeState, c: Collector): Collector {
+  c.invocations = s.invocations;
+  c.flushMode = s.flushMode;
+  c.flushModeNote = s.flushModeNote;
+  return c;
+}
+
 function getCollector(s: RuntimeState): Promise<Collector> {
-  if (s.collector !== undefined) {
-    s.collector.invocations = s.invocations;
-    return Promise.resolve(s.collector);
-  }
+  if (s.collector !== undefined) return Promise.resolve(synced(s, s.collector));
   s.loading ??= import('./collector.js').then(({ Collector }) => {
     s.collector = new Collector({
       config: s.parsed.config, active: s.parsed.ok, log: s.log, taskRoot: s.taskRoot, handlerDir: s.handlerDir, startedAt: s.startedAt,
     });
     return s.collector;
   });
-  return s.loading.then((c) => { c.invocations = s.invocations; return c; });
+  return s.loading.then((c) => synced(s, c));
 }
 
 /** Lambda sends SIGTERM to the runtime when an external extension (the layer's) is registered. */
@@ -134,43 +142,52 @@ function deadlineOf(s: RuntimeState, context: LambdaContextLike | undefined): nu
   return now + budget;
 }
 
-/** Deferred needs the extension subscribed to INVOKE; Managed Instances refuse that: inline then. */
-async function deferredLink(s: RuntimeState, c: Collector): Promise<ExtensionLink | undefined> {
+function inlineBecause(s: RuntimeState, note: string): void {
+  s.flushMode = 'inline';
+  s.flushModeNote = note;
+  // A note, not a fault: coverage still reaches S3, only the response waits for it.
+  s.log.line('WARN', note, { kind: 'flush-mode' });
+}
+
+/**
+ * Deferred needs the extension subscribed to INVOKE; Managed Instances refuse that: inline then.
+ * Loads only the small extension-link module: this runs before the response.
+ */
+async function deferredLink(s: RuntimeState): Promise<ExtensionLink | undefined> {
   if (!s.linkChecked) {
     s.linkChecked = true;
     const { ExtensionLink, readExtensionInfo } = await import('./extension-link.js');
     const info = readExtensionInfo(s.tmp);
     if (info === undefined) {
-      c.flushMode = 'inline';
-      c.flushModeNote = 'COVERAGE_FLUSH=deferred needs the layer\'s extension (/opt/extensions/lambda-coverage), which is not running: flushing inline';
+      inlineBecause(s, 'COVERAGE_FLUSH=deferred needs the layer\'s extension (/opt/extensions/lambda-coverage), which is not running: flushing inline');
     } else if (!info.invoke) {
-      c.flushMode = 'inline';
-      c.flushModeNote = `the extension could not subscribe to INVOKE events${info.note ? ` (${info.note})` : ''}: flushing inline`;
+      inlineBecause(s, `the extension could not subscribe to INVOKE events${info.note ? ` (${info.note})` : ''}: flushing inline`);
     } else {
       s.link = new ExtensionLink(info.fifo);
     }
-    // A note, not a fault: coverage still reaches S3, only the response waits for it.
-    if (c.flushModeNote !== null) c.log.line('WARN', c.flushModeNote, { kind: 'flush-mode' });
   }
   if (s.link?.broken) {
-    c.flushMode = 'inline';
-    c.flushModeNote = `lost the extension (${s.link.broken}): flushing inline`;
+    inlineBecause(s, `lost the extension (${s.link.broken}): flushing inline`);
     s.link = undefined;
   }
   return s.link;
 }
 
-/** Resolves when the response may go out: after the upload (inline) or at once (deferred). */
+/**
+ * Resolves when the response may go out: after the upload (inline) or at once (deferred, where the
+ * collector, the SDK and the upload all come after the response).
+ */
 function afterInvocation(s: RuntimeState, context: LambdaContextLike | undefined): Promise<unknown> {
   if (!s.parsed.ok) return Promise.resolve();
   const deadline = deadlineOf(s, context);
   if (s.parsed.config.flush === 'deferred') {
-    return getCollector(s).then(async (c) => {
-      const link = await deferredLink(s, c);
-      if (link === undefined) return c.flush(deadline);
+    return deferredLink(s).then((link) => {
+      if (link === undefined) return getCollector(s).then((c) => c.flush(deadline));
       const id = context?.awsRequestId ?? '';
       // After the response: the runtime posts it synchronously before this callback runs.
-      setImmediate(() => { void c.flush(deadline).finally(() => link.done(id)); });
+      setImmediate(() => {
+        void getCollector(s).then((c) => c.flush(deadline)).catch(() => undefined).finally(() => link.done(id));
+      });
       return undefined;
     }).catch(() => undefined);
   }
