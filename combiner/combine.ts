@@ -14,7 +14,7 @@ import { ingest, newStats, type IngestProgress, type IngestStats, type Skipped }
 import { CoverageMerger, type BuildMode, type DroppedVersions, type MergeResult, type SpellingWarning } from './merge.js';
 import { parsePathMap, toKeySuffix, type PathMapping, type PrefixDetection } from './paths.js';
 import {
-  DEFAULT_REPORTERS, METRICS, checkThresholds, sourceLookup, writeReports, type Metric, type SourceLookup, type Thresholds,
+  DEFAULT_REPORTERS, METRICS, checkReporters, checkThresholds, sourceLookup, writeReports, type Metric, type SourceLookup, type Thresholds,
 } from './reports.js';
 import { createS3Client, getObjectBytes, putObject, type RetryOptions, type S3Settings } from './s3.js';
 import { dirItems, mapsKeyNear, s3Items, type SourceItem } from './sources.js';
@@ -180,6 +180,7 @@ export async function combine(options: CombineOptions): Promise<CombineResult> {
     throw new CombineError('nothing to read: give --bucket (shards in S3) or --dir (shards or coverage files on disk)');
   }
   if (options.upload && !options.bucket) throw new CombineError('--upload needs --bucket');
+  checkReporters(reporters);
   const pathMap = (options.pathMap ?? []).map((p) => (typeof p === 'string' ? parsePathMap(p) : p));
   const concurrency = options.concurrency ?? 16;
   if (!Number.isInteger(concurrency) || concurrency < 1) throw new CombineError(`concurrency must be a positive integer, not ${concurrency}`);

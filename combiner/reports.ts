@@ -111,6 +111,19 @@ export interface WrittenReports {
   terminal: string;
 }
 
+function createReport(name: string) {
+  try {
+    return lazy.reports.create(name as 'json', { projectRoot: process.cwd() } as never);
+  } catch (cause) {
+    throw new ReporterError(`unknown reporter "${name}"; use one of ${KNOWN_REPORTERS.join(', ')}`, { cause });
+  }
+}
+
+/** Throws ReporterError for a name istanbul-reports cannot load: checked before any input is read. */
+export function checkReporters(names: readonly string[]): void {
+  for (const name of names) createReport(name);
+}
+
 export function writeReports(opts: WriteReportsOptions): WrittenReports {
   const written = new Set<string>();
   let terminal = '';
@@ -121,13 +134,7 @@ export function writeReports(opts: WriteReportsOptions): WrittenReports {
   for (const name of names) {
     // `lcov` is lcov.info + an HTML copy; with `html` also asked for, one HTML report is enough.
     const effective = name === 'lcov' && names.includes('html') ? 'lcovonly' : name;
-    let report;
-    try {
-      report = lazy.reports.create(effective as 'json', { projectRoot: process.cwd() } as never);
-    } catch (cause) {
-      throw new ReporterError(`unknown reporter "${name}"; use one of ${KNOWN_REPORTERS.join(', ')}`, { cause });
-    }
-    report.execute(context);
+    createReport(effective).execute(context);
     if (effective === 'cobertura') fixCoberturaSource(dir, opts.projectRoot);
   }
   return { dir, files: [...written].sort(), terminal };

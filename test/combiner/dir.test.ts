@@ -273,6 +273,8 @@ describe('combine --dir (in-process main)', () => {
       [['combine', '--dir', 'input', '--bogus'], /Unknown option '--bogus'/],
       [['combine', '--dir', 'input', '--build', 'some'], /--build must be "newest" or "all"/],
       [['combine', '--dir', 'input', '--reporter', 'nonsense', '--out', 'r5'], /unknown reporter "nonsense"; use one of clover, cobertura/],
+      // Checked before anything is read: a typo does not cost a download of the whole bucket.
+      [['combine', '--bucket', 'b', '--endpoint-url', 'http://127.0.0.1:9', '--reporter', 'lcov,htlm'], /^lambda-coverage: unknown reporter "htlm"/],
       [['frobnicate'], /unknown command "frobnicate"/],
       [['combine', '--dir', 'missing-dir'], /--dir .*missing-dir: does not exist/],
     ] as [string[], RegExp][]) {
