@@ -422,7 +422,7 @@ describe('coexisting with other plugins', () => {
     expect(Object.values(coverage['src/lib/math.ts']!.f)).toEqual([1]);
   });
 
-  it('lean files need the helper coverageInstrument() puts in the banner, and say so when it is missing', async () => {
+  it('lean files need the helper coverageInstrument() puts in the banner, and fail naming it when it is missing', async () => {
     const other: esbuild.Plugin = {
       name: 'other-loader',
       setup(b) {
@@ -434,7 +434,7 @@ describe('coexisting with other plugins', () => {
     };
     await esbuild.build({ ...buildOptions(dir, 'no-helper', [other]), banner: { js: '// my banner' } });
     const failed = await runBundle(bundleOf('no-helper'), 'run').then(() => undefined, (e: Error) => e);
-    expect(failed?.message).toContain('lambda-coverage: no lean helper, see coverageInstrument()');
+    expect(failed?.message).toContain('globalThis.__lambdaCoverageLean1 is not a function');
     // With the plugin, the user's own banner is kept after the helper.
     await esbuild.build({ ...buildOptions(dir, 'with-helper', [other, coverageInstrument({ enabled: true, cache: false })]), banner: { js: '// my banner' } });
     const text = readFileSync(bundleOf('with-helper'), 'utf8');
