@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { combine, newRunId, removeDir, type CombineOptions, type CombineSummary } from './combine.js';
 import { formatSummary } from './summary.js';
-import type { Thresholds } from './reports.js';
+import { METRICS, type Thresholds } from './reports.js';
 
 export interface CombineEvent {
   bucket: string;
@@ -57,6 +57,18 @@ function checkEvent(event: unknown): CombineEvent {
   for (const k of ['functions', 'reporters', 'manifests', 'pathMap'] as const) {
     if (e[k] !== undefined && !(Array.isArray(e[k]) && (e[k] as unknown[]).every((x) => typeof x === 'string'))) {
       throw new CombineEventError(`event.${k} must be an array of strings`);
+    }
+  }
+  for (const [k, min] of [['maxInvalid', 0], ['concurrency', 1]] as const) {
+    if (e[k] !== undefined && !(Number.isInteger(e[k]) && (e[k] as number) >= min)) throw new CombineEventError(`event.${k} must be a whole number ≥ ${min}`);
+  }
+  if (e.build !== undefined && e.build !== 'newest' && e.build !== 'all') throw new CombineEventError('event.build must be "newest" or "all"');
+  if (e.thresholds !== undefined) {
+    const t = e.thresholds as Record<string, unknown> | null;
+    if (typeof t !== 'object' || t === null || Array.isArray(t)) throw new CombineEventError('event.thresholds must be an object like { "lines": 80 }');
+    for (const [m, v] of Object.entries(t)) {
+      if (!(METRICS as readonly string[]).includes(m)) throw new CombineEventError(`event.thresholds.${m}: not a metric; use ${METRICS.join(', ')}`);
+      if (typeof v !== 'number' || !(v >= 0 && v <= 100)) throw new CombineEventError(`event.thresholds.${m} must be a number between 0 and 100`);
     }
   }
   return e as unknown as CombineEvent;

@@ -156,5 +156,10 @@ describe('combine from S3', () => {
     const html = await (await client.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'flat/combined/nightly-1/calc.js.html' }))).Body!.transformToString();
     expect(html).toContain('Source not shown: src/calc.js is not available where this report was made');
     await expect(handler({ prefix: 'x' })).rejects.toThrow(/event\.bucket is required/);
+    // Checked before anything is read, with the field named.
+    await expect(handler({ bucket: BUCKET, thresholds: { lines: '80' } })).rejects.toThrow(/event\.thresholds\.lines must be a number between 0 and 100/);
+    await expect(handler({ bucket: BUCKET, thresholds: { line: 80 } })).rejects.toThrow(/event\.thresholds\.line: not a metric; use lines, branches/);
+    await expect(handler({ bucket: BUCKET, maxInvalid: '3' })).rejects.toThrow(/event\.maxInvalid must be a whole number ≥ 0/);
+    await expect(handler({ bucket: BUCKET, build: 'latest' })).rejects.toThrow(/event\.build must be "newest" or "all"/);
   });
 });
