@@ -3,7 +3,7 @@
 // SIGTERM at shutdown, bad configuration, an uninstrumented bundle; plus two containers, many warm
 // invocations, deferred mode with frozen sandboxes, Managed Instances, and the health check.
 import { execFile } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -175,6 +175,33 @@ d('the layer under faults, on real parts', () => {
     }
   });
 
+  it('retries: two 503 answers are retried within the invocation; a third failure leaves the state pending for the next', async () => {
+    const proxy = await startProxy(s3.endpoint);
+    try {
+      const { c } = await start('fn-retry', { endpoint: proxy.endpoint });
+      expect((await c.invoke({ n: 1 })).ok).toBe(true);
+      const shardPuts = () => proxy.requests.filter((r) => r.method === 'PUT' && r.path.includes('/shards/')).length;
+      const before = shardPuts();
+      proxy.failNext = 2;
+      expect((await c.invoke({ n: 2 })).ok).toBe(true);
+      expect(shardPuts() - before).toBe(3);
+      expect((await shards('fn-retry'))[0]!.files[FIXTURE_PATH]).toEqual(expectedCounters(2, 0));
+
+      proxy.failNext = 3;
+      expect((await c.invoke({ n: 3 })).ok).toBe(true);
+      expect(shardPuts() - before).toBe(6);
+      const h = await health(c);
+      expect(h.pending).toBe(true);
+      expect(h.errors.map((e: any) => e.kind)).toContain('upload:SlowDown');
+      // Healed by the next flush.
+      expect((await c.invoke({ n: 4 })).ok).toBe(true);
+      expect((await shards('fn-retry'))[0]!.files[FIXTURE_PATH]).toEqual(expectedCounters(4, 0));
+      expect((await health(c)).pending).toBe(false);
+    } finally {
+      await proxy.stop();
+    }
+  }, 120_000);
+
   it('wrong credentials and a missing bucket: the function answers, health says why', async () => {
     const creds = await start('fn-creds', { env: { AWS_ACCESS_KEY_ID: 'WRONG', AWS_SECRET_ACCESS_KEY: 'WRONG' } });
     const r1 = await creds.c.invoke({ n: 1 });
@@ -332,12 +359,16 @@ d('the layer under faults, on real parts', () => {
     expect(r.payload).toMatchObject({ ok: true, id: 'fixture' });
   });
 
-  it('the S3 client is not loaded at cold start (init), only at the first upload', async () => {
-    const { c } = await start('fn-lazy', { env: { COVERAGE_DEBUG: '1', NODE_DEBUG: '' } });
-    expect(existsSync(c.tmpDir)).toBe(true);
-    const h = await health(c);
-    expect(h.last_upload).toBeNull();
-    // Health answered without touching S3 (no deep): still nothing uploaded.
-    expect(await awsListKeys(s3.endpoint, 'coverage/fn-lazy/')).toEqual([]);
+  it('the S3 client is not loaded at init: inline loads it at the first flush, deferred after the first response', async () => {
+    for (const flush of ['inline', 'deferred']) {
+      const { c } = await start(`fn-lazy-${flush}`, { shape: 'sdk-probe', env: { COVERAGE_FLUSH: flush } });
+      // The handler runs before any flush: whatever is loaded now was loaded at init.
+      const first = await c.invoke({ n: 1 });
+      expect(first.payload).toMatchObject({ ok: true, sdkLoaded: false });
+      await first.phaseEnd;
+      const second = await c.invoke({ n: 2 });
+      expect(second.payload).toMatchObject({ ok: true, sdkLoaded: true });
+      expect((await health(c)).last_upload.ok).toBe(true);
+    }
   });
 });

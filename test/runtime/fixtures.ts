@@ -47,7 +47,7 @@ function count(event) {
 
 export type Shape =
   | 'cjs-async' | 'cjs-callback' | 'cjs-callback-nowait' | 'extensionless' | 'esm-mjs' | 'esm-type-module'
-  | 'cjs-ext' | 'nested' | 'streaming' | 'uninstrumented' | 'cjs-no-callback';
+  | 'cjs-ext' | 'nested' | 'streaming' | 'uninstrumented' | 'cjs-no-callback' | 'sdk-probe';
 
 export interface Fixture { handler: string; file: string }
 
@@ -64,6 +64,12 @@ export function writeFixture(taskRoot: string, shape: Shape, withManifest = true
   switch (shape) {
     case 'cjs-async':
       fx = { handler: 'index.handler', file: put('index.js', `${PRELUDE}\nexports.handler = async (event, context) => count(event);\n`) };
+      break;
+    case 'sdk-probe':
+      // Says whether the AWS SDK's S3 client is loaded in this process (the function never loads it).
+      fx = { handler: 'index.handler', file: put('index.js', `${PRELUDE}
+exports.handler = async (event) => ({ ...count(event), sdkLoaded: Object.keys(require.cache).some((k) => k.includes('@aws-sdk/client-s3')) });
+`) };
       break;
     case 'uninstrumented':
       fx = { handler: 'index.handler', file: put('index.js', `exports.handler = async (event) => ({ ok: true, n: event && event.n });\n`) };

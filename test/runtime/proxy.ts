@@ -1,7 +1,7 @@
 /**
  * A real HTTP proxy on 127.0.0.1 in front of the local S3 server: it records each request's method,
  * path and headers (to check what the runtime sent: SSE, ExpectedBucketOwner, checksums) and can
- * delay responses (a slow S3) or hold them until the test lets them go (an S3 that has not answered
+ * answer 503 SlowDown itself (a throttling S3), delay responses (a slow S3) or hold them until the test lets them go (an S3 that has not answered
  * yet) — real sockets, real latency, no mock.
  */
 import { createServer, request, type IncomingHttpHeaders, type Server } from 'node:http';
@@ -11,6 +11,8 @@ export interface Recorded { method: string; path: string; headers: IncomingHttpH
 export interface S3Proxy {
   endpoint: string;
   requests: Recorded[];
+  /** The next this many requests are answered 503 SlowDown instead of being forwarded. */
+  failNext: number;
   /** Milliseconds to hold each request before forwarding it. */
   delayMs: number;
   /** Holds every request that arrives from now on until `release()`; `waiting()` counts them. */
@@ -24,7 +26,7 @@ export async function startProxy(target: string): Promise<S3Proxy> {
   let gate: Promise<void> | undefined;
   let waiting = 0;
   const proxy: S3Proxy = {
-    endpoint: '', requests, delayMs: 0, stop: async () => undefined,
+    endpoint: '', requests, delayMs: 0, failNext: 0, stop: async () => undefined,
     hold() {
       let release!: () => void;
       gate = new Promise<void>((r) => { release = r; });
@@ -36,6 +38,12 @@ export async function startProxy(target: string): Promise<S3Proxy> {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
+      if (proxy.failNext > 0) {
+        proxy.failNext--;
+        res.writeHead(503, { 'content-type': 'application/xml' });
+        res.end('<?xml version="1.0" encoding="UTF-8"?><Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>');
+        return;
+      }
       const held = gate;
       if (held !== undefined) waiting++;
       void (held ?? Promise.resolve()).then(() => { if (held !== undefined) waiting--; }).then(() => setTimeout(() => {
