@@ -6,6 +6,8 @@ import { ricAvailable, startContainer, type Container } from '../../scripts/loca
 import { startLocalS3, type LocalS3 } from '../../scripts/local/s3.mjs';
 import { FIXTURE_PATH, expectedCounters, fixtureMaps, writeFixture, type Shape } from './fixtures.js';
 import { startProxy } from './proxy.js';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { awsGet, awsListKeys, awsMaps, awsShard, coverageEnv, layerOpt, tempDir, BUCKET } from './helpers.js';
 
 const ric = ricAvailable();
@@ -162,6 +164,24 @@ d('handler shapes through the layer and aws-lambda-ric', () => {
     const keys = await awsListKeys(s3.endpoint, `coverage/${fn}/shards/`);
     expect(keys).toHaveLength(1);
     expect((await awsShard(s3.endpoint, keys[0]!)).files[FIXTURE_PATH]).toEqual(expectedCounters(2, 0));
+  });
+
+  it('a handler that cannot be loaded fails init with the same error type and message as without the layer', async () => {
+    const taskRoot = tempDir('task-init');
+    writeFileSync(join(taskRoot, 'index.js'), 'exports.other = async () => 1;\n');
+    writeFileSync(join(taskRoot, 'broken.js'), 'exports.handler = async () => {;\n');
+    for (const handler of ['missing.handler', 'index.handler', 'index.other.deeper', 'broken.handler']) {
+      const seen = [];
+      for (const env of [{}, coverageEnv(s3.endpoint, { AWS_LAMBDA_EXEC_WRAPPER: `${opt}/lambda-coverage` })]) {
+        const c = await startContainer({ taskRoot, optDir: opt, handler, env, functionName: 'fn-init-error' });
+        containers.push(c);
+        await c.initDone.catch(() => undefined);
+        const r = await c.invoke({});
+        expect(r.ok).toBe(false);
+        seen.push({ errorType: r.errorType, errorMessage: String(r.payload?.errorMessage).split('\n')[0] });
+      }
+      expect(seen[1], handler).toEqual(seen[0]);
+    }
   });
 
   it('COVERAGE_ENABLED unset: the wrapper changes nothing and nothing is uploaded', async () => {
