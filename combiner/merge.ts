@@ -499,10 +499,11 @@ function findSpellings(byPath: Map<string, Map<string, Version>>): SpellingWarni
     const list = [...paths].sort();
     const related = list.filter((a) => list.some((b) => sameFileSpelling(a, b)));
     if (related.length > 1) {
-      const abs = related.find(isAbsolutePath);
       const rel = related.find((p) => !isAbsolutePath(p));
-      const hint = abs && rel && abs.endsWith(`/${rel}`)
-        ? `pass --path-map ${abs.slice(0, abs.length - rel.length - 1)}=. to merge them`
+      const maps = rel === undefined ? [] : related.filter((p) => isAbsolutePath(p) && p.endsWith(`/${rel}`))
+        .map((p) => `--path-map ${p.slice(0, p.length - rel.length - 1)}=.`);
+      const hint = maps.length > 0
+        ? `pass ${maps.join(' ')} to merge them`
         : 'they are reported separately; use --path-map to give them one spelling';
       out.push({ paths: related, hint });
     }

@@ -160,6 +160,21 @@ describe('merge core', () => {
     expect(r.builds[0]!.files).toHaveLength(4);
     expect(r.spellings.map((s) => s.paths)).toContainEqual(['/home/ci/work/app/src/calc.js', 'src/calc.js']);
     expect(r.spellings[0]!.hint).toContain('--path-map /home/ci/work/app=.');
+
+    // Two build machines: no single prefix is detected, and the hint names a --path-map for each.
+    const other: IstanbulData = {};
+    for (const [k, v] of Object.entries(theirs)) other[`/srv/agent-2/app/${k}`] = { ...v, path: `/srv/agent-2/app/${k}` };
+    const two = new CoverageMerger();
+    two.addShard(toShard(ours).shard, toShard(ours).maps, info('shard'));
+    two.addIstanbul(abs, info('a.json'));
+    two.addIstanbul(other, info('b.json'));
+    const r2 = two.result();
+    expect(r2.prefix).toEqual({ kind: 'ambiguous', prefixes: ['/home/ci/work/app', '/srv/agent-2/app'] });
+    expect(r2.builds[0]!.files).toHaveLength(6);
+    expect(r2.spellings.find((w) => w.paths.includes('src/calc.js'))).toEqual({
+      paths: ['/home/ci/work/app/src/calc.js', '/srv/agent-2/app/src/calc.js', 'src/calc.js'],
+      hint: 'pass --path-map /home/ci/work/app=. --path-map /srv/agent-2/app=. to merge them',
+    });
   });
 
   it('says which plain coverage files were transpiled code (inputSourceMap) instead of remapping silently', () => {
