@@ -2,10 +2,12 @@
 import { build } from 'esbuild';
 import { coverageInstrument } from 'lambda-coverage/esbuild';
 
+// Usage: node build.mjs [outRoot] [function …]   (default: dist/, every function)
 const root = new URL('.', import.meta.url).pathname;
-const outRoot = process.argv[2] ?? `${root}dist`;
+const [outArg, ...names] = process.argv.slice(2);
+const outRoot = outArg ?? `${root}dist`;
 
-for (const name of ['api', 'queue', 'nightly']) {
+for (const name of names.length > 0 ? names : ['api', 'queue', 'nightly']) {
   await build({
     absWorkingDir: root,
     entryPoints: [`src/handlers/${name}.ts`],

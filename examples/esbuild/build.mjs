@@ -15,8 +15,9 @@ await build({
   // The AWS SDK v3 is part of the Lambda Node runtime; do not bundle it.
   external: ['@aws-sdk/*'],
   plugins: [
+    // Without options: every file of the project esbuild loads, except node_modules, .d.ts and tests.
+    // Narrowed here to src/; `exclude` replaces the default list (node_modules and .d.ts stay out).
     coverageInstrument({
-      // Defaults shown: your own sources, never node_modules, tests or .d.ts.
       include: ['src/**'],
       exclude: ['**/*.test.ts'],
     }),

@@ -33,14 +33,13 @@ describe('examples build as users run them', () => {
     const dir = join(root, 'examples/esbuild');
     run(process.execPath, ['build.mjs'], dir, { COVERAGE_ENABLED: '0' });
     expect(readFileSync(join(dir, 'dist/handler/index.mjs'), 'utf8')).not.toContain('__coverage__');
-    const log = run(process.execPath, ['build.mjs'], dir, { COVERAGE_ENABLED: '1' });
+    run(process.execPath, ['build.mjs'], dir, { COVERAGE_ENABLED: '1' });
     expect(existsSync(join(dir, 'dist/handler/lambda-coverage-manifest.json'))).toBe(true);
     const mod = await import(`${pathToFileURL(join(dir, 'dist/handler/index.mjs')).href}?t=${Date.now()}`);
     const res = await mod.handler({ queryStringParameters: { name: 'sam' } });
     expect(res).toEqual({ statusCode: 200, body: 'hello sam' });
     const cov = (globalThis as any).__coverage__['src/handler.ts'];
     expect(Object.values<number>(cov.f)).toEqual([1]);
-    expect(log + '').toBeDefined();
   });
 
   it('sam: the Makefile target builds an instrumented function; the combiner entry loads', async () => {

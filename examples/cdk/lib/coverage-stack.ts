@@ -57,7 +57,7 @@ export class CoverageStack extends Stack {
         memorySize: 512,
         timeout: Duration.seconds(10),
         code: lambda.Code.fromCustomCommand(`${buildDir}/${name}`, [
-          'node', `${props.projectDir}/build.mjs`, buildDir,
+          'node', `${props.projectDir}/build.mjs`, buildDir, name,
         ], { commandOptions: { env: { ...process.env, COVERAGE_ENABLED: props.coverage ? '1' : '0' } } }),
         layers: layer ? [layer] : [],
         environment: props.coverage
