@@ -68,6 +68,8 @@ describe('examples build as users run them', () => {
       });
       await import(pathToFileURL(join(outdir, 'queue.mjs')).href);
       expect(Object.keys((globalThis as any).__coverage__)).toContain('src/handlers/queue.ts');
+      // The maps land in the build folder serverless-esbuild zips, where the layer looks for them.
+      expect(readFileSync(join(outdir, 'lambda-coverage-manifest.json'), 'utf8')).toContain('"src/handlers/queue.ts"');
     } finally {
       delete process.env.COVERAGE_ENABLED;
     }
