@@ -6,6 +6,7 @@ import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
 import type { S3Client } from '@aws-sdk/client-s3';
+import libCoverage from 'istanbul-lib-coverage';
 import {
   combinedPrefix, decodeJsonGz, encodeJsonGz, keySegment, normalizePrefix, parseManifest,
   type BuildManifest, type MapsDocument, type Shard,
@@ -90,6 +91,7 @@ export interface CombineSummary {
   invocations: number;
   bytes: number;
   files: number;
+  /** Of every report's files taken together (one report unless `--build all`; see `builds` for each). */
   totals: Record<Metric, MetricTotal>;
   builds: BuildSummary[];
   skipped: Skipped[];
@@ -160,6 +162,13 @@ function totalsOf(summary: ReturnType<MergeResult['builds'][number]['coverageMap
   return out;
 }
 
+/** Totals of every build's files taken together (with `--build all`, a file in two builds counts twice). */
+function allBuilds(merge: MergeResult) {
+  const total = libCoverage.createCoverageSummary();
+  for (const b of merge.builds) total.merge(b.coverageMap.getCoverageSummary());
+  return total;
+}
+
 function parseS3Url(u: string): { bucket: string; key: string } | null {
   const m = /^s3:\/\/([^/]+)\/(.+)$/.exec(u);
   return m ? { bucket: m[1]!, key: m[2]! } : null;
@@ -216,7 +225,7 @@ export async function combine(options: CombineOptions): Promise<CombineResult> {
       runId, shards: stats.shards, coverageFiles: stats.coverageFiles, functions: [...stats.functions].sort(),
       invocations: merger.invocations, bytes: stats.bytes,
       files: merge.builds.reduce((n, b) => n + b.files.length, 0),
-      totals: totalsOf(merge.builds[0]!.coverageMap.getCoverageSummary()),
+      totals: totalsOf(allBuilds(merge)),
       builds: [], skipped: stats.skipped.sort((a, b) => (a.source < b.source ? -1 : 1)), invalid, retries,
       dropped: merge.dropped, spellings: merge.spellings, pathPrefix: merge.prefix, escapedPaths: merge.escaped,
       saturated: merge.saturated, remapNeeded: merge.remapNeeded, missingSources: lookup.missing, durationMs: 0,

@@ -42,9 +42,11 @@ export function formatSummary(s: CombineSummary, r?: Pick<CombineResult, 'report
     lines.push(...limited(s.skipped, (k) => `${k.kind.padEnd(7)} ${k.source}: ${k.reason}`));
   }
   const totals = METRICS.map((m) => `${m} ${pct(s.totals[m])} (${s.totals[m].covered}/${s.totals[m].total})`).join(', ');
-  lines.push(`${plural(s.files, 'file')}: ${totals}`);
   if (s.builds.length > 1) {
-    for (const b of s.builds) lines.push(`  ${b.id}: ${plural(b.files, 'file')}, lines ${pct(b.totals.lines)} → ${b.dir}`);
+    lines.push(`${plural(s.files, 'file')} in ${s.builds.length} builds, taken together: ${totals}`);
+    for (const b of s.builds) lines.push(`  ${b.id}: ${plural(b.files, 'file')}, lines ${pct(b.totals.lines)}, branches ${pct(b.totals.branches)}, functions ${pct(b.totals.functions)}, statements ${pct(b.totals.statements)} → ${b.dir}`);
+  } else {
+    lines.push(`${plural(s.files, 'file')}: ${totals}`);
   }
   if (s.dropped.length > 0) {
     lines.push(`older versions left out (newest wins; --build all writes one report per build):`);

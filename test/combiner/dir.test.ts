@@ -256,6 +256,20 @@ describe('combine --dir (in-process main)', () => {
     expect(existsSync(join(work, 'build-'))).toBe(false);
   });
 
+  it('--build all writes a report per build; the summary totals are those reports taken together', async () => {
+    const changed = instrument(['src/calc.js', 'src/greet.js'], (f) => readFileSync(join(APP, f), 'utf8').replace('return 42;', 'if (globalThis.x) return 1;\n  return 42;'));
+    writeShardFiles(join(work, 'v2'), 'coverage/', toShard(runContainer(changed, (m) => invoke(m, 5)), { containerId: 'v2-c0', updatedAt: '2026-11-02T00:00:00.000Z' }));
+    const r = await cli(['combine', '--dir', 'input/coverage', '--dir', 'v2', '--build', 'all', '--out', 'per-build', '--reporter', 'json-summary']);
+    expect(r.code, r.stderr).toBe(0);
+    const builds = readdirSync(join(work, 'per-build')).sort();
+    expect(builds).toHaveLength(2);
+    const totals = builds.map((b) => JSON.parse(readFileSync(join(work, 'per-build', b, 'coverage-summary.json'), 'utf8')).total);
+    const sum = (m: string, k: 'covered' | 'total') => totals.reduce((n, t) => n + t[m][k], 0);
+    expect(r.stderr).toMatch(new RegExp(`4 files in 2 builds, taken together: lines [\\d.]+% \\(${sum('lines', 'covered')}/${sum('lines', 'total')}\\), branches`));
+    expect(r.stderr).toContain(`(${sum('statements', 'covered')}/${sum('statements', 'total')})\n`);
+    for (const [i, b] of builds.entries()) expect(r.stderr).toContain(`  ${b}: 2 files, lines ${totals[i].lines.pct}%, branches ${totals[i].branches.pct}%`);
+  });
+
   it('--json prints the summary as JSON on stdout', async () => {
     const r = await cli(['combine', '--dir', 'input/coverage', '--out', 'r7', '--reporter', 'json-summary', '--json']);
     expect(r.code).toBe(0);
