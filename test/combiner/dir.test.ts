@@ -131,8 +131,16 @@ describe('combine --dir (in-process main)', () => {
     expect(attr('lines-covered')).toBe(summary.lines.covered);
     expect(attr('branches-valid')).toBe(summary.branches.total);
     expect(attr('line-rate')).toBeCloseTo(summary.lines.covered / summary.lines.total, 3);
-    expect(xml).toContain('filename="src/calc.js"');
     expect(xml).toContain(`<source>${APP}</source>`);
+    // Each class's own <lines> (not its methods'), counted line by line, gives each file's lines.
+    const perFile = JSON.parse(readFileSync(join(work, 'report/coverage-summary.json'), 'utf8')) as Record<string, { lines: { total: number; covered: number } }>;
+    const classes = [...xml.matchAll(/<class [^>]*filename="([^"]+)"[^>]*>([\s\S]*?)<\/class>/g)];
+    expect(classes.map((c) => c[1]).sort()).toEqual(['src/calc.js', 'src/greet.js']);
+    for (const [, file, body] of classes) {
+      const own = body!.replace(/<methods>[\s\S]*?<\/methods>/, '');
+      const hits = [...own.matchAll(/<line number="\d+" hits="(\d+)"/g)].map((m) => Number(m[1]));
+      expect({ total: hits.length, covered: hits.filter((h) => h > 0).length }, file).toEqual({ total: perFile[file!]!.lines.total, covered: perFile[file!]!.lines.covered });
+    }
   });
 
   it.runIf(chromiumAvailable())('headless Chromium shows the json-summary totals and the source on the HTML pages', async () => {
