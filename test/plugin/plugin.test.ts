@@ -224,6 +224,32 @@ describe('when not enabled', () => {
   });
 });
 
+describe('when not enabled, setup()', () => {
+  it('calls none of esbuild\'s on* registrations and changes no build option', async () => {
+    const calls: string[] = [];
+    const initialOptions: esbuild.BuildOptions = { absWorkingDir: dir, outdir: 'x' };
+    const build = new Proxy({ initialOptions } as unknown as esbuild.PluginBuild, {
+      get(target, prop) {
+        if (prop === 'initialOptions') return target.initialOptions;
+        return () => calls.push(String(prop));
+      },
+    });
+    const saved = process.env.COVERAGE_ENABLED;
+    delete process.env.COVERAGE_ENABLED;
+    try {
+      await coverageInstrument().setup(build);
+      await coverageInstrument({ enabled: false }).setup(build);
+    } finally {
+      if (saved !== undefined) process.env.COVERAGE_ENABLED = saved;
+    }
+    expect(calls).toEqual([]);
+    expect(initialOptions).toEqual({ absWorkingDir: dir, outdir: 'x' });
+    // The same probe sees the enabled plugin register its callbacks.
+    await coverageInstrument({ enabled: true, cache: false }).setup(build);
+    expect(calls).toEqual(expect.arrayContaining(['onLoad', 'onEnd']));
+  });
+});
+
 describe('errors and warnings', () => {
   it('reports a syntax error as an esbuild error with file, line and column', async () => {
     writeFileSync(join(dir, 'src/broken.ts'), 'export const ok = 1;\n\nexport function bad( {\n  return 2;\n}\n');
