@@ -179,6 +179,9 @@ async function runCombine(args: string[], io: CliIO): Promise<number> {
     io.stdout(COMBINE_HELP);
     return EXIT_OK;
   }
+  if (!options.checkCoverage && Object.keys(options.thresholds ?? {}).length > 0) {
+    io.stderr('lambda-coverage: thresholds are only checked with --check-coverage (as in nyc and c8); add it to fail the run below them\n');
+  }
   let lastDraw = 0;
   let drawn = false;
   if (flags.progress && io.progress && !flags.json) {

@@ -163,6 +163,10 @@ describe('combine --dir (in-process main)', () => {
       `ERROR: Coverage for statements (${summary.statements.pct}%) does not meet threshold (99.5%)`,
     ]);
     expect((await cli(['combine', '--dir', 'input', '--out', 'r2', '--reporter', 'none', '--check-coverage', '--lines', '50'])).code).toBe(0);
+    const unchecked = await cli(['combine', '--dir', 'input/coverage', '--out', 'r2', '--reporter', 'none', '--lines', '99']);
+    expect(unchecked.code).toBe(0);
+    expect(unchecked.stderr).toContain('thresholds are only checked with --check-coverage');
+    expect(unchecked.stderr).not.toContain('ERROR:');
     mkdirSync(join(work, 'empty'), { recursive: true });
     const empty = await cli(['combine', '--dir', 'empty', '--out', 'r2', '--reporter', 'none', '--check-coverage']);
     expect(empty.code).toBe(1);
