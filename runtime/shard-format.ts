@@ -9,8 +9,11 @@
  *   {prefix}{functionName}/maps/{mapId}.json.gz           static maps the shards point at (written once)
  *   {prefix}combined/{runId}/…                             combiner output
  */
-import { createHash } from 'node:crypto';
-import { gunzipSync, gzipSync } from 'node:zlib';
+
+// node:crypto and node:zlib are taken on first use: the layer imports this module at cold start only
+// for its constants, and loading node:crypto there would cost more than the rest of the layer's init.
+const crypto = () => process.getBuiltinModule('node:crypto');
+const zlib = () => process.getBuiltinModule('node:zlib');
 
 export const SHARD_FORMAT = 'lambda-coverage/shard';
 export const MAPS_FORMAT = 'lambda-coverage/maps';
@@ -104,7 +107,7 @@ export function combinedPrefix(prefix: string, runId: string): string {
 /** A maps id is content-addressed by the (path, hash) pairs, so every container of one build shares it. */
 export function computeMapId(files: Iterable<{ path: string; hash: string }>): string {
   const lines = [...files].map((f) => `${f.path}\u0000${f.hash}`).sort();
-  return createHash('sha256').update(lines.join('\n')).digest('hex').slice(0, 32);
+  return crypto().createHash('sha256').update(lines.join('\n')).digest('hex').slice(0, 32);
 }
 
 /** Istanbul keeps counters as `{ "0": n, "1": n, … }`; arrays are smaller and faster to sum. */
@@ -121,7 +124,7 @@ export function arrayToCounters<T>(values: readonly T[]): Record<string, T> {
 }
 
 export function encodeJsonGz(value: unknown): Buffer {
-  return gzipSync(JSON.stringify(value), { level: 6 });
+  return zlib().gzipSync(JSON.stringify(value), { level: 6 });
 }
 
 /** Gunzips when the bytes are gzip, so plain JSON objects are read too. */
@@ -129,7 +132,7 @@ export function decodeJsonGz(bytes: Uint8Array, what: string): unknown {
   let text: string;
   try {
     const isGzip = bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b;
-    text = (isGzip ? gunzipSync(bytes) : Buffer.from(bytes)).toString('utf8');
+    text = (isGzip ? zlib().gunzipSync(bytes) : Buffer.from(bytes)).toString('utf8');
   } catch (cause) {
     throw new ShardFormatError(`${what}: not valid gzip (${(cause as Error).message})`, { cause });
   }

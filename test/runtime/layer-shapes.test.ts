@@ -107,13 +107,13 @@ d('handler shapes through the layer and aws-lambda-ric', () => {
       expect(r.payload).toBeNull();
       const t = Date.now();
       await r.phaseEnd;
-      // Deferred: the runtime reported the upload, the extension did not wait for its time bound.
-      expect(Date.now() - t).toBeLessThan(5_000);
+      // Deferred: the runtime reported the upload, the extension did not wait for its time bound (31 s).
+      expect(Date.now() - t).toBeLessThan(20_000);
       await c.idle();
       const shardKey = (await awsListKeys(s3.endpoint, `coverage/${fn}/shards/`))[0]!;
       expect((await awsShard(s3.endpoint, shardKey)).files[FIXTURE_PATH]).toEqual(expectedCounters(1, 0));
     }
-  });
+  }, 120_000);
 
   it('streaming handler: streamed bytes arrive, the streaming symbols stay on the wrapper, counters uploaded', async () => {
     const { c, fn } = await start('streaming', 'wrapper', {}, 'fn-stream');
