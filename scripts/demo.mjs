@@ -44,32 +44,31 @@ export async function runDemo({ work = join(ROOT, '.demo'), out = join(ROOT, 'co
   writeLayerTree(opt);
   log(`    ${relative(ROOT, layer.out)}: ${(layer.bytes / 1024).toFixed(1)} KB, ${layer.files.length} files`);
 
-  const stops = [];
+  let s3;
+  const started = [];
   try {
     log('3/6 starting the local S3 server and the Lambda containers');
-    const s3 = await startLocalS3({ buckets: [BUCKET] });
-    stops.push(() => s3.stop());
-    const containers = new Map();
-    for (const fn of FUNCTIONS) {
-      for (let i = 0; i < fn.containers; i++) {
-        const c = await startContainer({
-          taskRoot: join(functionsDir, fn.name),
-          optDir: opt,
-          handler: 'index.handler',
-          functionName: `demo-${fn.name}`,
-          runtime,
-          env: {
-            ...localS3Env(s3.endpoint),
-            COVERAGE_ENABLED: '1',
-            COVERAGE_S3_BUCKET: BUCKET,
-            AWS_LAMBDA_EXEC_WRAPPER: join(opt, 'lambda-coverage'),
-          },
-        });
-        stops.push(() => c.shutdown());
-        await c.initDone;
-        containers.set(`${fn.name}#${i}`, c);
-      }
-    }
+    s3 = await startLocalS3({ buckets: [BUCKET] });
+    // Started side by side, as Lambda starts sandboxes for concurrent requests.
+    const slots = FUNCTIONS.flatMap((fn) => Array.from({ length: fn.containers }, (_, i) => ({ fn, i })));
+    const containers = new Map(await Promise.all(slots.map(async ({ fn, i }) => {
+      const c = await startContainer({
+        taskRoot: join(functionsDir, fn.name),
+        optDir: opt,
+        handler: 'index.handler',
+        functionName: `demo-${fn.name}`,
+        runtime,
+        env: {
+          ...localS3Env(s3.endpoint),
+          COVERAGE_ENABLED: '1',
+          COVERAGE_S3_BUCKET: BUCKET,
+          AWS_LAMBDA_EXEC_WRAPPER: join(opt, 'lambda-coverage'),
+        },
+      });
+      started.push(c);
+      await c.initDone;
+      return [`${fn.name}#${i}`, c];
+    })));
     const kinds = new Set([...containers.values()].map((c) => c.kind));
     log(`    S3 at ${s3.endpoint}; ${containers.size} containers (${[...kinds].join(', ')} runtime client)`);
 
@@ -98,7 +97,10 @@ export async function runDemo({ work = join(ROOT, '.demo'), out = join(ROOT, 'co
     log(`6/6 HTML report: ${join(relative(process.cwd(), out) || '.', 'index.html')}  (done in ${((Date.now() - t0) / 1000).toFixed(1)} s)`);
     return { out, health: h, ok, failed };
   } finally {
-    for (const stop of stops.reverse()) await stop().catch((err) => log(`stop failed: ${err.message}`));
+    // Containers spin down independently (each gives its runtime up to a second for the last flush), then S3.
+    const failed = (err) => log(`stop failed: ${err.message}`);
+    await Promise.all(started.map((c) => c.shutdown().catch(failed)));
+    await s3?.stop().catch(failed);
   }
 }
 

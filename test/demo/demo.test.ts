@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { createCoverageMap, type CoverageSummary, type FileCoverageData } from 'istanbul-lib-coverage';
@@ -55,6 +55,22 @@ describe('npm run demo', () => {
     const printed = lines.find((l) => /^\d+ files: lines/.test(l));
     expect(printed).toBe(`${map.files().length} files: ${(['lines', 'branches', 'functions', 'statements'] as const)
       .map((m) => `${m} ${total[m].pct}% (${total[m].covered}/${total[m].total})`).join(', ')}`);
+  });
+
+  it.skipIf(!existsSync('/proc'))('stops everything it started: no process of its containers, the S3 port closed', async () => {
+    await demo;
+    const functions = join(work, 'w', 'functions');
+    const left = readdirSync('/proc').filter((d) => /^\d+$/.test(d)).filter((pid) => {
+      try {
+        return readFileSync(`/proc/${pid}/environ`, 'latin1').split('\0').some((v) => v.startsWith(`LAMBDA_TASK_ROOT=${functions}`));
+      } catch {
+        return false; // a process that ended while we looked
+      }
+    });
+    expect(left).toEqual([]);
+    const endpoint = /S3 at (\S+);/.exec(lines.join('\n'))?.[1];
+    expect(endpoint).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    await expect(fetch(endpoint!)).rejects.toThrow();
   });
 
   it.skipIf(!chromiumAvailable())('the HTML report shows the json-summary totals in Chromium', async () => {
