@@ -104,6 +104,22 @@ describe('lambda-coverage bin (child process)', () => {
     expect(runs[1]).toBe(runs[0]);
   });
 
+  it.runIf(existsSync('/usr/bin/script'))('draws the progress bar on a real terminal (a pty from script(1)), not when CI is set', async () => {
+    const code = instrument();
+    for (let c = 0; c < 3; c++) writeShardFiles(join(work, 'tty-in'), 'coverage/', toShard(runContainer(code, (m) => invoke(m, c)), { containerId: `t${c}` }));
+    const inPty = (env: Record<string, string>) => new Promise<string>((resolveP, rejectP) => {
+      const cmd = [NODE22, CLI, 'combine', '--dir', 'tty-in', '--out', 'tty-out', '--reporter', 'none'].map((a) => `'${a}'`).join(' ');
+      execFile('/usr/bin/script', ['-qec', cmd, '/dev/null'], { cwd: work, env: { PATH: process.env.PATH ?? '', HOME: work, ...env }, timeout: 60_000 },
+        (err, stdout) => (err ? rejectP(err) : resolveP(stdout)));
+    });
+    const tty = await inPty({});
+    expect(tty).toMatch(/\r\[#+\] 3\/3 inputs/);
+    expect(tty).toMatch(/read 3 shards/);
+    const ci = await inPty({ CI: 'true' });
+    expect(ci).not.toMatch(/\[#+-*\] \d+\/\d+/);
+    expect(ci).toMatch(/read 3 shards/);
+  });
+
   it('builds the Lambda layer zip with `layer --out`', async () => {
     const r = await bin(['layer', '--out', 'dist/layer.zip']);
     expect(r.code, r.stderr).toBe(0);
