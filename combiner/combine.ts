@@ -189,6 +189,7 @@ export async function combine(options: CombineOptions): Promise<CombineResult> {
     throw new CombineError('nothing to read: give --bucket (shards in S3) or --dir (shards or coverage files on disk)');
   }
   if (options.upload && !options.bucket) throw new CombineError('--upload needs --bucket');
+  if (options.outputPrefix !== undefined && !options.upload) throw new CombineError('--output-prefix says where --upload writes; add --upload');
   checkReporters(reporters);
   const pathMap = (options.pathMap ?? []).map((p) => (typeof p === 'string' ? parsePathMap(p) : p));
   const concurrency = options.concurrency ?? 16;

@@ -302,6 +302,7 @@ describe('combine --dir (in-process main)', () => {
       // Checked before anything is read: a typo does not cost a download of the whole bucket.
       [['combine', '--bucket', 'b', '--endpoint-url', 'http://127.0.0.1:9', '--reporter', 'lcov,htlm'], /^lambda-coverage: unknown reporter "htlm"/],
       [['frobnicate'], /unknown command "frobnicate"/],
+      [['combine', '--dir', 'input', '--output-prefix', 'reports/'], /--output-prefix says where --upload writes; add --upload/],
       [['combine', '--dir', 'missing-dir'], /--dir .*missing-dir: does not exist/],
     ] as [string[], RegExp][]) {
       const r = await cli(args);
