@@ -3,10 +3,13 @@
  * in front of it: `file.handler`, `dir/sub/file.handler`, nested `file.a.b`; an extensionless or `.js`
  * CommonJS file, `.js` under `"type": "module"`, `.mjs`, `.cjs`, then Node resolution from the task root.
  */
-import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve, basename } from 'node:path';
 import { pathToFileURL } from 'node:url';
+
+// Loaded at cold start: an ESM import of node:fs builds its whole namespace (and loads fs/promises),
+// ~10 ms; the builtin itself is already loaded.
+const { existsSync, readFileSync } = process.getBuiltinModule('node:fs');
 
 /** Error names match the runtime's, so the init error a user sees reads the same. */
 export class HandlerLoadError extends Error {
