@@ -26,6 +26,10 @@ export interface ContainerOptions {
   /** Print the processes' output on stderr. */
   echo?: boolean;
   region?: string;
+  /** Directory of another aws-lambda-ric package to run (e.g. 4.x, the nodejs24.x client). @default the project's */
+  ricDir?: string;
+  /** AWS_EXECUTION_ENV (aws-lambda-ric 4 words its callback-handler error by it). @default "AWS_Lambda_nodejs22.x" */
+  executionEnv?: string;
 }
 
 export interface InvokeResult {

@@ -16,7 +16,7 @@
 // X-Ray, structured log patching, and the runtime's exact error formatting. Tests use the real RIC.
 import { spawn, spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -49,6 +49,19 @@ export function ricAvailable() {
     ? { ok: true, entry }
     : { ok: false, reason: `aws-lambda-ric does not load: ${(probe.stderr || probe.error?.message || '').split('\n').find((l) => l.trim()) ?? 'unknown error'}` };
   return ricCheck;
+}
+
+/**
+ * Another aws-lambda-ric package (e.g. 4.x, the nodejs24.x client, installed elsewhere) by its
+ * directory; 4.x is one index.mjs that starts itself on import.
+ */
+function ricPackage(dir) {
+  const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
+  if (pkg.name !== 'aws-lambda-ric') throw new Error(`startContainer: ${dir} is not an aws-lambda-ric package`);
+  const major = Number(String(pkg.version).split('.')[0]);
+  return major >= 4
+    ? { index: `// aws-lambda-ric ${pkg.version}: reads _HANDLER itself when imported.\nimport ${JSON.stringify(pathToFileURL(join(dir, pkg.main ?? 'index.mjs')).href)};\n`, version: pkg.version }
+    : { index: RIC_INDEX(join(dir, 'dist', 'index.mjs')), version: pkg.version };
 }
 
 const RIC_INDEX = (entry) => `// Stands in for the managed runtime's /var/runtime/index.mjs: reads _HANDLER now (after the
@@ -161,12 +174,13 @@ export async function startContainer(options) {
   const {
     taskRoot, optDir, handler, env = {}, runtime = 'ric', functionName = 'local-function', functionVersion = '$LATEST',
     memoryMb = 1024, timeoutMs = 30_000, freeze = false, managedInstances = false, shutdownMs = 2_000,
-    initTimeoutMs = 20_000, echo = false, region = 'us-east-1',
+    initTimeoutMs = 20_000, echo = false, region = 'us-east-1', ricDir, executionEnv = 'AWS_Lambda_nodejs22.x',
   } = options;
   if (!taskRoot || !handler) throw new Error('startContainer: taskRoot and handler are required');
 
   let kind = runtime;
-  if (runtime === 'ric' || runtime === 'auto') {
+  if (ricDir !== undefined) kind = 'ric';
+  else if (runtime === 'ric' || runtime === 'auto') {
     const ric = ricAvailable();
     if (!ric.ok) {
       if (runtime === 'ric') throw new Error(`startContainer: ${ric.reason}. Use runtime: 'auto' to fall back to the pure-JS loop.`);
@@ -179,7 +193,8 @@ export async function startContainer(options) {
   const runtimeDir = join(sandbox, 'var', 'runtime');
   mkdirSync(sandboxTmp, { recursive: true });
   mkdirSync(runtimeDir, { recursive: true });
-  writeFileSync(join(runtimeDir, 'index.mjs'), kind === 'ric' ? RIC_INDEX(ricAvailable().entry) : FALLBACK_INDEX);
+  const index = ricDir !== undefined ? ricPackage(ricDir).index : kind === 'ric' ? RIC_INDEX(ricAvailable().entry) : FALLBACK_INDEX;
+  writeFileSync(join(runtimeDir, 'index.mjs'), index);
 
   const logs = [];
   const arn = `arn:aws:lambda:${region}:000000000000:function:${functionName}`;
@@ -221,7 +236,7 @@ export async function startContainer(options) {
     AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(memoryMb),
     AWS_LAMBDA_LOG_GROUP_NAME: `/aws/lambda/${functionName}`,
     AWS_LAMBDA_LOG_STREAM_NAME: `${new Date().toISOString().slice(0, 10).replace(/-/g, '/')}/[${functionVersion}]${randomUUID().replace(/-/g, '')}`,
-    AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs22.x',
+    AWS_EXECUTION_ENV: executionEnv,
     AWS_LAMBDA_INITIALIZATION_TYPE: managedInstances ? 'lambda-managed-instances' : 'on-demand',
     AWS_REGION: region,
     AWS_DEFAULT_REGION: region,
