@@ -1,7 +1,8 @@
 // The layer through aws-lambda-ric 4 (the nodejs24.x runtime client). It is not a dependency of the
 // project (its install builds curl and aws-lambda-cpp from source, ~25 min on a 2-core machine), so
-// these run only where LAMBDA_COVERAGE_RIC4_DIR names an installed aws-lambda-ric 4.x package
-// directory, and skip with that message elsewhere.
+// these run only where it is installed as node_modules/aws-lambda-ric-4 (an npm alias,
+// "aws-lambda-ric-4": "npm:aws-lambda-ric@^4") or LAMBDA_COVERAGE_RIC4_DIR names a copy, and skip with
+// that message elsewhere.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,11 +11,12 @@ import { startLocalS3, type LocalS3 } from '../../scripts/local/s3.mjs';
 import { FIXTURE_PATH, expectedCounters, writeFixture, type Shape } from './fixtures.js';
 import { awsListKeys, awsShard, coverageEnv, layerOpt, tempDir } from './helpers.js';
 
-const dir = process.env.LAMBDA_COVERAGE_RIC4_DIR;
+const aliased = join(import.meta.dirname, '..', '..', 'node_modules', 'aws-lambda-ric-4');
+const dir = process.env.LAMBDA_COVERAGE_RIC4_DIR ?? (existsSync(aliased) ? aliased : undefined);
 const version = dir !== undefined && existsSync(join(dir, 'package.json'))
   ? String((JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { version?: string }).version) : undefined;
 const ok = version !== undefined && Number(version.split('.')[0]) >= 4;
-if (!ok) console.warn('SKIPPED aws-lambda-ric 4 tests: set LAMBDA_COVERAGE_RIC4_DIR to an installed aws-lambda-ric 4.x package directory');
+if (!ok) console.warn('SKIPPED aws-lambda-ric 4 tests: not installed (node_modules/aws-lambda-ric-4, or LAMBDA_COVERAGE_RIC4_DIR naming an aws-lambda-ric 4.x package directory)');
 const d = ok ? describe : describe.skip;
 
 let s3: LocalS3;
