@@ -7,6 +7,7 @@ import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import * as esbuild from 'esbuild';
 import type { FileCoverageData } from 'istanbul-lib-coverage';
+import { vi } from 'vitest';
 import type { Range } from '../../runtime/shard-format.js';
 
 const execFileAsync = promisify(execFile);
@@ -78,4 +79,14 @@ export function sliceRange(source: string, range: Range): string {
 
 export function readJson(file: string): unknown {
   return JSON.parse(readFileSync(file, 'utf8'));
+}
+
+/** Collects what is written to stderr (the plugin's end-of-build line) until `restore()`. */
+export function captureStderr(): { lines: string[]; restore: () => void } {
+  const lines: string[] = [];
+  const spy = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    lines.push(String(chunk));
+    return true;
+  });
+  return { lines, restore: () => spy.mockRestore() };
 }

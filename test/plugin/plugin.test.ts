@@ -3,10 +3,10 @@ import { readFileSync, readdirSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { eachMapping, TraceMap } from '@jridgewell/trace-mapping';
 import * as esbuild from 'esbuild';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { coverageInstrument, instrument, MANIFEST_FILE } from '../../plugin/index.js';
 import { checkCountersMatchMaps, countersToArray, parseManifest, type BuildManifest } from '../../runtime/shard-format.js';
-import { buildOptions, makeProject, readJson, runBundle, sliceRange, type Coverage } from './helpers.js';
+import { buildOptions, captureStderr, makeProject, readJson, runBundle, sliceRange, type Coverage } from './helpers.js';
 
 let project: { dir: string; cleanup: () => void };
 let dir: string;
@@ -273,16 +273,12 @@ describe('errors and warnings', () => {
     expect(failed?.errors[0]?.text).toMatch(/could not parse src\/asserted\.ts: .*deprecatedImportAssert/);
     expect(failed?.errors[0]?.location).toMatchObject({ file: 'src/asserted.ts', line: 1, column: 35 });
 
-    const lines: string[] = [];
-    const spy = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
-      lines.push(String(chunk));
-      return true;
-    });
+    const { lines, restore } = captureStderr();
     let result: esbuild.BuildResult;
     try {
       result = await esbuild.build({ ...buildOptions(dir, 'asserted', [coverageInstrument({ enabled: true, cache: false, onFailure: 'warn' })]), ...entry, logLevel: undefined });
     } finally {
-      spy.mockRestore();
+      restore();
     }
     expect(result.warnings.map((w) => w.text)).toContainEqual(expect.stringMatching(/could not parse src\/asserted\.ts.*\(bundled WITHOUT coverage\)/));
     expect(lines.find((l) => l.startsWith('lambda-coverage: '))).toMatch(/instrumented 0 files \(0 from cache, 1 FAILED/);
@@ -324,17 +320,13 @@ describe('include, exclude and the coverage variable', () => {
 describe('the content-hash cache', () => {
   it('gives the same bundle, coverage and manifest on a hit as on a miss, and reports the hits', async () => {
     const cache = join(dir, 'node_modules/.cache/lambda-coverage');
-    const lines: string[] = [];
-    const spy = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
-      lines.push(String(chunk));
-      return true;
-    });
+    const { lines, restore } = captureStderr();
     try {
       const opts = buildOptions(dir, 'miss', [coverageInstrument({ enabled: true })]);
       await esbuild.build({ ...opts, logLevel: undefined });
       await esbuild.build({ ...opts, outdir: 'hits', logLevel: undefined });
     } finally {
-      spy.mockRestore();
+      restore();
     }
     const summaries = lines.filter((l) => l.startsWith('lambda-coverage: '));
     expect(summaries[0]).toMatch(/instrumented 13 files \(0 from cache, 0 failed\)/);
@@ -351,16 +343,12 @@ describe('the content-hash cache', () => {
 
   it('hits from another checkout directory of the same project (a CI cache restore)', async () => {
     const other = makeProject();
-    const lines: string[] = [];
-    const spy = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
-      lines.push(String(chunk));
-      return true;
-    });
+    const { lines, restore } = captureStderr();
     try {
       const cache = join(dir, 'node_modules/.cache/lambda-coverage');
       await esbuild.build({ ...buildOptions(other.dir, 'out', [coverageInstrument({ enabled: true, cache })]), logLevel: undefined });
     } finally {
-      spy.mockRestore();
+      restore();
     }
     try {
       expect(lines.find((l) => l.startsWith('lambda-coverage: '))).toMatch(/instrumented 13 files \(13 from cache, 0 failed\)/);
@@ -372,11 +360,7 @@ describe('the content-hash cache', () => {
   });
 
   it('misses when the file text changes', async () => {
-    const lines: string[] = [];
-    const spy = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
-      lines.push(String(chunk));
-      return true;
-    });
+    const { lines, restore } = captureStderr();
     const file = join(dir, 'src/lib/math.ts');
     const before = readFileSync(file, 'utf8');
     try {
@@ -384,7 +368,7 @@ describe('the content-hash cache', () => {
       await esbuild.build({ ...buildOptions(dir, 'changed', [coverageInstrument({ enabled: true })]), logLevel: undefined });
     } finally {
       writeFileSync(file, before);
-      spy.mockRestore();
+      restore();
     }
     expect(lines.find((l) => l.startsWith('lambda-coverage: '))).toMatch(/instrumented 13 files \(12 from cache/);
   });
@@ -392,11 +376,7 @@ describe('the content-hash cache', () => {
 
 describe('rebuilds of one esbuild context (watch mode)', () => {
   it('count hits from the cache, re-instrument only the changed file and keep the manifest in step', async () => {
-    const lines: string[] = [];
-    const spy = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
-      lines.push(String(chunk));
-      return true;
-    });
+    const { lines, restore } = captureStderr();
     const file = join(dir, 'src/lib/math.ts');
     const before = readFileSync(file, 'utf8');
     const cache = join(dir, 'rebuild-cache');
@@ -411,7 +391,7 @@ describe('rebuilds of one esbuild context (watch mode)', () => {
     } finally {
       await ctx.dispose();
       writeFileSync(file, before);
-      spy.mockRestore();
+      restore();
     }
     const summaries = lines.filter((l) => l.startsWith('lambda-coverage: '));
     expect(summaries).toHaveLength(3);

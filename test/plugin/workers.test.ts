@@ -3,9 +3,9 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as esbuild from 'esbuild';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MANIFEST_FILE, parseManifest } from '../../runtime/shard-format.js';
-import { buildOptions, makeProject, readJson, runBundle } from './helpers.js';
+import { buildOptions, captureStderr, makeProject, readJson, runBundle } from './helpers.js';
 
 type PluginModule = typeof import('../../plugin/index.js');
 let plugin: PluginModule;
@@ -23,18 +23,14 @@ afterAll(() => project?.cleanup());
 describe('worker threads', () => {
   it('instrument the same as the main thread', async () => {
     const { dir } = project;
-    const lines: string[] = [];
-    const spy = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
-      lines.push(String(chunk));
-      return true;
-    });
+    const { lines, restore } = captureStderr();
     process.env.LAMBDA_COVERAGE_DEBUG = '1';
     try {
       await esbuild.build({ ...buildOptions(dir, 'threads', [plugin.coverageInstrument({ enabled: true, cache: false, workers: 2 })]), logLevel: undefined });
       await esbuild.build({ ...buildOptions(dir, 'inline', [plugin.coverageInstrument({ enabled: true, cache: false, workers: 0 })]), logLevel: undefined });
     } finally {
       delete process.env.LAMBDA_COVERAGE_DEBUG;
-      spy.mockRestore();
+      restore();
     }
     const debugEnd = lines.filter((l) => l.includes('onLoad total'));
     expect(debugEnd[0]).toContain('workers 2');
