@@ -163,7 +163,16 @@ function parseJson(text) {
   try { return JSON.parse(text); } catch { return undefined; }
 }
 
-function sleep(ms) { return new Promise((r) => setTimeout(r, ms)); }
+/** `promise`'s value, or `onTimeout` after `ms`; the timer is cleared either way, so it never keeps the process alive. */
+async function within(promise, ms, onTimeout) {
+  let timer;
+  const timeout = new Promise((r) => { timer = setTimeout(() => r(onTimeout), ms); });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 /**
  * Starts one sandbox ("container") of a function.
@@ -463,8 +472,7 @@ export async function startContainer(options) {
   });
   const initStart = performance.now();
   for (const f of extFiles) spawnProc(`extension:${f}`, join(extDir, f), []);
-  const regTimer = sleep(initTimeoutMs).then(() => 'timeout');
-  if ((await Promise.race([registeredAll, regTimer])) === 'timeout' && !s.dead) {
+  if ((await within(registeredAll, initTimeoutMs, 'timeout')) === 'timeout' && !s.dead) {
     die({ errorType: 'Extension.InitError', errorMessage: `extensions did not register within ${initTimeoutMs} ms` });
   }
   const runtimeArgs = [join(runtimeDir, 'index.mjs')];
@@ -530,9 +538,9 @@ export async function startContainer(options) {
       const live = s.procs.filter((p) => !p.exited);
       if (s.runtimeProc && !s.runtimeProc.exited) s.runtimeProc.child.kill(s.extensions.size > 0 ? 'SIGTERM' : 'SIGKILL');
       const all = Promise.all(live.map((p) => p.exit));
-      const timedOut = (await Promise.race([all.then(() => false), sleep(shutdownMs).then(() => true)]));
+      const timedOut = await within(all.then(() => false), shutdownMs, true);
       if (timedOut) for (const p of live) if (!p.exited) p.child.kill('SIGKILL');
-      await Promise.race([all, sleep(2_000)]);
+      await within(all, 2_000);
       if (s.runtimeWaiter) { s.runtimeWaiter.destroy(); s.runtimeWaiter = null; }
       for (const ext of s.extensions.values()) ext.waiter?.destroy();
       server.closeAllConnections?.();
