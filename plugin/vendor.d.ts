@@ -26,7 +26,11 @@ declare module 'istanbul-lib-instrument' {
     sourceFilePath?: string,
     opts?: ProgramVisitorOptions,
   ): { enter(path: NodePath): void; exit(path: NodePath): ProgramVisitorResult | undefined };
-  const lib: { programVisitor: typeof programVisitor };
+  /** Classic instrumenter (used by tests to make reference coverage). */
+  export function createInstrumenter(opts?: ProgramVisitorOptions & { esModules?: boolean }): {
+    instrumentSync(code: string, filename: string): string;
+  };
+  const lib: { programVisitor: typeof programVisitor; createInstrumenter: typeof createInstrumenter };
   export default lib;
 }
 

@@ -119,7 +119,7 @@ describe('merge core', () => {
     merger.addShard(toShard(v2, { containerId: 'new', updatedAt: '2026-11-02T10:00:00.000Z' }).shard, toShard(v2).maps, info('new'));
     const r = merger.result();
     const calc = r.builds[0]!.coverageMap.fileCoverageFor('src/calc.js');
-    expect(calc.data.hash).toBe(v2['src/calc.js']!.hash);
+    expect((calc.data as { hash?: string }).hash).toBe(v2['src/calc.js']!.hash);
     expect(Object.keys(calc.data.statementMap)).toHaveLength(Object.keys(v2['src/calc.js']!.statementMap).length);
     expect(calc.data.s).toEqual(v2['src/calc.js']!.s); // nothing inherited from the old version
     expect(r.dropped).toEqual([{ path: 'src/calc.js', keptHash: v2['src/calc.js']!.hash, droppedHashes: [v1['src/calc.js']!.hash], droppedInputs: 2 }]);

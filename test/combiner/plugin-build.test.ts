@@ -70,7 +70,7 @@ it('shards from a real lean plugin build combine to what a classic build counts,
   // The same containers on a classic build, merged by istanbul-lib-coverage.
   const fullBundle = await build(join(work, 'full'), false);
   const reference = libCoverage.createCoverageMap({});
-  for (const calls of groups) reference.merge(await container(fullBundle, calls));
+  for (const calls of groups) reference.merge((await container(fullBundle, calls)) as unknown as libCoverage.CoverageMapData);
   const ref = JSON.parse(JSON.stringify(reference)) as IstanbulData;
 
   expect(Object.keys(ours).sort()).toEqual(['src/calc.js', 'src/greet.js', 'src/handler.js', 'src/never.js']);
