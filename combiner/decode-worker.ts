@@ -12,7 +12,7 @@ function sameLayout(a: PackedFile[], b: PackedFile[]): boolean {
   for (let i = 0; i < a.length; i++) {
     const x = a[i]!;
     const y = b[i]!;
-    if (x.path !== y.path || x.hash !== y.hash || x.s !== y.s || x.f !== y.f || x.updatedAt !== y.updatedAt || x.arms.length !== y.arms.length) return false;
+    if (x.path !== y.path || x.hash !== y.hash || x.s !== y.s || x.f !== y.f || x.updatedAt !== y.updatedAt || x.startedAt !== y.startedAt || x.arms.length !== y.arms.length) return false;
     for (let j = 0; j < x.arms.length; j++) if (x.arms[j] !== y.arms[j]) return false;
   }
   return true;

@@ -24,6 +24,8 @@ export function classify(doc: unknown): InputKind {
 export interface PackedFile {
   path: string;
   hash: string;
+  /** Per-file times of a combined shard (--as-shard): each file keeps its own. */
+  startedAt?: string;
   updatedAt?: string;
   s: number;
   f: number;
@@ -75,10 +77,11 @@ export function packShard(shard: Shard): PackedShard {
     const arms: number[] = new Array(c.b.length);
     for (let j = 0; j < c.b.length; j++) { arms[j] = c.b[j]!.length; total += arms[j]!; }
     total += c.s.length + c.f.length;
-    const updatedAt = (c as FileCounters & { updatedAt?: unknown }).updatedAt;
-    files[i] = typeof updatedAt === 'string'
-      ? { path: paths[i]!, hash: c.hash, s: c.s.length, f: c.f.length, arms, updatedAt }
-      : { path: paths[i]!, hash: c.hash, s: c.s.length, f: c.f.length, arms };
+    const { startedAt, updatedAt } = c as FileCounters & { startedAt?: unknown; updatedAt?: unknown };
+    const file: PackedFile = { path: paths[i]!, hash: c.hash, s: c.s.length, f: c.f.length, arms };
+    if (typeof startedAt === 'string') file.startedAt = startedAt;
+    if (typeof updatedAt === 'string') file.updatedAt = updatedAt;
+    files[i] = file;
   }
   const counters = new Float64Array(total);
   let o = 0;

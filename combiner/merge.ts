@@ -70,6 +70,8 @@ export interface MergedFile {
   b: number[][];
   /** Newest time of any input counted here (ms). */
   time: number;
+  /** When this version was first seen: the earliest start of any input counted here (ms). */
+  since: number;
   inputs: number;
 }
 
@@ -98,6 +100,7 @@ interface Version {
   /** b[i] is b.subarray(bStart[i], bStart[i+1]). */
   bStart: Uint32Array;
   time: number;
+  since: number;
   inputs: number;
   saturated: boolean;
 }
@@ -113,6 +116,8 @@ interface PlannedFile {
   nF: number;
   arms: readonly number[];
   time: number;
+  /** When the input's container (or build) started: what decides which version is newest. */
+  since: number;
 }
 
 
@@ -160,6 +165,7 @@ export class CoverageMerger {
     const { shard } = packed;
     const shardTime = parseTime(shard.updatedAt);
     if (shardTime === undefined) throw new InputRejectedError(info.source, `"updatedAt" ${JSON.stringify(shard.updatedAt)} is not a date`);
+    const shardSince = Math.min(parseTime(shard.startedAt) ?? shardTime, shardTime);
     const group = this.build === 'all' ? `build-${shard.mapId ?? 'unmapped'}` : '';
     const planned: PlannedFile[] = [];
     let offset = 0;
@@ -185,7 +191,8 @@ export class CoverageMerger {
       }
       // A combined shard (--as-shard) keeps each file's own time, so merging stays associative.
       const fileTime = parseTime(file.updatedAt) ?? shardTime;
-      planned.push({ path, hash: file.hash, maps: fileMaps, data: packed.counters, offset, nS: file.s, nF: file.f, arms: file.arms, time: fileTime });
+      const since = parseTime(file.startedAt) ?? shardSince;
+      planned.push({ path, hash: file.hash, maps: fileMaps, data: packed.counters, offset, nS: file.s, nF: file.f, arms: file.arms, time: fileTime, since });
       offset += file.s + file.f + sum(file.arms);
     }
     if (offset !== packed.counters.length) throw new InputRejectedError(info.source, `has ${packed.counters.length} counters, its files list ${offset}`);
@@ -214,7 +221,7 @@ export class CoverageMerger {
       }
       seen.set(path, key);
       if ((value as { inputSourceMap?: unknown } | null)?.inputSourceMap) this.#remap.add(path);
-      planned.push({ ...flatten(file), path, time: info.time });
+      planned.push({ ...flatten(file), path, time: info.time, since: info.time });
     }
     this.#commit(planned, this.build === 'all' ? 'coverage-files' : '');
     this.#inputs++;
@@ -229,7 +236,7 @@ export class CoverageMerger {
       const path = normalizeCoveragePath(rawPath);
       if (path === null) throw new InputRejectedError(info.source, `file ${JSON.stringify(rawPath)} is not a file path`);
       const shape = shapeOf(maps);
-      planned.push({ path, hash: maps.hash, maps, time, data: [], offset: 0, nS: shape.s, nF: shape.f, arms: shape.arms.map((n) => Math.max(0, n)) });
+      planned.push({ path, hash: maps.hash, maps, time, since: time, data: [], offset: 0, nS: shape.s, nF: shape.f, arms: shape.arms.map((n) => Math.max(0, n)) });
       this.#registry.set(`${rawPath}\0${maps.hash}`, maps);
     }
     this.#commit(planned, group, false);
@@ -265,6 +272,7 @@ export class CoverageMerger {
       const v = this.#version(p, group);
       v.hashes.add(p.hash);
       if (p.time > v.time) v.time = p.time;
+      if (p.since < v.since) v.since = p.since;
       if (countsAsInput) v.inputs++;
       addInto(v, p);
     }
@@ -295,8 +303,10 @@ export class CoverageMerger {
         if (list) list.push(v); else byGroup.set(v.group, [v]);
       }
       for (const [group, list] of byGroup) {
-        // Newest wins; equal times fall back to the fingerprint so any grouping of inputs picks the same.
-        list.sort((a, b) => b.time - a.time || (a.fingerprint < b.fingerprint ? -1 : a.fingerprint > b.fingerprint ? 1 : 0));
+        // Newest wins: the version whose first container started last. A container of an older version
+        // that stays warm after a deploy (or during a canary shift) writes later, but started earlier.
+        // Ties fall back to the latest write, then to the fingerprint, so any grouping of inputs picks the same.
+        list.sort((a, b) => b.since - a.since || b.time - a.time || (a.fingerprint < b.fingerprint ? -1 : a.fingerprint > b.fingerprint ? 1 : 0));
         const [kept, ...rest] = list as [Version, ...Version[]];
         if (rest.length > 0) {
           dropped.push({
@@ -356,12 +366,13 @@ export class CoverageMerger {
     let first = Infinity;
     let last = 0;
     for (const f of build.files) {
-      const counters: FileCounters & { updatedAt: string } = {
-        hash: f.hash, s: Array.from(f.s), f: Array.from(f.f), b: f.b, updatedAt: new Date(f.time).toISOString(),
+      const counters: FileCounters & { startedAt: string; updatedAt: string } = {
+        hash: f.hash, s: Array.from(f.s), f: Array.from(f.f), b: f.b,
+        startedAt: new Date(f.since).toISOString(), updatedAt: new Date(f.time).toISOString(),
       };
       files[f.path] = counters;
       mapsFiles[f.path] = { path: f.path, hash: f.hash, statementMap: f.maps.statementMap, fnMap: f.maps.fnMap, branchMap: f.maps.branchMap };
-      first = Math.min(first, f.time);
+      first = Math.min(first, f.since);
       last = Math.max(last, f.time);
     }
     const now = (meta.now ?? new Date()).getTime();
@@ -405,7 +416,7 @@ function sum(xs: readonly number[]): number {
   return n;
 }
 
-function flatten(file: { path: string; hash: string; maps: FileMaps; s: number[]; f: number[]; b: number[][] }): Omit<PlannedFile, 'time'> {
+function flatten(file: { path: string; hash: string; maps: FileMaps; s: number[]; f: number[]; b: number[][] }): Omit<PlannedFile, 'time' | 'since'> {
   const arms = file.b.map((a) => a.length);
   const data = new Float64Array(file.s.length + file.f.length + sum(arms));
   let o = 0;
@@ -419,7 +430,7 @@ function newVersion(path: string, group: string, fingerprint: string, maps: File
   const bStart = new Uint32Array(arms.length + 1);
   for (let i = 0; i < arms.length; i++) bStart[i + 1] = bStart[i]! + arms[i]!;
   return {
-    path, group, fingerprint, maps, hashes: new Set(), time: -Infinity, inputs: 0, saturated: false,
+    path, group, fingerprint, maps, hashes: new Set(), time: -Infinity, since: Infinity, inputs: 0, saturated: false,
     s: new Float64Array(Object.keys(maps.statementMap).length),
     f: new Float64Array(Object.keys(maps.fnMap).length),
     b: new Float64Array(bStart[arms.length]!),
@@ -448,7 +459,7 @@ function addInto(v: Version, p: PlannedFile): void {
 
 function sumVersions(a: Version, b: Version, path: string): Version {
   const out: Version = {
-    ...a, path, hashes: new Set([...a.hashes, ...b.hashes]), time: Math.max(a.time, b.time),
+    ...a, path, hashes: new Set([...a.hashes, ...b.hashes]), time: Math.max(a.time, b.time), since: Math.min(a.since, b.since),
     inputs: a.inputs + b.inputs, s: a.s.slice(), f: a.f.slice(), b: a.b.slice(), saturated: a.saturated || b.saturated,
   };
   addRange(out.s, b.s, 0, b.s.length, out);
@@ -464,7 +475,7 @@ function minHash(v: Version): string {
 function toMergedFile(v: Version): MergedFile {
   const b: number[][] = [];
   for (let i = 0; i + 1 < v.bStart.length; i++) b.push(Array.from(v.b.subarray(v.bStart[i]!, v.bStart[i + 1]!)));
-  return { path: v.path, hash: minHash(v), maps: v.maps, s: v.s, f: v.f, b, time: v.time, inputs: v.inputs };
+  return { path: v.path, hash: minHash(v), maps: v.maps, s: v.s, f: v.f, b, time: v.time, since: v.since, inputs: v.inputs };
 }
 
 /** Classic Istanbul objects, key === path. */

@@ -135,6 +135,33 @@ describe('merge core', () => {
     expect(all.result().dropped).toEqual([]);
   });
 
+  it('newest is the version whose containers started last, even when an old warm container wrote later (canary shift), also after --as-shard', () => {
+    const v1 = runContainer(code, (m) => invoke(m, 1));
+    const changed = instrument(['src/calc.js'], (f) => readFileSync(join(APP, f), 'utf8').replace('return 42;', 'if (Math.random() > 2) return 1;\n  return 42;'));
+    const v2 = runContainer(changed, (m) => invoke(m, 2));
+    const oldWarm = toShard(v1, { containerId: 'old', startedAt: '2026-11-01T09:00:00.000Z', updatedAt: '2026-11-01T12:00:00.000Z' });
+    const fresh = toShard(v2, { containerId: 'new', startedAt: '2026-11-01T10:00:00.000Z', updatedAt: '2026-11-01T10:30:00.000Z' });
+    const flat = new CoverageMerger();
+    flat.addShard(oldWarm.shard, oldWarm.maps, info('old'));
+    flat.addShard(fresh.shard, fresh.maps, info('new'));
+    const r = flat.result();
+    expect((r.builds[0]!.coverageMap.fileCoverageFor('src/calc.js').data as { hash?: string }).hash).toBe(v2['src/calc.js']!.hash);
+    expect(r.dropped.map((d) => [d.path, d.droppedHashes])).toEqual([['src/calc.js', [v1['src/calc.js']!.hash]]]);
+
+    // Each side merged on its own and written as a shard first: the same choice.
+    const part = (s: typeof fresh, id: string) => {
+      const m = new CoverageMerger();
+      m.addShard(s.shard, s.maps, info(id));
+      return m.toShard(m.result().builds[0]!, { containerId: id });
+    };
+    const tree = new CoverageMerger();
+    for (const [s, id] of [[oldWarm, 'old'], [fresh, 'new']] as const) {
+      const p = part(s, id);
+      tree.addShard(p.shard, p.maps, info(`${id}-part`));
+    }
+    expect(tree.result().builds[0]!.coverageMap.toJSON()).toEqual(r.builds[0]!.coverageMap.toJSON());
+  });
+
   it('merges nyc-style absolute paths with ours through --path-map or a detected prefix, and reports two spellings', () => {
     const ours = runContainer(code, (m) => invoke(m, 1));
     const theirs = JSON.parse(JSON.stringify(ours)) as IstanbulData;
