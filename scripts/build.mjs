@@ -5,6 +5,7 @@
 import { execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, renameSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
 
 const require = createRequire(import.meta.url);
 const root = new URL('..', import.meta.url);
@@ -14,7 +15,7 @@ const fresh = new URL(`.dist-${process.pid}`, root);
 const olds = [];
 
 try {
-  execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', 'tsconfig.json', '--outDir', fresh.pathname], {
+  execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', 'tsconfig.json', '--outDir', fileURLToPath(fresh)], {
     stdio: 'inherit',
     cwd: root,
   });

@@ -51,7 +51,8 @@ export async function runDemo({ work = join(ROOT, '.demo'), out = join(ROOT, 'co
     s3 = await startLocalS3({ buckets: [BUCKET] });
     // Started side by side, as Lambda starts sandboxes for concurrent requests.
     const slots = FUNCTIONS.flatMap((fn) => Array.from({ length: fn.containers }, (_, i) => ({ fn, i })));
-    const containers = new Map(await Promise.all(slots.map(async ({ fn, i }) => {
+    // allSettled: if one fails to start, the others have still started and must be stopped below.
+    const settled = await Promise.allSettled(slots.map(async ({ fn, i }) => {
       const c = await startContainer({
         taskRoot: join(functionsDir, fn.name),
         optDir: opt,
@@ -68,7 +69,10 @@ export async function runDemo({ work = join(ROOT, '.demo'), out = join(ROOT, 'co
       started.push(c);
       await c.initDone;
       return [`${fn.name}#${i}`, c];
-    })));
+    }));
+    const refused = settled.find((r) => r.status === 'rejected');
+    if (refused) throw refused.reason;
+    const containers = new Map(settled.map((r) => r.value));
     const kinds = new Set([...containers.values()].map((c) => c.kind));
     log(`    S3 at ${s3.endpoint}; ${containers.size} containers (${[...kinds].join(', ')} runtime client)`);
 
