@@ -5,12 +5,12 @@
  * happened for the health check. Never throws into the function.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isMainThread, threadId } from 'node:worker_threads';
 import type { CoverageConfig, ConfigProblem } from './config.js';
 import { CoverageLog } from './log.js';
+import { fs } from './fs.js';
 import { findManifest, readManifestEntries, type ManifestEntry } from './manifest.js';
 import { classifyError, createS3Store, UploadError, type ObjectStore } from './s3.js';
 import { gzipSync } from 'node:zlib';
@@ -19,6 +19,8 @@ import {
   buildShard, mapIdOf, mapsDocumentText, readLiveCoverage, selectMapsText, takeSnapshot,
   type LiveCoverage,
 } from './snapshot.js';
+
+const { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } = fs;
 
 export const LAYER_VERSION = '0.1.0';
 /** Below this many ms left, an upload is not attempted: the state waits for the next flush. */

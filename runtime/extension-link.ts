@@ -4,8 +4,10 @@
  * `extension.json` into /tmp/lambda-coverage (its FIFO, and whether Lambda let it subscribe to
  * INVOKE); the runtime writes one line per invocation into the FIFO: `done <requestId>`.
  */
-import { closeSync, constants, openSync, readFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import { fs } from './fs.js';
+
+const { closeSync, constants, openSync, readFileSync, writeSync } = fs;
 
 export interface ExtensionInfo { fifo: string; invoke: boolean; note: string | null }
 

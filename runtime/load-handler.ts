@@ -7,9 +7,9 @@ import { createRequire } from 'node:module';
 import { dirname, join, resolve, basename } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
-// Loaded at cold start: an ESM import of node:fs builds its whole namespace (and loads fs/promises),
-// ~10 ms; the builtin itself is already loaded.
-const { existsSync, readFileSync } = process.getBuiltinModule('node:fs');
+import { fs } from './fs.js';
+
+const { existsSync, readFileSync } = fs;
 
 /** Error names match the runtime's, so the init error a user sees reads the same. */
 export class HandlerLoadError extends Error {

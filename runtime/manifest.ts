@@ -6,9 +6,9 @@
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { FORMAT_VERSION, MANIFEST_FILE, MANIFEST_FORMAT, parseManifest, type BuildManifest } from './shard-format.js';
 
-// Loaded at cold start: an ESM import of node:fs builds its whole namespace (and loads fs/promises),
-// ~10 ms; the builtin itself is already loaded.
-const { existsSync, readFileSync } = process.getBuiltinModule('node:fs');
+import { fs } from './fs.js';
+
+const { existsSync, readFileSync } = fs;
 
 /** Directory of the handler module named by a Lambda handler string (`dir/sub/file.handler`). */
 export function handlerDir(taskRoot: string, handler: string | undefined): string {
