@@ -101,8 +101,6 @@ export class Collector {
   /** Counters not yet in S3 (a failed or skipped upload); healed by the next successful flush. */
   pending = false;
   instrumentedFiles = 0;
-  flushMode: 'inline' | 'deferred';
-  flushModeNote: string | null = null;
   manifestPath: string | null = null;
 
   private readonly scope: object;
@@ -128,7 +126,6 @@ export class Collector {
     this.store = o.store;
     this.containerId = newContainerId(o.startedAt ?? this.now());
     this.startedAt = new Date(o.startedAt ?? this.now()).toISOString();
-    this.flushMode = o.config.flush;
     for (const p of o.problems ?? []) {
       this.log.problem(`config:${p.variable}`, `lambda-coverage configuration: ${p.message}${o.active ? '' : '; coverage is off until this is fixed'}`, { variable: p.variable });
     }

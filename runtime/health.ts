@@ -26,7 +26,8 @@ export interface HealthReport {
 
 export { parseHealthRequest, type HealthRequest } from './health-request.js';
 
-export async function healthReport(c: Collector, deep: boolean, deadline: number): Promise<HealthReport> {
+/** `flush`: the mode in effect and why it differs from COVERAGE_FLUSH (the wrapper decides it). */
+export async function healthReport(c: Collector, flush: { mode: 'inline' | 'deferred'; note: string | null }, deep: boolean, deadline: number): Promise<HealthReport> {
   const cov = c.coverage();
   const instrumented = cov === undefined ? 0 : Object.keys(cov).length;
   if (cov === undefined && c.active) {
@@ -42,8 +43,8 @@ export async function healthReport(c: Collector, deep: boolean, deadline: number
     instrumented_files: instrumented,
     last_upload: c.lastUpload,
     pending: c.pending,
-    flush_mode: c.flushMode,
-    flush_mode_note: c.flushModeNote,
+    flush_mode: flush.mode,
+    flush_mode_note: flush.note,
     container_id: c.containerId,
     invocations: c.invocations,
   };

@@ -102,8 +102,6 @@ function runtimeState(env: Record<string, string | undefined>): RuntimeState {
 
 function synced(s: RuntimeState, c: Collector): Collector {
   c.invocations = s.invocations;
-  c.flushMode = s.flushMode;
-  c.flushModeNote = s.flushModeNote;
   return c;
 }
 
@@ -206,7 +204,7 @@ function isStreaming(fn: AnyHandler): boolean {
 async function answerHealth(s: RuntimeState, deep: boolean, http: boolean, context: LambdaContextLike | undefined): Promise<unknown> {
   const deadline = deadlineOf(s, context);
   const [c, { healthReport, httpHealthResponse }] = await Promise.all([getCollector(s), import('./health.js')]);
-  const report = await healthReport(c, deep, deadline);
+  const report = await healthReport(c, { mode: s.flushMode, note: s.flushModeNote }, deep, deadline);
   return http ? httpHealthResponse(report) : report;
 }
 
