@@ -7,6 +7,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
 import type { S3Client } from '@aws-sdk/client-s3';
 import libCoverage from 'istanbul-lib-coverage';
+import type { CoverageSummary } from 'istanbul-lib-coverage';
 import {
   combinedPrefix, decodeJsonGz, encodeJsonGz, keySegment, normalizePrefix, parseManifest,
   type BuildManifest, type MapsDocument, type Shard,
@@ -153,7 +154,7 @@ async function pool<T>(items: readonly T[], n: number, fn: (item: T) => Promise<
   }));
 }
 
-function totalsOf(summary: ReturnType<MergeResult['builds'][number]['coverageMap']['getCoverageSummary']>): Record<Metric, MetricTotal> {
+function totalsOf(summary: CoverageSummary): Record<Metric, MetricTotal> {
   const out = {} as Record<Metric, MetricTotal>;
   for (const m of METRICS) {
     const t = summary[m];
@@ -163,9 +164,9 @@ function totalsOf(summary: ReturnType<MergeResult['builds'][number]['coverageMap
 }
 
 /** Totals of every build's files taken together (with `--build all`, a file in two builds counts twice). */
-function allBuilds(merge: MergeResult) {
+function allBuilds(sums: readonly CoverageSummary[]): CoverageSummary {
   const total = libCoverage.createCoverageSummary();
-  for (const b of merge.builds) total.merge(b.coverageMap.getCoverageSummary());
+  for (const s of sums) total.merge(s);
   return total;
 }
 
@@ -222,11 +223,12 @@ export async function combine(options: CombineOptions): Promise<CombineResult> {
     const merge = merger.result();
     const invalid = stats.skipped.filter((s) => s.kind === 'invalid').length;
     const lookup = sourceLookup(options.sourceRoot === null ? null : resolve(cwd, options.sourceRoot ?? '.'));
+    const sums = merge.builds.map((b) => b.coverageMap.getCoverageSummary());
     const summary: CombineSummary = {
       runId, shards: stats.shards, coverageFiles: stats.coverageFiles, functions: [...stats.functions].sort(),
       invocations: merger.invocations, bytes: stats.bytes,
       files: merge.builds.reduce((n, b) => n + b.files.length, 0),
-      totals: totalsOf(allBuilds(merge)),
+      totals: totalsOf(allBuilds(sums)),
       builds: [], skipped: stats.skipped.sort((a, b) => (a.source < b.source ? -1 : 1)), invalid, retries,
       dropped: merge.dropped, spellings: merge.spellings, pathPrefix: merge.prefix, escapedPaths: merge.escaped,
       saturated: merge.saturated, remapNeeded: merge.remapNeeded, missingSources: lookup.missing, durationMs: 0,
@@ -237,7 +239,7 @@ export async function combine(options: CombineOptions): Promise<CombineResult> {
       throw new TooManyInvalidError(`${invalid} invalid input(s), more than --max-invalid ${maxInvalid}; no report written`, summary);
     }
 
-    const { written, terminal, thresholdErrors } = await writeAllReports(merge, summary, {
+    const { written, terminal, thresholdErrors } = await writeAllReports(merge, sums, summary, {
       out, reporters, build, lookup, projectRoot: resolve(cwd, options.sourceRoot ?? '.'),
       ...(options.checkCoverage ? { thresholds: options.thresholds && Object.values(options.thresholds).some((v) => v !== undefined) ? options.thresholds : { lines: 90 } } : {}),
     });
@@ -305,17 +307,17 @@ interface ReportPlan {
 }
 
 /** Reports in one directory, or one per build (--build all); thresholds checked per report. */
-async function writeAllReports(merge: MergeResult, summary: CombineSummary, plan: ReportPlan) {
+async function writeAllReports(merge: MergeResult, sums: readonly CoverageSummary[], summary: CombineSummary, plan: ReportPlan) {
   const written: CombineResult['reports'] = [];
   let terminal = '';
   const thresholdErrors: string[] = [];
-  for (const b of merge.builds) {
+  for (const [i, b] of merge.builds.entries()) {
     const dir = plan.build === 'all' ? join(plan.out, keySegment(b.id)) : plan.out;
     await mkdir(dir, { recursive: true });
     const r = writeReports({ coverageMap: b.coverageMap, dir, reporters: plan.reporters, sources: plan.lookup, projectRoot: plan.projectRoot });
     written.push({ build: b.id, dir, files: r.files });
     if (r.terminal) terminal += plan.build === 'all' ? `${b.id}:\n${r.terminal}` : r.terminal;
-    const cs = b.coverageMap.getCoverageSummary();
+    const cs = sums[i]!;
     summary.builds.push({ id: b.id, dir, files: b.files.length, totals: totalsOf(cs) });
     if (plan.thresholds) thresholdErrors.push(...checkThresholds(cs, plan.thresholds, plan.build === 'all' ? ` in ${b.id}` : ''));
   }
