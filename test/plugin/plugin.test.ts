@@ -428,6 +428,14 @@ describe('coexisting with other plugins', () => {
     expect(Object.values(coverage['src/lib/math.ts']!.f)).toEqual([1]);
   });
 
+  it('turns on the metafile only when another plugin is in the build (only then can a file be chained)', async () => {
+    const alone = await esbuild.build({ ...buildOptions(dir, 'alone', [coverageInstrument({ enabled: true })]), write: false });
+    expect(alone.metafile).toBeUndefined();
+    const idle: esbuild.Plugin = { name: 'idle', setup() {} };
+    const withOther = await esbuild.build({ ...buildOptions(dir, 'with-other', [idle, coverageInstrument({ enabled: true })]), write: false });
+    expect(Object.keys(withOther.metafile?.inputs ?? {})).toContain('src/lib/math.ts');
+  });
+
   it('lean files need the helper coverageInstrument() puts in the banner, and fail naming it when it is missing', async () => {
     const other: esbuild.Plugin = {
       name: 'other-loader',
