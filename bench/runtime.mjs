@@ -32,7 +32,7 @@ const f2 = (x) => (Number.isFinite(x) ? x.toFixed(2) : 'n/a');
 const kb = (b) => `${(b / 1024).toFixed(1)} KB`;
 const verdict = (ok) => (ok ? 'meets' : 'MISSES');
 
-function writeProject(dir) {
+export function writeProject(dir) {
   mkdirSync(join(dir, 'src'), { recursive: true });
   const imports = [];
   const calls = [];
@@ -72,7 +72,7 @@ export const handler = async (event: { i?: number }) => {
 `);
 }
 
-async function buildVariant(projectDir, outDir, plugin) {
+export async function buildVariant(projectDir, outDir, plugin) {
   await esbuild.build({
     absWorkingDir: projectDir, entryPoints: ['src/handler.ts'], bundle: true, platform: 'node', target: 'node22',
     format: 'esm', outfile: join(outDir, 'index.mjs'), logLevel: 'error', plugins: plugin ? [plugin] : [],

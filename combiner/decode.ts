@@ -23,6 +23,7 @@ export function classify(doc: unknown): InputKind {
 
 export interface PackedFile {
   path: string;
+  /** '' when the shard leaves it to its maps document (version 2 shards with a mapId). */
   hash: string;
   /** Per-file times of a combined shard (--as-shard): each file keeps its own. */
   startedAt?: string;
@@ -78,7 +79,7 @@ export function packShard(shard: Shard): PackedShard {
     for (let j = 0; j < c.b.length; j++) { arms[j] = c.b[j]!.length; total += arms[j]!; }
     total += c.s.length + c.f.length;
     const { startedAt, updatedAt } = c as FileCounters & { startedAt?: unknown; updatedAt?: unknown };
-    const file: PackedFile = { path: paths[i]!, hash: c.hash, s: c.s.length, f: c.f.length, arms };
+    const file: PackedFile = { path: paths[i]!, hash: c.hash ?? '', s: c.s.length, f: c.f.length, arms };
     if (typeof startedAt === 'string') file.startedAt = startedAt;
     if (typeof updatedAt === 'string') file.updatedAt = updatedAt;
     files[i] = file;

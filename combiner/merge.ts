@@ -173,15 +173,17 @@ export class CoverageMerger {
       const rawPath = file.path;
       const path = this.#normalize(rawPath);
       if (path === null) throw new InputRejectedError(info.source, `file ${JSON.stringify(rawPath)} is not a file path`);
-      const fileMaps = maps?.files[rawPath] ?? this.#registry.get(`${rawPath}\0${file.hash}`);
+      // A file without a hash (a version-2 shard) takes it from the maps document its mapId names.
+      const fileMaps = maps?.files[rawPath] ?? (file.hash === '' ? undefined : this.#registry.get(`${rawPath}\0${file.hash}`));
       if (!fileMaps) {
         const where = shard.mapId === null ? 'the shard has no maps document; pass the build manifest with --manifest'
           : `its maps document ${shard.mapId} does not list it`;
-        throw new InputRejectedError(info.source, `file ${rawPath}: no static maps for hash ${file.hash} (${where})`);
+        throw new InputRejectedError(info.source, `file ${rawPath}: no static maps${file.hash === '' ? '' : ` for hash ${file.hash}`} (${where})`);
       }
-      if (!fitsShape(file, fileMaps)) {
+      const hash = file.hash === '' ? fileMaps.hash : file.hash;
+      if (!fitsShape({ hash, s: file.s, f: file.f, arms: file.arms }, fileMaps)) {
         // checkCountersMatchMaps reads only the hash and the lengths: it gives the message.
-        const lengths = { hash: file.hash, s: { length: file.s }, f: { length: file.f }, b: file.arms.map((n) => ({ length: n })) };
+        const lengths = { hash, s: { length: file.s }, f: { length: file.f }, b: file.arms.map((n) => ({ length: n })) };
         try {
           checkCountersMatchMaps(lengths as unknown as FileCounters, fileMaps, `file ${rawPath}`);
         } catch (e) {
@@ -192,7 +194,7 @@ export class CoverageMerger {
       // A combined shard (--as-shard) keeps each file's own time, so merging stays associative.
       const fileTime = parseTime(file.updatedAt) ?? shardTime;
       const since = parseTime(file.startedAt) ?? shardSince;
-      planned.push({ path, hash: file.hash, maps: fileMaps, data: packed.counters, offset, nS: file.s, nF: file.f, arms: file.arms, time: fileTime, since });
+      planned.push({ path, hash, maps: fileMaps, data: packed.counters, offset, nS: file.s, nF: file.f, arms: file.arms, time: fileTime, since });
       offset += file.s + file.f + sum(file.arms);
     }
     if (offset !== packed.counters.length) throw new InputRejectedError(info.source, `has ${packed.counters.length} counters, its files list ${offset}`);

@@ -18,7 +18,15 @@ const zlib = () => process.getBuiltinModule('node:zlib');
 export const SHARD_FORMAT = 'lambda-coverage/shard';
 export const MAPS_FORMAT = 'lambda-coverage/maps';
 export const MANIFEST_FORMAT = 'lambda-coverage/manifest';
+/** Version of the maps and manifest documents. */
 export const FORMAT_VERSION = 1;
+/**
+ * Version of the shards written now. Version 2 drops each file's `hash` from a shard that names a
+ * maps document (`mapId`): the maps document already pins every (path, hash) pair, and the 40 hex
+ * digits per file were most of a shard's gzip'd bytes. Version 1 shards are still read.
+ */
+export const SHARD_VERSION = 2;
+const SHARD_VERSIONS_READ: readonly number[] = [1, 2];
 /** File name of the build manifest the plugin writes next to the bundle (in esbuild's outdir). */
 export const MANIFEST_FILE = 'lambda-coverage-manifest.json';
 
@@ -39,7 +47,8 @@ export interface FileMaps {
 
 /** The counting half of one file's coverage, as arrays indexed like Istanbul's `s`/`f`/`b` keys. */
 export interface FileCounters {
-  hash: string;
+  /** Istanbul's hash of the file. Absent in a version-2 shard with a `mapId`: its maps document has it. */
+  hash?: string;
   s: number[];
   f: number[];
   b: number[][];
@@ -47,7 +56,7 @@ export interface FileCounters {
 
 export interface Shard {
   format: typeof SHARD_FORMAT;
-  version: typeof FORMAT_VERSION;
+  version: 1 | typeof SHARD_VERSION;
   functionName: string;
   functionVersion: string;
   containerId: string;
@@ -151,17 +160,18 @@ function fail(what: string, reason: string): never {
   throw new ShardFormatError(`${what}: ${reason}`);
 }
 
-function checkVersion(doc: Record<string, unknown>, format: string, what: string): void {
+function checkVersion(doc: Record<string, unknown>, format: string, what: string, versions: readonly number[] = [FORMAT_VERSION]): void {
   if (doc.format !== format) fail(what, `not a ${format} document (format is ${JSON.stringify(doc.format)})`);
-  if (doc.version !== FORMAT_VERSION) {
-    fail(what, `${format} version ${JSON.stringify(doc.version)} is not supported (this lambda-coverage reads version ${FORMAT_VERSION}); upgrade lambda-coverage`);
+  if (!versions.includes(doc.version as number)) {
+    const reads = versions.length === 1 ? `version ${versions[0]}` : `versions ${versions.join(', ')}`;
+    fail(what, `${format} version ${JSON.stringify(doc.version)} is not supported (this lambda-coverage reads ${reads}); upgrade lambda-coverage`);
   }
 }
 
-function checkCounters(c: unknown, what: string): FileCounters {
+function checkCounters(c: unknown, what: string, hashRequired: boolean): FileCounters {
   if (typeof c !== 'object' || c === null) fail(what, 'counters are not an object');
   const fc = c as Record<string, unknown>;
-  if (typeof fc.hash !== 'string' || fc.hash === '') fail(what, 'missing "hash"');
+  if (fc.hash === undefined ? hashRequired : typeof fc.hash !== 'string' || fc.hash === '') fail(what, 'missing "hash"');
   if (!Array.isArray(fc.s) || !fc.s.every(isCount)) fail(what, '"s" must be an array of non-negative integers');
   if (!Array.isArray(fc.f) || !fc.f.every(isCount)) fail(what, '"f" must be an array of non-negative integers');
   if (!Array.isArray(fc.b) || !fc.b.every((arm) => Array.isArray(arm) && arm.every(isCount))) {
@@ -174,14 +184,16 @@ function checkCounters(c: unknown, what: string): FileCounters {
 export function parseShard(value: unknown, what = 'shard'): Shard {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) fail(what, 'not a JSON object');
   const doc = value as Record<string, unknown>;
-  checkVersion(doc, SHARD_FORMAT, what);
+  checkVersion(doc, SHARD_FORMAT, what, SHARD_VERSIONS_READ);
   for (const k of ['functionName', 'functionVersion', 'containerId', 'startedAt', 'updatedAt'] as const) {
     if (typeof doc[k] !== 'string') fail(what, `missing "${k}"`);
   }
   if (!isCount(doc.invocations)) fail(what, '"invocations" must be a non-negative integer');
   if (doc.mapId !== null && typeof doc.mapId !== 'string') fail(what, '"mapId" must be a string or null');
   if (typeof doc.files !== 'object' || doc.files === null) fail(what, 'missing "files"');
-  for (const [path, c] of Object.entries(doc.files as object)) checkCounters(c, `${what} file ${path}`);
+  // Without a maps document, the hash is what joins a file's counters to its maps (from a manifest).
+  const hashRequired = doc.version === 1 || doc.mapId === null;
+  for (const [path, c] of Object.entries(doc.files as object)) checkCounters(c, `${what} file ${path}`, hashRequired);
   return doc as unknown as Shard;
 }
 
@@ -216,7 +228,7 @@ export function parseManifest(value: unknown, what = 'manifest'): BuildManifest 
 
 /** Counters only make sense against the maps of the same file version: lengths must agree. */
 export function checkCountersMatchMaps(counters: FileCounters, maps: FileMaps, what: string): void {
-  if (counters.hash !== maps.hash) fail(what, `hash ${counters.hash} does not match the map's ${maps.hash}`);
+  if (counters.hash !== undefined && counters.hash !== maps.hash) fail(what, `hash ${counters.hash} does not match the map's ${maps.hash}`);
   const nS = Object.keys(maps.statementMap).length;
   const nF = Object.keys(maps.fnMap).length;
   const nB = Object.keys(maps.branchMap).length;

@@ -3,7 +3,7 @@
  * counters as arrays, and gather the static maps for the MapsDocument. No fs, no network.
  */
 import {
-  FORMAT_VERSION, MAPS_FORMAT, SHARD_FORMAT, computeMapId,
+  FORMAT_VERSION, MAPS_FORMAT, SHARD_FORMAT, SHARD_VERSION, computeMapId,
   type BuildManifest, type FileCounters, type FileMaps, type MapsDocument, type Shard,
 } from './shard-format.js';
 
@@ -139,12 +139,25 @@ export interface ShardMeta {
   invocations: number;
 }
 
+/**
+ * With a maps document (`mapId`), files go without their hash: the maps document pins each file's
+ * hash, and the hashes were most of the shard's bytes. Without one, the hash is how the combiner
+ * finds the file's maps in a build manifest, so it stays.
+ */
 export function buildShard(meta: ShardMeta, snap: Snapshot, mapId: string | null, now: Date): Shard {
+  let files = snap.files;
+  if (mapId !== null) {
+    files = {};
+    for (const key in snap.files) {
+      const { s, f, b } = snap.files[key]!;
+      files[key] = { s, f, b };
+    }
+  }
   return {
-    format: SHARD_FORMAT, version: FORMAT_VERSION,
+    format: SHARD_FORMAT, version: SHARD_VERSION,
     functionName: meta.functionName, functionVersion: meta.functionVersion, containerId: meta.containerId,
     startedAt: meta.startedAt, updatedAt: now.toISOString(), invocations: meta.invocations,
-    mapId, files: snap.files,
+    mapId, files,
   };
 }
 

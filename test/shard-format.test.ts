@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import {
-  FORMAT_VERSION, SHARD_FORMAT, ShardFormatError, arrayToCounters, checkCountersMatchMaps, computeMapId,
+  SHARD_FORMAT, SHARD_VERSION, ShardFormatError, arrayToCounters, checkCountersMatchMaps, computeMapId,
   countersToArray, decodeJsonGz, encodeJsonGz, keySegment, mapsKey, normalizePrefix, parseShard, shardKey,
   type FileMaps, type Shard,
 } from '../runtime/shard-format.js';
 
 const shard = (): Shard => ({
-  format: SHARD_FORMAT, version: FORMAT_VERSION, functionName: 'fn', functionVersion: '$LATEST',
+  format: SHARD_FORMAT, version: SHARD_VERSION, functionName: 'fn', functionVersion: '$LATEST',
   containerId: 'c1', startedAt: '2026-01-01T00:00:00.000Z', updatedAt: '2026-01-01T00:00:01.000Z',
   invocations: 2, mapId: 'm', files: { 'src/a.ts': { hash: 'h', s: [1, 0], f: [1], b: [[1, 0]] } },
 });
@@ -28,7 +28,20 @@ describe('shard format', () => {
   });
 
   it('rejects an unknown version with a message saying what to do', () => {
-    expect(() => parseShard({ ...shard(), version: 2 })).toThrow(/version 2 is not supported.*upgrade/);
+    expect(() => parseShard({ ...shard(), version: 3 })).toThrow(/version 3 is not supported \(this lambda-coverage reads versions 1, 2\).*upgrade/);
+  });
+
+  it('lets a version-2 shard leave the hashes to its maps document, and only then', () => {
+    const noHash = (s: Shard): Shard => ({ ...s, files: { 'src/a.ts': { s: [1, 0], f: [1], b: [[1, 0]] } } });
+    expect(parseShard(noHash(shard())).files['src/a.ts']).toEqual({ s: [1, 0], f: [1], b: [[1, 0]] });
+    // Without a maps document the hash is what finds the file's maps in a manifest.
+    expect(() => parseShard(noHash({ ...shard(), mapId: null }))).toThrow(/file src\/a\.ts: missing "hash"/);
+    // Version 1 always carried it.
+    expect(() => parseShard(noHash({ ...shard(), version: 1 }))).toThrow(/missing "hash"/);
+    expect(parseShard({ ...shard(), version: 1 }).version).toBe(1);
+    const empty = shard();
+    empty.files['src/a.ts']!.hash = '';
+    expect(() => parseShard(empty)).toThrow(/missing "hash"/);
   });
 
   it('rejects negative, fractional and null counters', () => {

@@ -8,7 +8,7 @@ import vm from 'node:vm';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { createInstrumenter } from 'istanbul-lib-instrument';
 import {
-  FORMAT_VERSION, MANIFEST_FORMAT, MAPS_FORMAT, SHARD_FORMAT, computeMapId, countersToArray, encodeJsonGz, mapsKey,
+  FORMAT_VERSION, MANIFEST_FORMAT, MAPS_FORMAT, SHARD_FORMAT, SHARD_VERSION, computeMapId, countersToArray, encodeJsonGz, mapsKey,
   shardKey, type BuildManifest, type FileMaps, type MapsDocument, type Shard,
 } from '../../runtime/shard-format.js';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../scripts/local/s3.mjs';
@@ -56,16 +56,20 @@ export function mapsOf(data: IstanbulData): Record<string, FileMaps> {
   return files;
 }
 
-/** A lean shard + its maps document, as the runtime writes them. */
+/**
+ * A lean shard + its maps document, as the runtime writes them (version 2: the hashes are in the maps
+ * document only). `{ version: 1 }` in `meta` gives the older layout, each file with its hash.
+ */
 export function toShard(data: IstanbulData, meta: Partial<Shard> = {}): { shard: Shard; maps: MapsDocument } {
   const mapFiles = mapsOf(data);
   const mapId = computeMapId(Object.values(mapFiles));
   const files: Shard['files'] = {};
   for (const [k, v] of Object.entries(data)) {
-    files[k] = { hash: v.hash, s: countersToArray(v.s), f: countersToArray(v.f), b: countersToArray(v.b) };
+    files[k] = { s: countersToArray(v.s), f: countersToArray(v.f), b: countersToArray(v.b) };
+    if (meta.version === 1) files[k] = { hash: v.hash, ...files[k] };
   }
   const shard: Shard = {
-    format: SHARD_FORMAT, version: FORMAT_VERSION, functionName: 'orders', functionVersion: '$LATEST',
+    format: SHARD_FORMAT, version: SHARD_VERSION, functionName: 'orders', functionVersion: '$LATEST',
     containerId: 'c0', startedAt: '2026-11-01T10:00:00.000Z', updatedAt: '2026-11-01T10:05:00.000Z', invocations: 1,
     mapId, files, ...meta,
   };

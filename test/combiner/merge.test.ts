@@ -79,7 +79,28 @@ describe('merge core', () => {
     const data = runContainer(code, (m) => invoke(m, 1));
     const { shard, maps } = toShard(data);
     delete maps.files['src/greet.js'];
-    expect(() => new CoverageMerger().addShard(shard, maps, info('k'))).toThrow(/src\/greet\.js: no static maps for hash .* does not list it/);
+    expect(() => new CoverageMerger().addShard(shard, maps, info('k'))).toThrow(/src\/greet\.js: no static maps \(its maps document .* does not list it\)/);
+    const v1 = toShard(data, { version: 1 });
+    delete v1.maps.files['src/greet.js'];
+    expect(() => new CoverageMerger().addShard(v1.shard, v1.maps, info('k'))).toThrow(/src\/greet\.js: no static maps for hash .* does not list it/);
+  });
+
+  it('reads version-1 shards (each file with its hash) and version-2 shards (hashes in the maps document) to the same result', () => {
+    const data = runContainer(code, (m) => [1, 2, 5].forEach((i) => invoke(m, i)));
+    const results = ([1, 2] as const).map((version) => {
+      const { shard, maps } = toShard(data, { version });
+      const parsed = parseShard(JSON.parse(JSON.stringify(shard)));
+      expect(Object.values(parsed.files).every((f) => (f.hash !== undefined) === (version === 1))).toBe(true);
+      const merger = new CoverageMerger();
+      merger.addShard(parsed, maps, info(`v${version}`));
+      return JSON.parse(JSON.stringify(merger.result().builds[0]!.coverageMap)) as IstanbulData;
+    });
+    expect(results[1]).toEqual(results[0]);
+    expect(results[0]!['src/calc.js']!.hash).toBe(data['src/calc.js']!.hash);
+    // A version-2 shard still names the file version it counted: a maps document of another version is refused.
+    const changed = runContainer(instrument(['src/calc.js', 'src/greet.js'], (f) => `${readFileSync(join(APP, f), 'utf8')}\nfunction extra() { return 1; }\n`), (m) => invoke(m, 1));
+    const other = toShard(changed);
+    expect(() => new CoverageMerger().addShard(toShard(data).shard, { ...other.maps, mapId: toShard(data).shard.mapId! }, info('k'))).toThrow(/counters|statement|function|branch/);
   });
 
   it('validates plain Istanbul files: null, negative, fractional, missing counters and bogus documents are refused whole', () => {
@@ -250,7 +271,7 @@ describe('merge core', () => {
     tree.addShard(C.shard, C.maps, info('c'));
 
     const flatJson = JSON.parse(JSON.stringify(flat.result().builds[0]!.coverageMap)) as IstanbulData;
-    expect(flatJson['src/greet.js']!.hash).toBe(C.shard.files['src/greet.js']!.hash);
+    expect(flatJson['src/greet.js']!.hash).toBe(C.maps.files['src/greet.js']!.hash);
     expect(JSON.parse(JSON.stringify(tree.result().builds[0]!.coverageMap))).toEqual(flatJson);
     expect(tree.invocations).toBe(flat.invocations);
   });

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nodeBinary, ricAvailable, startContainer, type Container, type ContainerOptions } from '../../scripts/local/lambda.mjs';
 import { startLocalS3, type LocalS3 } from '../../scripts/local/s3.mjs';
 import { FIXTURE_PATH, expectedCounters, writeFixture, type Shape } from './fixtures.js';
+import { computeMapId } from '../../runtime/shard-format.js';
 import { startProxy } from './proxy.js';
 import { awsListKeys, awsShard, coverageEnv, layerOpt, tempDir, waitFor, BUCKET } from './helpers.js';
 
@@ -84,7 +85,10 @@ d('the layer under faults, on real parts', () => {
     const local = JSON.parse(stdout)[FIXTURE_PATH];
     const [shard] = await shards(fn);
     expect(shard!.invocations).toBe(40);
-    expect(shard!.files[FIXTURE_PATH]).toEqual({ hash: local.hash, s: Object.values(local.s), f: Object.values(local.f), b: Object.values(local.b) });
+    // A shard with a maps document leaves each file's hash to it (shard version 2).
+    expect(shard!.version).toBe(2);
+    expect(shard!.mapId).toBe(computeMapId([{ path: FIXTURE_PATH, hash: local.hash }]));
+    expect(shard!.files[FIXTURE_PATH]).toEqual({ s: Object.values(local.s), f: Object.values(local.f), b: Object.values(local.b) });
   });
 
   it('S3 stopped then started: the function is fine, the state waits in /tmp, nothing is lost', async () => {

@@ -38,8 +38,14 @@ describe('snapshot and encode', () => {
     const shard = buildShard({ functionName: 'fn', functionVersion: '1', containerId: 'c', startedAt: new Date(0).toISOString(), invocations: 2 }, takeSnapshot(cov), sel.mapId, new Date());
     const back = parseShard(decodeJsonGz(encodeJsonGz(shard), 'shard'));
     for (const [path, counters] of Object.entries(back.files)) checkCountersMatchMaps(counters, maps.files[path]!, path);
-    // Shards carry no maps.
+    // Shards carry no maps, and with a maps document no hashes either (they are in the maps).
     expect(JSON.stringify(back)).not.toContain('statementMap');
+    expect(back.version).toBe(2);
+    expect(back.files[FIXTURE_PATH]).toEqual({ s: [2, 0, 2, 0], f: [2, 0], b: [[0, 2]] });
+    expect(maps.files[FIXTURE_PATH]!.hash).toBe(FIXTURE_HASH);
+    // Without one, each file keeps its hash: it is how a manifest's maps are found for it.
+    const unmapped = parseShard(decodeJsonGz(encodeJsonGz(buildShard({ functionName: 'fn', functionVersion: '1', containerId: 'c', startedAt: new Date(0).toISOString(), invocations: 2 }, takeSnapshot(cov), null, new Date())), 'shard'));
+    expect(unmapped.files[FIXTURE_PATH]!.hash).toBe(FIXTURE_HASH);
   });
 
   it('a lean file absent from the manifest (or of another version) is reported and left out', () => {
