@@ -40,10 +40,12 @@ interface BuildStats {
   /** Time spent in our onLoad callbacks, summed, and writing the manifest (for LAMBDA_COVERAGE_DEBUG). */
   loadMs: number;
   manifestMs: number;
+  /** The manifest on disk already listed exactly this build's files, so it was left as it was. */
+  manifestUnchanged: boolean;
 }
 
 function newStats(): BuildStats {
-  return { startedAt: performance.now(), instrumented: 0, cacheHits: 0, failed: 0, matched: 0, cacheWriteError: undefined, files: new Map(), loadMs: 0, manifestMs: 0 };
+  return { startedAt: performance.now(), instrumented: 0, cacheHits: 0, failed: 0, matched: 0, cacheWriteError: undefined, files: new Map(), loadMs: 0, manifestMs: 0, manifestUnchanged: false };
 }
 
 /** Where the manifest goes: esbuild's outdir, else the directory of its outfile. */
@@ -212,7 +214,7 @@ function setupEnabled(build: PluginBuild, opts: ResolvedOptions, buildCwd: strin
         try {
           const t0 = performance.now();
           const dropped = new Set([...previousKeys].filter((k) => !stats.files.has(k)));
-          await writeManifest(file, stats.files, dropped, generatorName(), (k) => existsSync(resolve(opts.cwd, k)));
+          stats.manifestUnchanged = !(await writeManifest(file, stats.files, dropped, generatorName(), (k) => existsSync(resolve(opts.cwd, k))));
           written = file;
           stats.manifestMs = performance.now() - t0;
         } catch (e) {
@@ -223,7 +225,7 @@ function setupEnabled(build: PluginBuild, opts: ResolvedOptions, buildCwd: strin
     }
     if (opts.summary && !quiet(initial)) process.stderr.write(`${summaryLine(stats, opts, written)}\n`);
     const threads = useWorkers ? String(opts.workers) : opts.workers > 0 ? '0 (no compiled worker.js next to the plugin)' : '0';
-    if (verbose) debug(`onLoad total ${stats.loadMs.toFixed(0)}ms (summed over files), manifest ${stats.manifestMs.toFixed(0)}ms, workers ${threads}, cache ${opts.cacheDir ?? 'off'}`);
+    if (verbose) debug(`onLoad total ${stats.loadMs.toFixed(0)}ms (summed over files), manifest ${stats.manifestMs.toFixed(0)}ms${stats.manifestUnchanged ? ' (unchanged, not rewritten)' : ''}, workers ${threads}, cache ${opts.cacheDir ?? 'off'}`);
     if (pool) {
       const p = pool;
       pool = undefined;

@@ -15,8 +15,11 @@ import { FORMAT_VERSION, MANIFEST_FORMAT, parseManifest } from '../runtime/shard
 /** Coverage key -> JSON text of that file's FileMaps. */
 export type ManifestEntries = Map<string, string>;
 
+const HEADER_START = `{"format":${JSON.stringify(MANIFEST_FORMAT)},"version":${FORMAT_VERSION},"createdAt":`;
+const headerEnd = (generator: string): string => `,"generator":${JSON.stringify(generator)},"files":{`;
+
 function header(createdAt: Date, generator: string): string {
-  return `{"format":${JSON.stringify(MANIFEST_FORMAT)},"version":${FORMAT_VERSION},"createdAt":${JSON.stringify(createdAt.toISOString())},"generator":${JSON.stringify(generator)},"files":{`;
+  return `${HEADER_START}${JSON.stringify(createdAt.toISOString())}${headerEnd(generator)}`;
 }
 
 /** The manifest text: header line, one `"key":{maps}` line per file (sorted), closing line. */
@@ -67,7 +70,20 @@ export function mergeEntries(
   return merged;
 }
 
-async function readExisting(file: string): Promise<ManifestEntries | undefined> {
+/** Same files with the same maps text (order aside). */
+export function sameEntries(a: ReadonlyMap<string, string>, b: ReadonlyMap<string, string>): boolean {
+  if (a.size !== b.size) return false;
+  for (const [k, v] of a) if (b.get(k) !== v) return false;
+  return true;
+}
+
+interface Existing {
+  entries: ManifestEntries;
+  /** Written in our line layout by this very generator: the same entries render the same file. */
+  current: boolean;
+}
+
+async function readExisting(file: string, generator: string): Promise<Existing | undefined> {
   let text: string;
   try {
     text = await readFile(file, 'utf8');
@@ -75,7 +91,9 @@ async function readExisting(file: string): Promise<ManifestEntries | undefined> 
     return undefined;
   }
   try {
-    return readManifestEntries(text, file);
+    const first = text.slice(0, text.indexOf('\n'));
+    const current = first.startsWith(HEADER_START) && first.endsWith(headerEnd(generator));
+    return { entries: readManifestEntries(text, file), current };
   } catch {
     // Not a manifest, or from an unknown version: replaced, not merged.
     return undefined;
@@ -85,21 +103,30 @@ async function readExisting(file: string): Promise<ManifestEntries | undefined> 
 // Builds of one process that share an output directory must not interleave read-merge-write.
 const locks = new Map<string, Promise<unknown>>();
 
-/** Reads, merges and atomically rewrites the manifest at `file`. */
+/**
+ * Reads, merges and atomically rewrites the manifest at `file`. A manifest that already lists exactly
+ * these files and maps is left as it is (its `createdAt` stays the time that content was first
+ * written): an unchanged warm build neither renders nor writes it (half a megabyte for rxjs). Resolves to whether
+ * the file was written.
+ */
 export function writeManifest(
   file: string,
   files: ReadonlyMap<string, string>,
   dropped: ReadonlySet<string>,
   generator: string,
   stillExists?: (key: string) => boolean,
-): Promise<void> {
+): Promise<boolean> {
   const previous = locks.get(file) ?? Promise.resolve();
   const next = previous.catch(() => undefined).then(async () => {
-    const text = renderManifest(mergeEntries(await readExisting(file), files, dropped, stillExists), generator);
+    const existing = await readExisting(file, generator);
+    const merged = mergeEntries(existing?.entries, files, dropped, stillExists);
+    if (existing?.current && sameEntries(existing.entries, merged)) return false;
+    const text = renderManifest(merged, generator);
     await mkdir(dirname(file), { recursive: true });
     const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
     await writeFile(tmp, text);
     await rename(tmp, file);
+    return true;
   });
   locks.set(file, next);
   void next

@@ -1,5 +1,5 @@
 // Pure parts of the plugin: options, file selection, loaders, tsconfig reading, manifest merging.
-import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import TestExclude from 'test-exclude';
@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { autoWorkers, DEFAULT_EXCLUDE, DEFAULT_EXTENSIONS, resolveOptions } from '../../plugin/options.js';
 import { coverageKey, createSelector, extensionsFilter, literalPieces, loaderFor } from '../../plugin/select.js';
 import { DecoratorsResolver, parseJsonc } from '../../plugin/tsconfig.js';
-import { mergeEntries, readManifestEntries, renderManifest } from '../../plugin/manifest.js';
+import { mergeEntries, readManifestEntries, renderManifest, writeManifest } from '../../plugin/manifest.js';
 import { parseManifest } from '../../runtime/shard-format.js';
 import { decodeEntry, encodeEntry } from '../../plugin/cache.js';
 import type { FileMaps } from '../../runtime/shard-format.js';
@@ -169,6 +169,28 @@ describe('manifest', () => {
     const pretty = JSON.stringify(JSON.parse(text), null, 2);
     expect(readManifestEntries(pretty, 'm')).toEqual(new Map([...e].sort()));
     expect(() => readManifestEntries('{"format":"other"}', 'm')).toThrow(/not a lambda-coverage\/manifest/);
+  });
+
+  it('leaves a manifest that already lists exactly these files as it is, and rewrites any other', async () => {
+    const tmp = mkdtempSync(join(tmpdir(), 'lc-manifest-'));
+    try {
+      const file = join(tmp, 'out', 'm.json');
+      const e = entries(maps('src/a.ts', '1'), maps('src/b.ts', '2'));
+      expect(await writeManifest(file, e, new Set(), 'gen')).toBe(true);
+      const first = readFileSync(file, 'utf8');
+      expect(await writeManifest(file, new Map([...e].reverse()), new Set(), 'gen')).toBe(false);
+      expect(readFileSync(file, 'utf8')).toBe(first);
+      // Another generator wrote it: rewritten, though the maps are the same.
+      expect(await writeManifest(file, e, new Set(), 'gen 2')).toBe(true);
+      expect(parseManifest(JSON.parse(readFileSync(file, 'utf8'))).generator).toBe('gen 2');
+      // A changed file, a dropped one: rewritten.
+      expect(await writeManifest(file, entries(maps('src/a.ts', '3')), new Set(['src/b.ts']), 'gen 2')).toBe(true);
+      const files = parseManifest(JSON.parse(readFileSync(file, 'utf8'))).files;
+      expect(Object.keys(files)).toEqual(['src/a.ts']);
+      expect(files['src/a.ts']!.hash).toBe('3');
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
   });
 });
 
