@@ -60,6 +60,17 @@ export class C${i} {
     imports.push(`import { f${i}, g${i}, C${i} } from './${name}';`);
     calls.push(`(x: number) => f${i}(x) + g${i}(x % 3 === 0 ? undefined : 'v').length + new C${i}().m(x)`);
   }
+  // The same function calling S3 once through the runtime's SDK (required, so NODE_PATH finds it).
+  writeFileSync(join(dir, 'src', 'handler-sdk.ts'), `import { createRequire } from 'node:module';
+import { handler as inner } from './handler';
+const { S3Client, HeadBucketCommand } = createRequire(import.meta.url)('@aws-sdk/client-s3');
+const client = new S3Client({ endpoint: process.env.COVERAGE_S3_ENDPOINT, forcePathStyle: true });
+let first = true;
+export const handler = async (event: { i?: number }) => {
+  if (first) { first = false; await client.send(new HeadBucketCommand({ Bucket: process.env.COVERAGE_S3_BUCKET })); }
+  return inner(event);
+};
+`);
   writeFileSync(join(dir, 'src', 'handler.ts'), `${imports.join('\n')}
 const all = [${calls.join(',\n  ')}];
 export const handler = async (event: { i?: number }) => {
@@ -72,9 +83,9 @@ export const handler = async (event: { i?: number }) => {
 `);
 }
 
-export async function buildVariant(projectDir, outDir, plugin) {
+export async function buildVariant(projectDir, outDir, plugin, entry = 'src/handler.ts') {
   await esbuild.build({
-    absWorkingDir: projectDir, entryPoints: ['src/handler.ts'], bundle: true, platform: 'node', target: 'node22',
+    absWorkingDir: projectDir, entryPoints: [entry], bundle: true, platform: 'node', target: 'node22',
     format: 'esm', outfile: join(outDir, 'index.mjs'), logLevel: 'error', plugins: plugin ? [plugin] : [],
   });
   return outDir;
@@ -139,6 +150,7 @@ export async function run({ quick = false } = {}) {
     const plain = await buildVariant(project, join(work, 'plain'), null);
     const lean = await buildVariant(project, join(work, 'lean'), coverageInstrument({ enabled: true, cwd: project, cache: false, summary: false }));
     const full = await buildVariant(project, join(work, 'full'), coverageInstrument({ enabled: true, cwd: project, cache: false, summary: false, lean: false }));
+    const sdkFn = await buildVariant(project, join(work, 'sdk'), coverageInstrument({ enabled: true, cwd: project, cache: false, summary: false }), 'src/handler-sdk.ts');
     const opt = join(work, 'opt');
     mkdirSync(opt);
     const layerZip = join(work, 'layer.zip');
@@ -205,7 +217,28 @@ export async function run({ quick = false } = {}) {
     console.log(`(inline was the function's first container: it read the manifest and wrote the maps; deferred found them in S3)`);
     console.log(`target: added memory of the layer vs instrumented, no layer <= 10 MB: first container ${f1(addedMem)} MB (${verdict(addedMem <= 10)}), later containers ${f1(addedMem2)} MB (${verdict(addedMem2 <= 10)}); most of it is the runtime's AWS SDK; the extension is a separate bash process (above)`);
     const sdkAlone = await sdkMemoryMb(s3.endpoint);
-    console.log(`the AWS SDK alone (require @aws-sdk/client-s3 + one PUT, in a plain Node process): +${f1(sdkAlone)} MB RSS; the layer's own share: ~${f1(addedMem2 - sdkAlone)} MB`);
+    console.log(`the AWS SDK alone (require @aws-sdk/client-s3 + one PUT, in a plain Node process): +${f1(sdkAlone)} MB RSS`);
+    await Promise.all(containers.splice(0).map((c) => c.shutdown()));
+    // Most functions call AWS through the runtime's SDK already (esbuild setups keep @aws-sdk/* external,
+    // as CDK's NodejsFunction does): the layer then loads no SDK of its own. Same bundle plus one S3 call.
+    const sdkVariants = [
+      { name: 'fn uses SDK, no layer', env: s3Env(s3.endpoint) },
+      { name: 'fn uses SDK + layer', opt, env: variants[2].env },
+    ];
+    for (const v of sdkVariants) {
+      const c = await startContainer({ taskRoot: sdkFn, optDir: v.opt, handler: 'index.handler', env: v.env, functionName: 'bench-layer' });
+      containers.push(c);
+      await c.initDone;
+      for (let i = 0; i < (quick ? 60 : 200); i++) {
+        const r = await c.invoke({ i });
+        if (!r.ok) throw new Error(`${v.name}: ${r.body}`);
+        await r.phaseEnd;
+      }
+      v.rss = rssMb(c.pids.find((p) => p.name === 'runtime').pid);
+      console.log(`${v.name.padEnd(24)} | runtime ${f1(v.rss).padStart(6)} MB`);
+    }
+    const addedShared = sdkVariants[1].rss - sdkVariants[0].rss;
+    console.log(`added memory when the function itself uses the runtime's SDK: ${f1(addedShared)} MB (${verdict(addedShared <= 10)})`);
     console.log('anchor: the coverage.py layer: +30-70 MB');
     await Promise.all(containers.splice(0).map((c) => c.shutdown()));
 
