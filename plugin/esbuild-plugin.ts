@@ -2,6 +2,7 @@
  * coverageInstrument(): the esbuild plugin. Claims the project's own source files in onLoad,
  * instruments them (cache, worker pool or main thread) and writes the build manifest at onEnd.
  */
+import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import type { BuildResult, OnLoadArgs, OnLoadResult, PartialMessage, Plugin, PluginBuild } from 'esbuild';
@@ -46,6 +47,17 @@ interface BuildStats {
 
 function newStats(): BuildStats {
   return { startedAt: performance.now(), instrumented: 0, cacheHits: 0, failed: 0, matched: 0, cacheWriteError: undefined, files: new Map(), loadMs: 0, manifestMs: 0, manifestUnchanged: false };
+}
+
+/**
+ * Names a build for its cache pack: the same entry points into the same output with the same options
+ * (relative to the project, so a cache restored into another checkout still finds it).
+ */
+export function buildId(build: PluginBuild['initialOptions'], opts: ResolvedOptions, buildCwd: string): string {
+  const out = build.outdir ?? build.outfile;
+  const id = [out === undefined ? null : coverageKey(opts.cwd, resolve(buildCwd, out)), build.entryPoints ?? null, build.stdin?.sourcefile ?? null,
+    opts.lean, opts.coverageVariable, build.sourcemap ?? null];
+  return createHash('sha256').update(JSON.stringify(id)).digest('hex').slice(0, 32);
 }
 
 /** Where the manifest goes: esbuild's outdir, else the directory of its outfile. */
@@ -117,8 +129,11 @@ function setupEnabled(build: PluginBuild, opts: ResolvedOptions, buildCwd: strin
   let previousKeys = new Set<string>();
   const verbose = debugOn();
 
+  const packId = cache ? buildId(initial, opts, buildCwd) : '';
+
   build.onStart(() => {
     stats = newStats();
+    cache?.startBuild(packId);
   });
 
   /** A cache hit never decodes the file: bytes in, bytes out. */
@@ -189,6 +204,13 @@ function setupEnabled(build: PluginBuild, opts: ResolvedOptions, buildCwd: strin
         text: `${NAME}: include ${JSON.stringify(opts.include)} matched none of the files in this build (globs are relative to ${opts.cwd}); nothing was instrumented`,
       });
     }
+    let packWritten = false;
+    if (cache) {
+      packWritten = await cache.finishBuild(result.errors.length === 0).catch((e: Error) => {
+        stats.cacheWriteError ??= `${opts.cacheDir}: ${e.message}`;
+        return false;
+      });
+    }
     if (stats.cacheWriteError) warnings.push({ text: `${NAME}: could not write the instrument cache (${stats.cacheWriteError}); builds stay correct but slower` });
 
     // Files another plugin loaded and instrumented with instrument().
@@ -225,7 +247,7 @@ function setupEnabled(build: PluginBuild, opts: ResolvedOptions, buildCwd: strin
     }
     if (opts.summary && !quiet(initial)) process.stderr.write(`${summaryLine(stats, opts, written)}\n`);
     const threads = useWorkers ? String(opts.workers) : opts.workers > 0 ? '0 (no compiled worker.js next to the plugin)' : '0';
-    if (verbose) debug(`onLoad total ${stats.loadMs.toFixed(0)}ms (summed over files), manifest ${stats.manifestMs.toFixed(0)}ms${stats.manifestUnchanged ? ' (unchanged, not rewritten)' : ''}, workers ${threads}, cache ${opts.cacheDir ?? 'off'}`);
+    if (verbose) debug(`onLoad total ${stats.loadMs.toFixed(0)}ms (summed over files), manifest ${stats.manifestMs.toFixed(0)}ms${stats.manifestUnchanged ? ' (unchanged, not rewritten)' : ''}, workers ${threads}, cache ${opts.cacheDir ?? 'off'}${cache ? ` (${cache.packNote}${packWritten ? ', pack rewritten' : ''})` : ''}`);
     if (pool) {
       const p = pool;
       pool = undefined;
@@ -235,6 +257,7 @@ function setupEnabled(build: PluginBuild, opts: ResolvedOptions, buildCwd: strin
   });
 
   build.onDispose(() => {
+    cache?.close();
     void pool?.close();
   });
 }

@@ -1,5 +1,5 @@
 // Pure parts of the plugin: options, file selection, loaders, tsconfig reading, manifest merging.
-import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import TestExclude from 'test-exclude';
@@ -9,7 +9,7 @@ import { coverageKey, createSelector, extensionsFilter, literalPieces, loaderFor
 import { DecoratorsResolver, parseJsonc } from '../../plugin/tsconfig.js';
 import { mergeEntries, readManifestEntries, renderManifest, writeManifest } from '../../plugin/manifest.js';
 import { parseManifest } from '../../runtime/shard-format.js';
-import { decodeEntry, encodeEntry } from '../../plugin/cache.js';
+import { decodeEntry, decodePack, encodeEntry, encodePack, InstrumentCache } from '../../plugin/cache.js';
 import type { FileMaps } from '../../runtime/shard-format.js';
 
 const cwd = '/proj';
@@ -202,5 +202,48 @@ describe('cache entries', () => {
     expect(decodeEntry(Buffer.from(encodeEntry({ code: 'x', map: '', mapsJson: null })))!.mapsJson).toBeNull();
     expect(decodeEntry(Buffer.from('garbage'))).toBeUndefined();
     expect(decodeEntry(Buffer.from('{"x":1}\n\ncode'))).toBeUndefined();
+  });
+
+  it('pack into one file that is read back whole or not at all', () => {
+    const a = Buffer.from(encodeEntry({ code: 'a\n', map: '', mapsJson: JSON.stringify(maps('a.ts', '1')) }));
+    const b = Buffer.from(encodeEntry({ code: 'b', map: '{}', mapsJson: null }));
+    const pack = encodePack(new Map([['ka', a], ['kb', b], ['empty', Buffer.alloc(0)]]));
+    const back = decodePack(pack)!;
+    expect([...back.keys()]).toEqual(['ka', 'kb', 'empty']);
+    expect([back.get('ka')!.equals(a), back.get('kb')!.equals(b), back.get('empty')!.length]).toEqual([true, true, 0]);
+    expect(decodePack(pack.subarray(0, pack.length - 1))).toBeUndefined();
+    expect(decodePack(Buffer.concat([pack, Buffer.from('\n')]))).toBeUndefined();
+    expect(decodePack(Buffer.from('{"format":"lambda-coverage-pack","version":1,"entries":[["k",-1]]}\n'))).toBeUndefined();
+    expect(decodePack(Buffer.from('{"format":"other","version":1,"entries":[]}\n'))).toBeUndefined();
+    expect(decodePack(Buffer.from('garbage'))).toBeUndefined();
+  });
+
+  it('serve a build run again from its pack alone, a large one too', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lc-cache-'));
+    try {
+      // 1000 entries: an index line longer than the first read of the pack.
+      const keys = Array.from({ length: 1000 }, (_, i) => `${String(i).padStart(4, '0')}${'k'.repeat(60)}`);
+      const value = (k: string) => ({ code: `code of ${k}`, map: '', mapsJson: JSON.stringify(maps(`${k}.ts`, 'h')) });
+      const first = new InstrumentCache(dir);
+      first.startBuild('b');
+      for (const k of keys) await first.set(k, value(k));
+      expect(await first.finishBuild(true)).toBe(true);
+      for (const d of readdirSync(dir)) if (d !== 'packs') rmSync(join(dir, d), { recursive: true });
+      const again = new InstrumentCache(dir);
+      again.startBuild('b');
+      expect(again.packNote).toBe('pack of 1000 entries');
+      for (const k of keys) expect(Buffer.from(again.get(k)!.code).toString()).toBe(`code of ${k}`);
+      expect(again.get('missing')).toBeUndefined();
+      // Nothing new used: the pack is not rewritten.
+      expect(await again.finishBuild(true)).toBe(false);
+      // Another build has its own pack.
+      const other = new InstrumentCache(dir);
+      other.startBuild('c');
+      expect(other.packNote).toBe('no pack yet');
+      expect(other.get(keys[0]!)).toBeUndefined();
+      other.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

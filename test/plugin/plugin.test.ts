@@ -1,9 +1,10 @@
 // coverageInstrument() on real esbuild builds of the fixture project, then the bundles run in Node 22.
-import { readFileSync, readdirSync, writeFileSync, existsSync } from 'node:fs';
+import { readFileSync, readdirSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { eachMapping, TraceMap } from '@jridgewell/trace-mapping';
 import * as esbuild from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decodePack } from '../../plugin/cache.js';
 import { coverageInstrument, instrument, MANIFEST_FILE } from '../../plugin/index.js';
 import { checkCountersMatchMaps, countersToArray, parseManifest, type BuildManifest } from '../../runtime/shard-format.js';
 import { buildOptions, captureStderr, makeProject, readJson, runBundle, sliceRange, type Coverage } from './helpers.js';
@@ -371,6 +372,71 @@ describe('the content-hash cache', () => {
       restore();
     }
     expect(lines.find((l) => l.startsWith('lambda-coverage: '))).toMatch(/instrumented 13 files \(12 from cache/);
+  });
+});
+
+describe('the cache pack', () => {
+  const hits = (lines: string[]) => lines.filter((l) => l.startsWith('lambda-coverage: ')).map((l) => /\((\d+) from cache/.exec(l)?.[1]);
+  /** Builds into `outdir` with the cache in `cache`, a new plugin instance each time; returns the hit counts. */
+  async function runs(cache: string, outdir: string, n: number, between: () => void = () => undefined): Promise<(string | undefined)[]> {
+    const { lines, restore } = captureStderr();
+    try {
+      for (let i = 0; i < n; i++) {
+        if (i > 0) between();
+        await esbuild.build({ ...buildOptions(dir, outdir, [coverageInstrument({ enabled: true, cache })]), logLevel: undefined });
+      }
+    } finally {
+      restore();
+    }
+    return hits(lines);
+  }
+  /** A pack's entries, in any order. */
+  const packed = (bytes: Buffer) => Object.fromEntries([...decodePack(bytes)!].map(([k, v]) => [k, v.toString('latin1')]));
+  const packsIn = (cache: string) => readdirSync(join(cache, 'packs')).map((f) => join(cache, 'packs', f));
+  /** Every entry file gone: only the pack can give hits. */
+  const dropEntries = (cache: string) => {
+    for (const d of readdirSync(cache)) if (d !== 'packs') rmSync(join(cache, d), { recursive: true });
+  };
+
+  it('serves a build run again from one file, with the same bundle and manifest as a miss', async () => {
+    const cache = join(dir, 'pack-cache');
+    expect(await runs(cache, 'packed', 2, () => dropEntries(cache))).toEqual(['0', '13']);
+    expect(packsIn(cache)).toHaveLength(1);
+    expect(readFileSync(bundleOf('packed')).equals(readFileSync(bundleOf('lean')))).toBe(true);
+    expect(parseManifest(readJson(join(dir, 'packed', MANIFEST_FILE))).files).toEqual(manifest.files);
+  });
+
+  it('ignores a pack that does not check out, whole, and writes a good one', async () => {
+    const cache = join(dir, 'bad-pack-cache');
+    await runs(cache, 'bad-pack', 1);
+    const [pack] = packsIn(cache);
+    const good = readFileSync(pack!);
+    const damaged = [
+      good.subarray(0, good.length - 1), // cut short
+      Buffer.concat([good, Buffer.from('x')]), // longer than its index says
+      Buffer.from(good.toString('latin1').replace('"version":1', '"version":9'), 'latin1'),
+      Buffer.from('not a pack'),
+    ];
+    for (const bytes of damaged) {
+      writeFileSync(pack!, bytes);
+      dropEntries(cache);
+      // Nothing to trust: every file instrumented again, the same output, the pack whole again.
+      expect(await runs(cache, 'bad-pack', 1)).toEqual(['0']);
+      expect(readFileSync(bundleOf('bad-pack')).equals(readFileSync(bundleOf('lean')))).toBe(true);
+      expect(packed(readFileSync(pack!))).toEqual(packed(good));
+    }
+    // With the entry files still there, a damaged pack costs nothing but speed.
+    writeFileSync(pack!, good.subarray(0, 100));
+    expect(await runs(cache, 'bad-pack', 1)).toEqual(['13']);
+  });
+
+  it('is not corrupted by builds that share it at the same time', async () => {
+    const cache = join(dir, 'shared-pack-cache');
+    const one = () => esbuild.build(buildOptions(dir, 'pack-race', [coverageInstrument({ enabled: true, cache, summary: false })]));
+    await Promise.all([one(), one(), one()]);
+    expect(readdirSync(join(cache, 'packs')).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+    expect(await runs(cache, 'pack-race', 1)).toEqual(['13']);
+    expect(readFileSync(bundleOf('pack-race')).equals(readFileSync(bundleOf('lean')))).toBe(true);
   });
 });
 
