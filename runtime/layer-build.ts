@@ -7,7 +7,7 @@
  *   extensions/lambda-coverage                        external extension (SHUTDOWN, INVOKE when deferred)
  *   nodejs/node_modules/lambda-coverage/package.json
  *   nodejs/node_modules/lambda-coverage/dist/runtime/*.js
- *   nodejs/node_modules/lambda-coverage/layer/{shim.mjs,preload.cjs}
+ *   nodejs/node_modules/lambda-coverage/layer/{shim.mjs,*.mjs,preload.cjs}   (shim bundled by npm run build)
  *
  * Not loaded inside Lambda. The zip is written here (deflate from node:zlib, CRC-32, Unix modes) so
  * no `zip` program is needed.
@@ -57,9 +57,13 @@ export function layerFiles(root = packageRoot()): LayerFile[] {
     },
   ];
   for (const n of names) files.push({ path: `${PKG}/dist/runtime/${n}`, data: readFileSync(join(runtimeDir, n)), mode: 0o644 });
-  for (const n of ['shim.mjs', 'preload.cjs']) {
-    files.push({ path: `${PKG}/layer/${n}`, data: readFileSync(join(root, 'layer', n)), mode: 0o644 });
+  // The shim as `npm run build` bundled it (one module and the chunks of its lazy imports), not the
+  // source layer/shim.mjs, which would load dist/runtime's modules one by one at cold start.
+  const bundled = join(root, 'dist', 'layer');
+  for (const n of readdirSync(bundled).filter((f) => f.endsWith('.mjs')).sort()) {
+    files.push({ path: `${PKG}/layer/${n}`, data: readFileSync(join(bundled, n)), mode: 0o644 });
   }
+  files.push({ path: `${PKG}/layer/preload.cjs`, data: readFileSync(join(root, 'layer', 'preload.cjs')), mode: 0o644 });
   return files;
 }
 
