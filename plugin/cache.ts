@@ -17,8 +17,11 @@
  * the build used other entries than it holds; between rebuilds of one esbuild context the last
  * build's entries stay in memory instead.
  *
- *   line 1: {"format":"lambda-coverage-pack","version":1,"entries":[[key, byte length], …]}
+ *   line 1: {"format":"lambda-coverage-pack","version":1,"entries":[[key, byte length], …],"manifest":…}
  *   rest:   those entries' bytes, back to back, in that order
+ * `manifest` is the signature (manifest.ts) of the build manifest the build left holding exactly its
+ * files, if it did: a warm build that uses exactly these entries and finds that file unchanged has
+ * nothing to merge or write.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { closeSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
@@ -72,7 +75,7 @@ const PACK_VERSION = 1;
  * Where each entry of a pack lies (byte offset, length), from the index line at the start of a file of
  * `size` bytes; undefined unless it is a whole pack of this version.
  */
-export function decodePackIndex(head: Buffer, size: number): Map<string, [number, number]> | undefined {
+export function decodePackIndex(head: Buffer, size: number): PackIndex | undefined {
   const nl = head.indexOf(10);
   if (nl === -1) return undefined;
   let index: unknown;
@@ -81,8 +84,9 @@ export function decodePackIndex(head: Buffer, size: number): Map<string, [number
   } catch {
     return undefined;
   }
-  const { format, version, entries } = (index ?? {}) as { format?: unknown; version?: unknown; entries?: unknown };
+  const { format, version, entries, manifest } = (index ?? {}) as { format?: unknown; version?: unknown; entries?: unknown; manifest?: unknown };
   if (format !== PACK_FORMAT || version !== PACK_VERSION || !Array.isArray(entries)) return undefined;
+  if (manifest !== undefined && typeof manifest !== 'string') return undefined;
   const out = new Map<string, [number, number]>();
   let at = nl + 1;
   for (const e of entries as unknown[]) {
@@ -92,17 +96,17 @@ export function decodePackIndex(head: Buffer, size: number): Map<string, [number
     at += length;
   }
   // A pack is written whole (rename): a length that does not add up is not one of ours.
-  return at === size ? out : undefined;
+  return at === size ? { entries: out, manifest } : undefined;
 }
 
 /** A whole pack in memory, entry bytes by key (for tests and tools). */
 export function decodePack(bytes: Buffer): Map<string, Buffer> | undefined {
   const index = decodePackIndex(bytes, bytes.length);
-  return index && new Map([...index].map(([k, [at, length]]) => [k, bytes.subarray(at, at + length)]));
+  return index && new Map([...index.entries].map(([k, [at, length]]) => [k, bytes.subarray(at, at + length)]));
 }
 
-export function encodePack(entries: ReadonlyMap<string, Uint8Array>): Buffer {
-  const index = JSON.stringify({ format: PACK_FORMAT, version: PACK_VERSION, entries: [...entries].map(([k, v]) => [k, v.byteLength]) });
+export function encodePack(entries: ReadonlyMap<string, Uint8Array>, manifest?: string): Buffer {
+  const index = JSON.stringify({ format: PACK_FORMAT, version: PACK_VERSION, entries: [...entries].map(([k, v]) => [k, v.byteLength]), manifest });
   return Buffer.concat([Buffer.from(`${index}\n`), ...entries.values()]);
 }
 
@@ -112,16 +116,23 @@ async function writeAtomically(file: string, data: string | Uint8Array): Promise
   await rename(tmp, file);
 }
 
+export interface PackIndex {
+  /** Key -> [byte offset, byte length] in the pack file. */
+  entries: Map<string, [number, number]>;
+  manifest: string | undefined;
+}
+
 /** A build's pack entries: from the pack file, or from memory on a rebuild of one esbuild context. */
 interface Pack {
   has(key: string): boolean;
   read(key: string): Buffer | undefined;
   readonly size: number;
+  readonly manifest: string | undefined;
   close(): void;
 }
 
-function memoryPack(entries: Map<string, Buffer>): Pack {
-  return { has: (k) => entries.has(k), read: (k) => entries.get(k), size: entries.size, close: () => undefined };
+function memoryPack(entries: Map<string, Buffer>, manifest: string | undefined): Pack {
+  return { has: (k) => entries.has(k), read: (k) => entries.get(k), size: entries.size, manifest, close: () => undefined };
 }
 
 /**
@@ -136,7 +147,7 @@ function openPack(file: string): Pack | 'none' | 'bad' {
   } catch {
     return 'none';
   }
-  let index: Map<string, [number, number]> | undefined;
+  let index: PackIndex | undefined;
   try {
     const size = fstatSync(fd).size;
     // The index line: ~75 bytes an entry.
@@ -156,7 +167,7 @@ function openPack(file: string): Pack | 'none' | 'bad' {
     closeSync(fd);
     return 'bad';
   }
-  const entries = index;
+  const { entries, manifest } = index;
   let open = true;
   return {
     has: (k) => entries.has(k),
@@ -171,6 +182,7 @@ function openPack(file: string): Pack | 'none' | 'bad' {
       }
     },
     size: entries.size,
+    manifest,
     close() {
       if (open) closeSync(fd);
       open = false;
@@ -240,19 +252,32 @@ export class InstrumentCache {
     await writeAtomically(file, bytes);
   }
 
+  /** This build has used exactly the entries of its pack (so far: call it at the end of the build). */
+  usedJustThePack(): boolean {
+    const { used, pack } = this;
+    return pack !== undefined && pack.size === used.size && [...used.keys()].every((k) => pack.has(k));
+  }
+
+  /** The manifest signature the pack's build recorded (see the top of this file). */
+  get packedManifest(): string | undefined {
+    return this.pack?.manifest;
+  }
+
   /**
-   * The build is over (`ok`: without errors). The pack becomes exactly the entries the build used,
-   * written only when that differs from what it held. Resolves to whether it was written.
+   * The build is over (`ok`: without errors). The pack becomes exactly the entries the build used and
+   * the signature of the manifest it left (if it holds exactly its files), written only when either
+   * differs from what it held. Resolves to whether it was written.
    */
-  async finishBuild(ok: boolean): Promise<boolean> {
+  async finishBuild(ok: boolean, manifest: string | undefined): Promise<boolean> {
     const { used, pack, packFile } = this;
+    const same = this.usedJustThePack() && pack?.manifest === manifest;
     pack?.close();
     this.pack = undefined;
     if (!ok || !packFile || used.size === 0) return false;
-    this.pack = memoryPack(used);
-    if (pack && pack.size === used.size && [...used.keys()].every((k) => pack.has(k))) return false;
+    this.pack = memoryPack(used, manifest);
+    if (same) return false;
     await mkdir(dirname(packFile), { recursive: true });
-    await writeAtomically(packFile, encodePack(used));
+    await writeAtomically(packFile, encodePack(used, manifest));
     return true;
   }
 

@@ -9,7 +9,7 @@ import type { BuildResult, OnLoadArgs, OnLoadResult, PartialMessage, Plugin, Plu
 import { MANIFEST_FILE } from '../runtime/shard-format.js';
 import { InstrumentCache, cacheKey, fromInstrumented, type Loaded } from './cache.js';
 import { instrumentSource, InstrumentError, LEAN_HELPER, withInlineMap, type InstrumentRequest } from './instrument-core.js';
-import { mergeEntries, renderManifest, writeManifest } from './manifest.js';
+import { manifestSignature, mergeEntries, renderManifest, writeManifest } from './manifest.js';
 import { resolveOptions, type CoverageInstrumentOptions, type ResolvedOptions } from './options.js';
 import { chainedMaps } from './registry.js';
 import { coverageKey, createSelector, extensionsFilter, loaderFor } from './select.js';
@@ -41,12 +41,12 @@ interface BuildStats {
   /** Time spent in our onLoad callbacks, summed, and writing the manifest (for LAMBDA_COVERAGE_DEBUG). */
   loadMs: number;
   manifestMs: number;
-  /** The manifest on disk already listed exactly this build's files, so it was left as it was. */
-  manifestUnchanged: boolean;
+  /** What became of the manifest, for LAMBDA_COVERAGE_DEBUG. */
+  manifestNote: string;
 }
 
 function newStats(): BuildStats {
-  return { startedAt: performance.now(), instrumented: 0, cacheHits: 0, failed: 0, matched: 0, cacheWriteError: undefined, files: new Map(), loadMs: 0, manifestMs: 0, manifestUnchanged: false };
+  return { startedAt: performance.now(), instrumented: 0, cacheHits: 0, failed: 0, matched: 0, cacheWriteError: undefined, files: new Map(), loadMs: 0, manifestMs: 0, manifestNote: '' };
 }
 
 /**
@@ -204,26 +204,21 @@ function setupEnabled(build: PluginBuild, opts: ResolvedOptions, buildCwd: strin
         text: `${NAME}: include ${JSON.stringify(opts.include)} matched none of the files in this build (globs are relative to ${opts.cwd}); nothing was instrumented`,
       });
     }
-    let packWritten = false;
-    if (cache) {
-      packWritten = await cache.finishBuild(result.errors.length === 0).catch((e: Error) => {
-        stats.cacheWriteError ??= `${opts.cacheDir}: ${e.message}`;
-        return false;
-      });
-    }
-    if (stats.cacheWriteError) warnings.push({ text: `${NAME}: could not write the instrument cache (${stats.cacheWriteError}); builds stay correct but slower` });
-
     // Files another plugin loaded and instrumented with instrument().
+    let chained = 0;
     for (const maps of chainedMaps(result.metafile, buildCwd)) {
       const key = maps.path;
       if (!stats.files.has(key)) {
         stats.files.set(key, JSON.stringify(maps));
         stats.instrumented++;
+        chained++;
       }
     }
 
     const file = manifestPath(initial, buildCwd);
     let written: string | undefined;
+    // The manifest as this build leaves it, when it lists exactly this build's cache entries (see cache.ts).
+    let signature: string | undefined;
     if (result.errors.length === 0 && stats.files.size > 0) {
       if (!file) {
         const text = `${NAME}: the build has no outdir or outfile, so the coverage manifest (static maps) was not written`;
@@ -236,7 +231,17 @@ function setupEnabled(build: PluginBuild, opts: ResolvedOptions, buildCwd: strin
         try {
           const t0 = performance.now();
           const dropped = new Set([...previousKeys].filter((k) => !stats.files.has(k)));
-          stats.manifestUnchanged = !(await writeManifest(file, stats.files, dropped, generatorName(), (k) => existsSync(resolve(opts.cwd, k))));
+          // The same cache entries as the build that left the manifest, and the file as it left it:
+          // the same text would be written, so it is not even read.
+          const packed = chained === 0 && dropped.size === 0 ? cache?.packedManifest : undefined;
+          if (packed !== undefined && cache?.usedJustThePack() && manifestSignature(file) === packed) {
+            stats.manifestNote = 'unchanged since the last build, not read';
+            signature = packed;
+          } else {
+            const w = await writeManifest(file, stats.files, dropped, generatorName(), (k) => existsSync(resolve(opts.cwd, k)));
+            stats.manifestNote = w.written ? 'written' : 'unchanged, not rewritten';
+            signature = chained === 0 ? w.signature : undefined;
+          }
           written = file;
           stats.manifestMs = performance.now() - t0;
         } catch (e) {
@@ -245,9 +250,18 @@ function setupEnabled(build: PluginBuild, opts: ResolvedOptions, buildCwd: strin
       }
       previousKeys = new Set(stats.files.keys());
     }
+
+    let packWritten = false;
+    if (cache) {
+      packWritten = await cache.finishBuild(result.errors.length === 0, signature).catch((e: Error) => {
+        stats.cacheWriteError ??= `${opts.cacheDir}: ${e.message}`;
+        return false;
+      });
+    }
+    if (stats.cacheWriteError) warnings.push({ text: `${NAME}: could not write the instrument cache (${stats.cacheWriteError}); builds stay correct but slower` });
     if (opts.summary && !quiet(initial)) process.stderr.write(`${summaryLine(stats, opts, written)}\n`);
     const threads = useWorkers ? String(opts.workers) : opts.workers > 0 ? '0 (no compiled worker.js next to the plugin)' : '0';
-    if (verbose) debug(`onLoad total ${stats.loadMs.toFixed(0)}ms (summed over files), manifest ${stats.manifestMs.toFixed(0)}ms${stats.manifestUnchanged ? ' (unchanged, not rewritten)' : ''}, workers ${threads}, cache ${opts.cacheDir ?? 'off'}${cache ? ` (${cache.packNote}${packWritten ? ', pack rewritten' : ''})` : ''}`);
+    if (verbose) debug(`onLoad total ${stats.loadMs.toFixed(0)}ms (summed over files), manifest ${stats.manifestMs.toFixed(0)}ms${stats.manifestNote ? ` (${stats.manifestNote})` : ''}, workers ${threads}, cache ${opts.cacheDir ?? 'off'}${cache ? ` (${cache.packNote}${packWritten ? ', pack rewritten' : ''})` : ''}`);
     if (pool) {
       const p = pool;
       pool = undefined;

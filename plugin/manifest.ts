@@ -8,7 +8,8 @@
  * JSON all the same; any other valid manifest is parsed and merged too.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { statSync, type BigIntStats } from 'node:fs';
+import { mkdir, open, rename } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { FORMAT_VERSION, MANIFEST_FORMAT, parseManifest } from '../runtime/shard-format.js';
 
@@ -81,23 +82,55 @@ interface Existing {
   entries: ManifestEntries;
   /** Written in our line layout by this very generator: the same entries render the same file. */
   current: boolean;
+  signature: string;
+}
+
+/**
+ * Identifies one version of a file without reading it: path, device, inode, size and mtime in ns.
+ * Manifests are only ever replaced by rename (a new inode), so an equal signature is the same text.
+ */
+export function fileSignature(file: string, st: BigIntStats): string {
+  return JSON.stringify([file, String(st.dev), String(st.ino), String(st.size), String(st.mtimeNs)]);
+}
+
+/** The signature of the manifest on disk now; undefined when there is none. */
+export function manifestSignature(file: string): string | undefined {
+  try {
+    return fileSignature(file, statSync(file, { bigint: true }));
+  } catch {
+    return undefined;
+  }
 }
 
 async function readExisting(file: string, generator: string): Promise<Existing | undefined> {
   let text: string;
+  let signature: string;
   try {
-    text = await readFile(file, 'utf8');
+    // Stat and read through one handle: the signature is that of the text read.
+    const handle = await open(file, 'r');
+    try {
+      signature = fileSignature(file, await handle.stat({ bigint: true }));
+      text = await handle.readFile('utf8');
+    } finally {
+      await handle.close();
+    }
   } catch {
     return undefined;
   }
   try {
     const first = text.slice(0, text.indexOf('\n'));
     const current = first.startsWith(HEADER_START) && first.endsWith(headerEnd(generator));
-    return { entries: readManifestEntries(text, file), current };
+    return { entries: readManifestEntries(text, file), current, signature };
   } catch {
     // Not a manifest, or from an unknown version: replaced, not merged.
     return undefined;
   }
+}
+
+export interface ManifestWrite {
+  written: boolean;
+  /** The manifest's signature when it now lists exactly `files` (no other build's), else undefined. */
+  signature: string | undefined;
 }
 
 // Builds of one process that share an output directory must not interleave read-merge-write.
@@ -106,8 +139,7 @@ const locks = new Map<string, Promise<unknown>>();
 /**
  * Reads, merges and atomically rewrites the manifest at `file`. A manifest that already lists exactly
  * these files and maps is left as it is (its `createdAt` stays the time that content was first
- * written): an unchanged warm build neither renders nor writes it (half a megabyte for rxjs). Resolves to whether
- * the file was written.
+ * written): an unchanged warm build neither renders nor writes it (half a megabyte for rxjs).
  */
 export function writeManifest(
   file: string,
@@ -115,18 +147,27 @@ export function writeManifest(
   dropped: ReadonlySet<string>,
   generator: string,
   stillExists?: (key: string) => boolean,
-): Promise<boolean> {
+): Promise<ManifestWrite> {
   const previous = locks.get(file) ?? Promise.resolve();
-  const next = previous.catch(() => undefined).then(async () => {
+  const next = previous.catch(() => undefined).then(async (): Promise<ManifestWrite> => {
     const existing = await readExisting(file, generator);
     const merged = mergeEntries(existing?.entries, files, dropped, stillExists);
-    if (existing?.current && sameEntries(existing.entries, merged)) return false;
+    const onlyThese = merged.size === files.size;
+    if (existing?.current && sameEntries(existing.entries, merged)) return { written: false, signature: onlyThese ? existing.signature : undefined };
     const text = renderManifest(merged, generator);
     await mkdir(dirname(file), { recursive: true });
     const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-    await writeFile(tmp, text);
+    // The rename keeps inode and mtime: the temp file's signature is the manifest's.
+    const handle = await open(tmp, 'w');
+    let st: BigIntStats;
+    try {
+      await handle.writeFile(text);
+      st = await handle.stat({ bigint: true });
+    } finally {
+      await handle.close();
+    }
     await rename(tmp, file);
-    return true;
+    return { written: true, signature: onlyThese ? fileSignature(file, st) : undefined };
   });
   locks.set(file, next);
   void next

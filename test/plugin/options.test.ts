@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { autoWorkers, DEFAULT_EXCLUDE, DEFAULT_EXTENSIONS, resolveOptions } from '../../plugin/options.js';
 import { coverageKey, createSelector, extensionsFilter, literalPieces, loaderFor } from '../../plugin/select.js';
 import { DecoratorsResolver, parseJsonc } from '../../plugin/tsconfig.js';
-import { mergeEntries, readManifestEntries, renderManifest, writeManifest } from '../../plugin/manifest.js';
+import { manifestSignature, mergeEntries, readManifestEntries, renderManifest, writeManifest } from '../../plugin/manifest.js';
 import { parseManifest } from '../../runtime/shard-format.js';
 import { decodeEntry, decodePack, encodeEntry, encodePack, InstrumentCache } from '../../plugin/cache.js';
 import type { FileMaps } from '../../runtime/shard-format.js';
@@ -176,18 +176,25 @@ describe('manifest', () => {
     try {
       const file = join(tmp, 'out', 'm.json');
       const e = entries(maps('src/a.ts', '1'), maps('src/b.ts', '2'));
-      expect(await writeManifest(file, e, new Set(), 'gen')).toBe(true);
-      const first = readFileSync(file, 'utf8');
-      expect(await writeManifest(file, new Map([...e].reverse()), new Set(), 'gen')).toBe(false);
-      expect(readFileSync(file, 'utf8')).toBe(first);
+      const first = await writeManifest(file, e, new Set(), 'gen');
+      expect(first.written).toBe(true);
+      // The signature names the file as written, and only while it holds exactly these files.
+      expect(first.signature).toBe(manifestSignature(file));
+      const text = readFileSync(file, 'utf8');
+      expect(await writeManifest(file, new Map([...e].reverse()), new Set(), 'gen')).toEqual({ written: false, signature: first.signature });
+      expect(readFileSync(file, 'utf8')).toBe(text);
+      // Another entry point's build into the same directory: merged, and no signature for either.
+      expect(await writeManifest(file, entries(maps('src/c.ts', '5')), new Set(), 'gen')).toEqual({ written: true, signature: undefined });
+      expect(await writeManifest(file, e, new Set(), 'gen')).toEqual({ written: false, signature: undefined });
       // Another generator wrote it: rewritten, though the maps are the same.
-      expect(await writeManifest(file, e, new Set(), 'gen 2')).toBe(true);
+      expect((await writeManifest(file, e, new Set(['src/c.ts']), 'gen 2')).written).toBe(true);
       expect(parseManifest(JSON.parse(readFileSync(file, 'utf8'))).generator).toBe('gen 2');
       // A changed file, a dropped one: rewritten.
-      expect(await writeManifest(file, entries(maps('src/a.ts', '3')), new Set(['src/b.ts']), 'gen 2')).toBe(true);
+      expect((await writeManifest(file, entries(maps('src/a.ts', '3')), new Set(['src/b.ts']), 'gen 2')).written).toBe(true);
       const files = parseManifest(JSON.parse(readFileSync(file, 'utf8'))).files;
       expect(Object.keys(files)).toEqual(['src/a.ts']);
       expect(files['src/a.ts']!.hash).toBe('3');
+      expect(manifestSignature(join(tmp, 'none.json'))).toBeUndefined();
     } finally {
       rmSync(tmp, { recursive: true, force: true });
     }
@@ -227,7 +234,7 @@ describe('cache entries', () => {
       const first = new InstrumentCache(dir);
       first.startBuild('b');
       for (const k of keys) await first.set(k, value(k));
-      expect(await first.finishBuild(true)).toBe(true);
+      expect(await first.finishBuild(true, undefined)).toBe(true);
       for (const d of readdirSync(dir)) if (d !== 'packs') rmSync(join(dir, d), { recursive: true });
       const again = new InstrumentCache(dir);
       again.startBuild('b');
@@ -235,7 +242,15 @@ describe('cache entries', () => {
       for (const k of keys) expect(Buffer.from(again.get(k)!.code).toString()).toBe(`code of ${k}`);
       expect(again.get('missing')).toBeUndefined();
       // Nothing new used: the pack is not rewritten.
-      expect(await again.finishBuild(true)).toBe(false);
+      expect(await again.finishBuild(true, undefined)).toBe(false);
+      // A new manifest signature is news.
+      again.startBuild('b');
+      for (const k of keys) again.get(k);
+      expect(await again.finishBuild(true, 'sig')).toBe(true);
+      const third = new InstrumentCache(dir);
+      third.startBuild('b');
+      expect(third.packedManifest).toBe('sig');
+      third.close();
       // Another build has its own pack.
       const other = new InstrumentCache(dir);
       other.startBuild('c');

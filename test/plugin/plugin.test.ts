@@ -1,5 +1,5 @@
 // coverageInstrument() on real esbuild builds of the fixture project, then the bundles run in Node 22.
-import { readFileSync, readdirSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { readFileSync, readdirSync, rmSync, statSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { eachMapping, TraceMap } from '@jridgewell/trace-mapping';
 import * as esbuild from 'esbuild';
@@ -378,16 +378,21 @@ describe('the content-hash cache', () => {
 describe('the cache pack', () => {
   const hits = (lines: string[]) => lines.filter((l) => l.startsWith('lambda-coverage: ')).map((l) => /\((\d+) from cache/.exec(l)?.[1]);
   /** Builds into `outdir` with the cache in `cache`, a new plugin instance each time; returns the hit counts. */
+  /** What the last builds' LAMBDA_COVERAGE_DEBUG lines said of the manifest. */
+  let manifestNotes: (string | undefined)[] = [];
   async function runs(cache: string, outdir: string, n: number, between: () => void = () => undefined): Promise<(string | undefined)[]> {
     const { lines, restore } = captureStderr();
+    process.env.LAMBDA_COVERAGE_DEBUG = '1';
     try {
       for (let i = 0; i < n; i++) {
         if (i > 0) between();
         await esbuild.build({ ...buildOptions(dir, outdir, [coverageInstrument({ enabled: true, cache })]), logLevel: undefined });
       }
     } finally {
+      delete process.env.LAMBDA_COVERAGE_DEBUG;
       restore();
     }
+    manifestNotes = lines.filter((l) => l.includes('onLoad total')).map((l) => /manifest \d+ms \(([^)]*)\)/.exec(l)?.[1]);
     return hits(lines);
   }
   /** A pack's entries, in any order. */
@@ -428,6 +433,40 @@ describe('the cache pack', () => {
     // With the entry files still there, a damaged pack costs nothing but speed.
     writeFileSync(pack!, good.subarray(0, 100));
     expect(await runs(cache, 'bad-pack', 1)).toEqual(['13']);
+  });
+
+  it('lets a build that changed nothing leave the manifest unread, and repairs one changed since', async () => {
+    const cache = join(dir, 'signed-pack-cache');
+    const file = join(dir, 'signed', MANIFEST_FILE);
+    const files = () => parseManifest(readJson(file)).files;
+    await runs(cache, 'signed', 2);
+    expect(manifestNotes).toEqual(['written', 'unchanged since the last build, not read']);
+    const { mtimeMs, ino } = statSync(file);
+    await runs(cache, 'signed', 1);
+    expect([statSync(file).mtimeMs, statSync(file).ino]).toEqual([mtimeMs, ino]);
+    expect(files()).toEqual(manifest.files);
+    // Edited in place, same length: the next build sees it changed and writes it right.
+    const text = readFileSync(file, 'utf8');
+    const at = text.indexOf('"hash":"') + 8;
+    writeFileSync(file, `${text.slice(0, at)}${text[at] === '0' ? '1' : '0'}${text.slice(at + 1)}`);
+    expect(files()).not.toEqual(manifest.files);
+    await runs(cache, 'signed', 2);
+    expect(manifestNotes).toEqual(['written', 'unchanged since the last build, not read']);
+    expect(files()).toEqual(manifest.files);
+    rmSync(file);
+    await runs(cache, 'signed', 1);
+    expect(manifestNotes).toEqual(['written']);
+    expect(files()).toEqual(manifest.files);
+    // Another entry point built into the same directory: its file is kept by the next build.
+    writeFileSync(join(dir, 'src/extra.ts'), 'export const extra = (n: number) => n + 1;\n');
+    try {
+      await esbuild.build({ ...buildOptions(dir, 'signed', [coverageInstrument({ enabled: true, cache, summary: false })]), entryPoints: ['src/extra.ts'] });
+      await runs(cache, 'signed', 2);
+      expect(manifestNotes).toEqual(['unchanged, not rewritten', 'unchanged, not rewritten']);
+      expect(Object.keys(files()).sort()).toEqual([...Object.keys(manifest.files), 'src/extra.ts'].sort());
+    } finally {
+      rmSync(join(dir, 'src/extra.ts'));
+    }
   });
 
   it('is not corrupted by builds that share it at the same time', async () => {
