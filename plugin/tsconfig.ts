@@ -3,7 +3,8 @@
  * `tsconfigRaw`, else its `tsconfig` file, else the nearest tsconfig.json above the file, following
  * `extends`. Only `compilerOptions.experimentalDecorators` matters here.
  */
-import { access, readFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import type { DecoratorsFlavor } from './options.js';
@@ -76,14 +77,6 @@ function resolveExtends(base: string, from: string): string | undefined {
   return undefined;
 }
 
-async function exists(file: string): Promise<boolean> {
-  try {
-    await access(file);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** Per-build memo: decorator flavor by directory. */
 export class DecoratorsResolver {
@@ -114,7 +107,9 @@ export class DecoratorsResolver {
     if (!p) {
       p = (async () => {
         const candidate = join(dir, 'tsconfig.json');
-        if (await exists(candidate)) {
+        // existsSync: one stat and no Error for the usual miss (the rejected access() of each directory
+        // without a tsconfig.json was ~4 ms of a warm rxjs build).
+        if (existsSync(candidate)) {
           return (await readExperimentalDecorators(candidate, new Set())) ? 'legacy' : 'standard';
         }
         const parent = dirname(dir);
