@@ -6,7 +6,7 @@ set -uo pipefail
 need=()
 for pair in /usr/bin/aws:awscli /usr/bin/lcov:lcov /usr/bin/chromium:chromium /usr/bin/autoconf:autoconf \
             /usr/bin/automake:automake /usr/bin/libtoolize:libtool /usr/include/x86_64-linux-gnu/curl/curl.h:libcurl4-openssl-dev \
-            /usr/bin/cmake:cmake; do
+            /usr/bin/cmake:cmake /usr/bin/g++:g++ /usr/bin/make:make; do
   [ -e "${pair%%:*}" ] || need+=("${pair##*:}")
 done
 [ ${#need[@]} -eq 0 ] && exit 0

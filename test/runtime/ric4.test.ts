@@ -1,7 +1,7 @@
 // The layer through aws-lambda-ric 4 (the nodejs24.x runtime client), installed by `npm ci` as the
-// optional dependency "aws-lambda-ric-4" (an npm alias of aws-lambda-ric@^4; its install builds curl and
+// dev dependency "aws-lambda-ric-4" (an npm alias of aws-lambda-ric@^4; its install builds curl and
 // aws-lambda-cpp from source with cmake, ~9 min on a 2-core machine). LAMBDA_COVERAGE_RIC4_DIR may
-// name another copy. Where it could not be built (no cmake or compiler), these skip with that message.
+// name another copy. Where neither is there, these skip with that message.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
