@@ -135,6 +135,41 @@ c.send(new sdk.PutObjectCommand({ Bucket: ${JSON.stringify(BUCKET)}, Key: 'bench
   return Number(stdout);
 }
 
+/**
+ * What starting the layer's extension costs by itself: spawn to its register request, against spawning
+ * a process that does nothing (/bin/true, to its exit): the floor of any external extension. Medians.
+ */
+async function extensionStartMs(opt, reps) {
+  const { createServer } = await import('node:http');
+  const server = createServer((req, res) => {
+    if (req.url.endsWith('/register')) { server.emit('registered'); res.writeHead(200, { 'Lambda-Extension-Identifier': 'bench' }); res.end('{}'); }
+    // event/next is left open: the process is killed.
+  });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  const env = { ...process.env, AWS_LAMBDA_RUNTIME_API: `127.0.0.1:${server.address().port}`, COVERAGE_ENABLED: '1' };
+  const once = async (cmd, register) => {
+    const t0 = performance.now();
+    const child = spawn(cmd, [], { env, stdio: 'ignore' });
+    const exited = new Promise((r) => child.once('exit', r));
+    await (register ? new Promise((r) => server.once('registered', r)) : exited);
+    const ms = performance.now() - t0;
+    child.kill('SIGKILL');
+    await exited;
+    return ms;
+  };
+  const ext = [];
+  const floor = [];
+  try {
+    for (let i = 0; i < reps; i++) {
+      ext.push(await once(join(opt, 'extensions', 'lambda-coverage'), true));
+      floor.push(await once('/bin/true', false));
+    }
+  } finally {
+    server.close();
+  }
+  return { ext: median(ext), floor: median(floor) };
+}
+
 export async function run({ quick = false } = {}) {
   const ric = ricAvailable();
   if (!ric.ok) {
@@ -263,6 +298,8 @@ export async function run({ quick = false } = {}) {
     const addedRt = median(cold[2].rt) - median(cold[1].rt);
     const addedInit = median(cold[2].init) - median(cold[1].init);
     console.log(`target: added init <= 20 ms: runtime init +${f1(addedRt)} ms (${verdict(addedRt <= 20)}); whole init incl. starting the extension +${f1(addedInit)} ms (${verdict(addedInit <= 20)})`);
+    const start = await extensionStartMs(opt, quick ? 7 : 21);
+    console.log(`the extension alone, spawn to register: ${f1(start.ext)} ms; spawning a process that does nothing (/bin/true, to its exit), the floor of any external extension here: ${f1(start.floor)} ms`);
     console.log('anchor: the coverage.py layer: +200-500 ms cold start');
 
     // --- snapshot + encode ---------------------------------------------------------------------
