@@ -2,7 +2,7 @@
  * coverageInstrument(): the esbuild plugin. Claims the project's own source files in onLoad,
  * instruments them (cache, worker pool or main thread) and writes the build manifest at onEnd.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import type { BuildResult, OnLoadArgs, OnLoadResult, PartialMessage, Plugin, PluginBuild } from 'esbuild';
@@ -55,9 +55,9 @@ function newStats(): BuildStats {
  */
 export function buildId(build: PluginBuild['initialOptions'], opts: ResolvedOptions, buildCwd: string): string {
   const out = build.outdir ?? build.outfile;
-  const id = [out === undefined ? null : coverageKey(opts.cwd, resolve(buildCwd, out)), build.entryPoints ?? null, build.stdin?.sourcefile ?? null,
-    opts.lean, opts.coverageVariable, build.sourcemap ?? null];
-  return createHash('sha256').update(JSON.stringify(id)).digest('hex').slice(0, 32);
+  const output = out === undefined ? null : coverageKey(opts.cwd, resolve(buildCwd, out));
+  const id = [output, build.entryPoints ?? null, build.stdin?.sourcefile ?? null, opts.lean, opts.coverageVariable, build.sourcemap ?? null];
+  return hash('sha256', JSON.stringify(id)).slice(0, 32);
 }
 
 /** Where the manifest goes: esbuild's outdir, else the directory of its outfile. */
