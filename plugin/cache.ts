@@ -27,7 +27,7 @@ import { hash, randomBytes } from 'node:crypto';
 import { closeSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import type { Instrumented, InstrumentRequest } from './instrument-core.js';
+import type { Instrumented, InstrumentRequest } from './instrumented.js';
 
 export function cacheKey(req: Omit<InstrumentRequest, 'code'>, code: string | Uint8Array, toolVersions: string): string {
   // Not the absolute path: the output depends on the key only, so a cache restored into another

@@ -8,7 +8,7 @@ import { dirname, join, resolve } from 'node:path';
 import type { BuildResult, OnLoadArgs, OnLoadResult, PartialMessage, Plugin, PluginBuild } from 'esbuild';
 import { MANIFEST_FILE } from '../runtime/shard-format.js';
 import { InstrumentCache, cacheKey, fromInstrumented, type Loaded } from './cache.js';
-import { instrumentSource, InstrumentError, LEAN_HELPER, withInlineMap, type InstrumentRequest } from './instrument-core.js';
+import { InstrumentError, LEAN_HELPER, withInlineMap, type InstrumentRequest } from './instrumented.js';
 import { manifestSignature, mergeEntries, renderManifest, writeManifest } from './manifest.js';
 import { resolveOptions, type CoverageInstrumentOptions, type ResolvedOptions } from './options.js';
 import { chainedMaps } from './registry.js';
@@ -18,6 +18,9 @@ import { generatorName, toolVersions } from './versions.js';
 import { InstrumentPool, workerAvailable } from './workers.js';
 
 const NAME = 'lambda-coverage';
+
+/** Babel and istanbul-lib-instrument, loaded on the first file the cache does not have. */
+const loadInstrumenter = (): Promise<typeof import('./instrument-core.js')> => import('./instrument-core.js');
 
 /** `LAMBDA_COVERAGE_DEBUG=1`: one line per file (selected or not, cache hit or not) and phase times. */
 const debugOn = (): boolean => /^(1|true)$/i.test(process.env.LAMBDA_COVERAGE_DEBUG ?? '');
@@ -148,7 +151,7 @@ function setupEnabled(build: PluginBuild, opts: ResolvedOptions, buildCwd: strin
     }
     if (useWorkers) pool ??= new InstrumentPool(opts.workers);
     const full = { ...req, code: source.toString('utf8') };
-    const result = fromInstrumented(pool ? await pool.run(full) : await instrumentSource(full));
+    const result = fromInstrumented(pool ? await pool.run(full) : await (await loadInstrumenter()).instrumentSource(full));
     if (cache && key) {
       await cache.set(key, result).catch((e: Error) => {
         stats.cacheWriteError ??= `${opts.cacheDir}: ${e.message}`;

@@ -7,8 +7,8 @@
 export { coverageInstrument } from './esbuild-plugin.js';
 export { instrument } from './instrument.js';
 export type { InstrumentOptions, InstrumentResult } from './instrument.js';
-export { InstrumentError } from './instrument-core.js';
-export type { CodeLoader, SourceLocation } from './instrument-core.js';
+export { InstrumentError } from './instrumented.js';
+export type { CodeLoader, SourceLocation } from './instrumented.js';
 export { CoverageOptionsError, DEFAULT_EXCLUDE, DEFAULT_EXTENSIONS, DEFAULT_CACHE_DIR } from './options.js';
 export type { CoverageInstrumentOptions } from './options.js';
 export { MANIFEST_FILE } from '../runtime/shard-format.js';

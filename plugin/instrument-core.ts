@@ -16,51 +16,10 @@ import type { ProgramVisitorResult } from 'istanbul-lib-instrument';
 import type { FileMaps } from '../runtime/shard-format.js';
 import { compactIncrements, shiftMappings } from './compact-counters.js';
 import type { DecoratorsFlavor } from './options.js';
+import { InstrumentError, LEAN_HELPER_GLOBAL, type CodeLoader, type Instrumented, type InstrumentRequest } from './instrumented.js';
 
-export type CodeLoader = 'ts' | 'tsx' | 'js' | 'jsx';
-
-export interface InstrumentRequest {
-  /** The original text of the file. */
-  code: string;
-  /** Absolute path of the file (for messages and the source map). */
-  filename: string;
-  /** Coverage key and Istanbul `path`: relative to the project root, `/` separators. */
-  key: string;
-  loader: CodeLoader;
-  lean: boolean;
-  coverageVariable: string;
-  decorators: DecoratorsFlavor;
-  ignoreClassMethods: string[];
-  /** Produce the source map to the original text (a quarter of Babel's time; skipped when the build writes none). */
-  sourceMap: boolean;
-}
-
-export interface Instrumented {
-  /** Instrumented source for esbuild (no source map comment). */
-  code: string;
-  /** JSON text of the source map from `code` to the original text; '' when the file was not changed. */
-  map: string;
-  /** The file's static maps and hash; null when the file is not counted (`istanbul ignore file`). */
-  maps: FileMaps | null;
-}
-
-export interface SourceLocation {
-  line: number;
-  column: number;
-  lineText: string;
-}
-
-/** A file that could not be instrumented, with its location when the parser knows it. */
-export class InstrumentError extends Error {
-  override name = 'InstrumentError';
-  readonly location: SourceLocation | undefined;
-  readonly file: string;
-  constructor(message: string, file: string, location?: SourceLocation, options?: ErrorOptions) {
-    super(message, options);
-    this.file = file;
-    this.location = location;
-  }
-}
+export { InstrumentError, LEAN_HELPER, LEAN_HELPER_GLOBAL, withInlineMap } from './instrumented.js';
+export type { CodeLoader, Instrumented, InstrumentRequest, SourceLocation } from './instrumented.js';
 
 interface CoveragePluginOptions {
   key: string;
@@ -88,26 +47,6 @@ function findDeclarator(fn: BabelTypes.FunctionDeclaration, name: string): Babel
 
 /** Stands where the lean coverage function goes until the code is printed (see leanFunction). */
 const LEAN_PLACEHOLDER = '__lambda_coverage_lean_init__';
-
-/** Global the lean helper lives in; versioned so two lambda-coverage versions never share one. */
-export const LEAN_HELPER_GLOBAL = '__lambdaCoverageLean1';
-
-/**
- * Defined once per output file (the plugin puts it in esbuild's `banner`): finds or creates
- * `globalThis[variable][path]` as Istanbul's template does (replaced when the hash differs) with
- * counters only, `{ path, hash, s: {"0": 0}, f: {…}, b: {"0": [0, 0]} }`, built by loops, and
- * returns the accessor each file's coverage function becomes: `cov_x()` returns the data,
- * `cov_x(0, i)` / `cov_x(1, i)` / `cov_x(2, i, j)` bump `s[i]` / `f[i]` / `b[i][j]` (compact-counters.ts).
- * Why this shape: a cold start pays for compiling every file's coverage function. Measured on rxjs
- * (227 files, plain bundle 7 ms to import): per-file object literals 16 ms, per-file helper code
- * 17 ms, this shared helper with a shared accessor 12 ms.
- */
-export const LEAN_HELPER =
-  `globalThis.${LEAN_HELPER_GLOBAL}||(globalThis.${LEAN_HELPER_GLOBAL}=function(v,p,h,ns,nf,arms){` +
-  'var g=globalThis,c=g[v]||(g[v]={}),d=c[p],s={},f={},b={},i,j;if(!(d&&d.hash===h)){' +
-  'for(i=0;i<ns;i++)s[i]=0;for(i=0;i<nf;i++)f[i]=0;for(i=0;i<arms.length;i++){b[i]=[];for(j=0;j<arms[i];j++)b[i].push(0)}' +
-  'd=c[p]={path:p,hash:h,s:s,f:f,b:b}}' +
-  'return function(k,i,j){if(k===0)d.s[i]++;else if(k===1)d.f[i]++;else if(k===2)d.b[i][j]++;return d}});';
 
 /**
  * The lean coverage function of one file, one line of text, as small as possible: on its first call
@@ -179,18 +118,6 @@ export function parserPlugins(loader: CodeLoader, decorators: DecoratorsFlavor):
   if (loader === 'tsx' || loader === 'jsx') plugins.push('jsx');
   plugins.push(decorators === 'legacy' ? 'decorators-legacy' : 'decorators', 'decoratorAutoAccessors');
   return plugins;
-}
-
-/**
- * What esbuild gets: the code, plus an inline source map when the build writes source maps (esbuild
- * chains it, so its own map points at the original file). Without one the comment is left out:
- * esbuild would decode it for nothing.
- */
-export function withInlineMap<T extends string | Uint8Array>(out: { code: T; map: string | Uint8Array }, sourcemap: boolean): T | string {
-  if (!sourcemap || out.map.length === 0) return out.code;
-  const map = typeof out.map === 'string' ? Buffer.from(out.map) : Buffer.from(out.map.buffer, out.map.byteOffset, out.map.byteLength);
-  const code = typeof out.code === 'string' ? out.code : Buffer.from(out.code.buffer, out.code.byteOffset, out.code.byteLength).toString('utf8');
-  return `${code}\n//# sourceMappingURL=data:application/json;charset=utf-8;base64,${map.toString('base64')}\n`;
 }
 
 interface BabelParseError extends Error {

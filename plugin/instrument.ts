@@ -3,7 +3,7 @@
  * own plugin loads the files (esbuild gives each file to the first onLoad that claims it).
  */
 import { isAbsolute, resolve } from 'node:path';
-import { instrumentSource, withInlineMap, type CodeLoader } from './instrument-core.js';
+import { withInlineMap, type CodeLoader } from './instrumented.js';
 import { resolveOptions, type CoverageInstrumentOptions } from './options.js';
 import { recordChained } from './registry.js';
 import { coverageKey, loaderFor } from './select.js';
@@ -39,6 +39,8 @@ export async function instrument(code: string, path: string, options: Instrument
   const loader = loaderOption ?? loaderFor(abs, undefined);
   if (!loader) throw new TypeError(`lambda-coverage: instrument(): cannot tell the loader of ${path} from its extension; pass options.loader`);
   const key = coverageKey(opts.cwd, abs);
+  // Babel is loaded on the first call, not when lambda-coverage/esbuild is imported.
+  const { instrumentSource } = await import('./instrument-core.js');
   const out = await instrumentSource({
     code, filename: abs, key, loader, lean: opts.lean, coverageVariable: opts.coverageVariable,
     decorators: decorators ?? 'legacy', ignoreClassMethods: opts.ignoreClassMethods, sourceMap: true,

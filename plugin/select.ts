@@ -4,8 +4,8 @@
  */
 import { createRequire } from 'node:module';
 import { extname, relative, sep } from 'node:path';
-import TestExclude from 'test-exclude';
-import type { CodeLoader } from './instrument-core.js';
+import type TestExclude from 'test-exclude';
+import type { CodeLoader } from './instrumented.js';
 import type { ResolvedOptions } from './options.js';
 
 /** Coverage key: the path relative to the project root with `/` separators. */
@@ -72,7 +72,9 @@ export function createSelector(opts: Pick<ResolvedOptions, 'cwd' | 'include' | '
 const selectors = new Map<string, (file: string) => boolean>();
 
 function compileSelector(opts: Pick<ResolvedOptions, 'cwd' | 'include' | 'exclude' | 'extensions'>): (file: string) => boolean {
-  const te = new TestExclude({
+  // Required here, not imported: a build with coverage off never loads it.
+  const TestExcludeCtor = createRequire(import.meta.url)('test-exclude') as typeof TestExclude;
+  const te = new TestExcludeCtor({
     cwd: opts.cwd,
     include: opts.include.length > 0 ? opts.include : false,
     exclude: opts.exclude,

@@ -1,7 +1,6 @@
 // Versions of the tools whose output the cache stores and the manifest names.
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import babel from '@babel/core';
 
 const require = createRequire(import.meta.url);
 
@@ -30,7 +29,7 @@ let memo: string | undefined;
 
 /** `lambda-coverage@x istanbul-lib-instrument@y @babel/core@z` */
 export function generatorName(): string {
-  memo ??= `lambda-coverage@${ownVersion()} istanbul-lib-instrument@${versionOf('istanbul-lib-instrument')} @babel/core@${babel.version}`;
+  memo ??= `lambda-coverage@${ownVersion()} istanbul-lib-instrument@${versionOf('istanbul-lib-instrument')} @babel/core@${versionOf('@babel/core')}`;
   return memo;
 }
 
