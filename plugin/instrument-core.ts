@@ -137,6 +137,16 @@ function shortMessage(e: Error, filename: string): string {
   return m;
 }
 
+/**
+ * Comments that mean something to esbuild are kept: legal comments (`/*!`, `@license`, `@preserve`),
+ * annotations (`@__PURE__`, `#__NO_SIDE_EFFECTS__`, …), JSX pragmas, source map links, bundler hints
+ * in `import()`. The rest (JSDoc, notes) is left out of the code handed to esbuild, which would only
+ * scan it: on rxjs that is 870 -> 490 KB and ~15% of esbuild's CPU time on a warm build.
+ */
+export function significantComment(value: string): boolean {
+  return /^\*?!|@license|@preserve|[@#]__[A-Z_]+__|@jsx|[@#] source(?:Mapping)?URL=|webpack|@vite-ignore/.test(value);
+}
+
 async function transformOnce(req: InstrumentRequest, decorators: DecoratorsFlavor): Promise<Instrumented> {
   const pluginOptions: CoveragePluginOptions = {
     key: req.key,
@@ -156,6 +166,7 @@ async function transformOnce(req: InstrumentRequest, decorators: DecoratorsFlavo
     inputSourceMap: false as unknown as undefined,
     compact: false,
     comments: true,
+    shouldPrintComment: significantComment,
     ast: false,
     parserOpts: {
       plugins: parserPlugins(req.loader, decorators),

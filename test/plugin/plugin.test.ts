@@ -114,6 +114,20 @@ describe('an instrumented build of the fixture project', () => {
     expect(Object.values(opt.statementMap).map((r) => sliceRange(src('src/optional.ts'), r))).not.toContain("throw new Error('bad port');");
   });
 
+  it('hands esbuild the comments it acts on and leaves the others out', async () => {
+    const code = [
+      '/*! legal notice */',
+      '/** Doubles. @param x a number */',
+      'export const f = (x: number) => /* @__PURE__ */ g(x); // a note',
+      'function g(x: number) { return x * 2; }',
+      'export const h = () => /* #__NO_SIDE_EFFECTS__ */ g(1);',
+      '/** @jsx h */',
+    ].join('\n');
+    const { contents } = await instrument(code, join(dir, 'src/comments.ts'), { cwd: dir });
+    for (const kept of ['/*! legal notice */', '/* @__PURE__ */', '/* #__NO_SIDE_EFFECTS__ */', '/** @jsx h */']) expect(contents).toContain(kept);
+    for (const dropped of ['Doubles', 'a note']) expect(contents).not.toContain(dropped);
+  });
+
   it('maps an error thrown in the bundle back to the original .ts line through esbuild\'s source map', async () => {
     const { stderr } = await runBundle(bundleOf('lean'), 'fail');
     const boomLine = src('src/boom.ts').split('\n').findIndex((l) => l.includes('throw new Error(message)')) + 1;
@@ -518,14 +532,15 @@ describe('coexisting with other plugins', () => {
       name: 'other-loader',
       setup(b) {
         b.onLoad({ filter: /math\.ts$/ }, async (args) => {
-          const text = readFileSync(args.path, 'utf8').replace('value < min', '/* touched */ value < min');
+          // A legal comment: esbuild keeps it (at the end of the file), and so does instrument().
+          const text = readFileSync(args.path, 'utf8').replace('value < min', '/*! touched */ value < min');
           const out = await instrument(text, args.path, { cwd: dir });
           return { contents: out.contents, loader: out.loader };
         });
       },
     };
     await esbuild.build(buildOptions(dir, 'chained', [other, coverageInstrument({ enabled: true, cache: false })]));
-    expect(readFileSync(bundleOf('chained'), 'utf8')).toContain('/* touched */');
+    expect(readFileSync(bundleOf('chained'), 'utf8')).toContain('/*! touched */');
     const m = parseManifest(readJson(join(dir, 'chained', MANIFEST_FILE)));
     expect(Object.keys(m.files)).toContain('src/lib/math.ts');
     const { coverage } = await runBundle(bundleOf('chained'), 'run');
