@@ -11,8 +11,6 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:f
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import * as esbuild from 'esbuild';
 import { esbuildPluginIstanbul } from 'esbuild-plugin-istanbul';
 import { coverageInstrument } from '../dist/plugin/index.js';
@@ -26,11 +24,11 @@ const median = (xs) => {
 const ms = (x) => `${x.toFixed(0)} ms`;
 const ratio = (a, b) => `${(a / b).toFixed(2)}x`;
 
-/** Times one build, from a collected heap: no build pays for collecting the garbage of the one before it. */
-setFlagsFromString('--expose-gc');
-const gc = runInNewContext('gc');
+/**
+ * Times one build. (Not after a forced gc(): that made every build with a plugin pay ~20 ms more JS
+ * time, V8 recompiling what the collection had flushed, and plain esbuild almost nothing.)
+ */
 async function timed(into, build) {
-  gc();
   const t = performance.now();
   await build();
   into.push(performance.now() - t);
