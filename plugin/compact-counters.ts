@@ -6,7 +6,9 @@
  * third less on instrumented files and the bundle loads faster.
  *
  * The rewrite is textual, on Babel's output, restricted to the file's own coverage function name
- * (`cov_` + a hash of the path, which user code does not contain). Increments carry no source-map
+ * (`cov_` + a hash of the path, which user code does not contain). It also renames that function to
+ * a short name the file's text does not contain (`cov$`; esbuild renames the copies apart when it
+ * bundles): ~4,700 calls on rxjs, and 9 characters less each for esbuild to read and print. Increments carry no source-map
  * segments of their own, so the map stays exact once the generated columns after each rewrite on a
  * line are shifted: that is what `shiftMappings` does.
  */
@@ -25,14 +27,14 @@ function escapeRegExp(s: string): string {
 }
 
 /** Rewrites one line; returns the new text and its edits (old coordinates, left to right). */
-function rewriteLine(line: string, re: RegExp): { text: string; edits: Edit[] } {
+function rewriteLine(line: string, re: RegExp, short: string): { text: string; edits: Edit[] } {
   const edits: Edit[] = [];
   let text = '';
   let last = 0;
   re.lastIndex = 0;
   for (let m = re.exec(line); m !== null; m = re.exec(line)) {
-    const [whole, name, kind, i, j] = m as unknown as [string, string, 's' | 'f' | 'b', string, string | undefined];
-    const replacement = j === undefined ? `${name}(${KIND[kind]},${i})` : `${name}(${KIND[kind]},${i},${j})`;
+    const [whole, kind, i, j] = m as unknown as [string, 's' | 'f' | 'b' | undefined, string, string | undefined];
+    const replacement = kind === undefined ? short : j === undefined ? `${short}(${KIND[kind]},${i})` : `${short}(${KIND[kind]},${i},${j})`;
     text += line.slice(last, m.index) + replacement;
     edits.push({ start: m.index, end: m.index + whole.length, length: replacement.length });
     last = m.index + whole.length;
@@ -40,18 +42,31 @@ function rewriteLine(line: string, re: RegExp): { text: string; edits: Edit[] } 
   return { text: text + line.slice(last), edits };
 }
 
-/** Compacts the increments of the coverage function `name`; returns the code and the edits per line. */
-export function compactIncrements(code: string, name: string): { code: string; edits: Map<number, Edit[]> } {
-  const re = new RegExp(`(${escapeRegExp(name)})\\(\\)\\.([sfb])\\[(\\d+)\\](?:\\[(\\d+)\\])?\\+\\+`, 'g');
+/** A short name for the coverage function that `source` (the file's text) does not contain. */
+export function shortName(source: string, fallback: string): string {
+  for (let n = 0; n < 10; n++) {
+    const name = n === 0 ? 'cov$' : `cov$${n}`;
+    if (!source.includes(name)) return name;
+  }
+  return fallback;
+}
+
+/**
+ * Compacts the increments of the coverage function `name` and renames it `short` (see shortName);
+ * returns the code and the edits per line.
+ */
+export function compactIncrements(code: string, name: string, short = name): { code: string; edits: Map<number, Edit[]> } {
+  const n = escapeRegExp(name);
+  const re = new RegExp(`\\b${n}\\(\\)\\.([sfb])\\[(\\d+)\\](?:\\[(\\d+)\\])?\\+\\+|\\b${n}\\b`, 'g');
   const edits = new Map<number, Edit[]>();
-  if (!code.includes(`${name}().`)) return { code, edits };
+  if (!code.includes(name)) return { code, edits };
   const lines = code.split('\n');
-  for (let n = 0; n < lines.length; n++) {
-    const line = lines[n]!;
-    if (!line.includes(`${name}().`)) continue;
-    const r = rewriteLine(line, re);
-    lines[n] = r.text;
-    if (r.edits.length > 0) edits.set(n, r.edits);
+  for (let k = 0; k < lines.length; k++) {
+    const line = lines[k]!;
+    if (!line.includes(name)) continue;
+    const r = rewriteLine(line, re, short);
+    lines[k] = r.text;
+    if (r.edits.length > 0) edits.set(k, r.edits);
   }
   return { code: lines.join('\n'), edits };
 }

@@ -14,7 +14,7 @@ import type { NodePath, PluginObj, types as BabelTypes } from '@babel/core';
 import istanbul from 'istanbul-lib-instrument';
 import type { ProgramVisitorResult } from 'istanbul-lib-instrument';
 import type { FileMaps } from '../runtime/shard-format.js';
-import { compactIncrements, shiftMappings } from './compact-counters.js';
+import { compactIncrements, shiftMappings, shortName } from './compact-counters.js';
 import type { DecoratorsFlavor } from './options.js';
 import { InstrumentError, LEAN_HELPER_GLOBAL, type CodeLoader, type Instrumented, type InstrumentRequest } from './instrumented.js';
 
@@ -187,7 +187,7 @@ async function transformOnce(req: InstrumentRequest, decorators: DecoratorsFlavo
     if (at === -1) throw new InstrumentError(`lean coverage placeholder missing in the output for ${req.filename}`, req.filename);
     code = code.slice(0, at) + lean + code.slice(at + LEAN_PLACEHOLDER.length + 1);
     const name = (result.metadata as unknown as Record<string, unknown>).lambdaCoverageName as string;
-    const compact = compactIncrements(code, name);
+    const compact = compactIncrements(code, name, shortName(req.code, name));
     code = compact.code;
     if (result.map) result.map = { ...result.map, mappings: shiftMappings(result.map.mappings, compact.edits) };
   }

@@ -35,5 +35,5 @@ export function generatorName(): string {
 
 /** Part of every cache key: a new version of any tool invalidates the cache. */
 export function toolVersions(): string {
-  return `${generatorName()} node-cache-format@6`;
+  return `${generatorName()} node-cache-format@7`;
 }

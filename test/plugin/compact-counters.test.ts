@@ -1,7 +1,7 @@
 // Lean mode's compact increments: the rewrite and the source-map column shift, as pure functions.
 import { decodedMappings, TraceMap } from '@jridgewell/trace-mapping';
 import { describe, expect, it } from 'vitest';
-import { compactIncrements, decodeVlq, encodeVlq, shiftMappings } from '../../plugin/compact-counters.js';
+import { compactIncrements, decodeVlq, encodeVlq, shiftMappings, shortName } from '../../plugin/compact-counters.js';
 
 describe('compactIncrements', () => {
   it('rewrites only the file\'s own counter bumps, several per line', () => {
@@ -23,6 +23,16 @@ describe('compactIncrements', () => {
       { start: 58, end: 74, length: 12 },
     ]);
     expect(out.edits.has(2)).toBe(false);
+  });
+
+  it('renames the coverage function, everywhere, to a short name the file does not contain', () => {
+    const code = ['function cov_abc(k,i,j){return(cov_abc=g())(k,i,j)}', 'cov_abc();', 'f(cov_abc().s[0]++, cov_abcd);'].join('\n');
+    const out = compactIncrements(code, 'cov_abc', 'cov$');
+    expect(out.code.split('\n')).toEqual(['function cov$(k,i,j){return(cov$=g())(k,i,j)}', 'cov$();', 'f(cov$(0,0), cov_abcd);']);
+    expect(out.edits.get(1)).toEqual([{ start: 0, end: 7, length: 4 }]);
+    expect(shortName('const x = 1;', 'cov_abc')).toBe('cov$');
+    expect(shortName('const cov$ = 1, cov$1 = 2;', 'cov_abc')).toBe('cov$2');
+    expect(shortName(Array.from({ length: 10 }, (_, n) => `cov$${n}`).join(' ') + ' cov$', 'cov_abc')).toBe('cov_abc');
   });
 });
 
