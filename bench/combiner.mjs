@@ -168,9 +168,11 @@ export async function run({ quick = false } = {}) {
     // Every shard is its own container (the combiner counts a container once). A gzip file may hold
     // several members, read back as one stream: a small member naming the container, then one of the
     // templates' bodies, gzip'd once.
+    // As the runtime writes them (shard version 2): the files' hashes are in the maps document only.
     const bodies = templates.map((files) => gzipSync(JSON.stringify({
-      format: FORMAT.SHARD_FORMAT, version: FORMAT.FORMAT_VERSION, functionName: 'rxjs-app', functionVersion: '1',
-      startedAt: '2026-11-01T00:00:00.000Z', updatedAt: '2026-11-01T00:10:00.000Z', invocations: 10, mapId, files,
+      format: FORMAT.SHARD_FORMAT, version: FORMAT.SHARD_VERSION, functionName: 'rxjs-app', functionVersion: '1',
+      startedAt: '2026-11-01T00:00:00.000Z', updatedAt: '2026-11-01T00:10:00.000Z', invocations: 10, mapId,
+      files: Object.fromEntries(Object.entries(files).map(([p, { s, f, b }]) => [p, { s, f, b }])),
     }).slice(1)));
     const shardGz = (i) => Buffer.concat([gzipSync(`{"containerId":"c${i}",`), bodies[i % TEMPLATES]]);
     const plainDir = join(work, 'plain');
