@@ -156,6 +156,13 @@ function isCount(n: unknown): n is number {
   return typeof n === 'number' && Number.isSafeInteger(n) && n >= 0;
 }
 
+/** An array of counts; a plain loop (the combiner runs this over every counter of every shard). */
+function isCounts(a: unknown): a is number[] {
+  if (!Array.isArray(a)) return false;
+  for (let i = 0; i < a.length; i++) if (!isCount(a[i])) return false;
+  return true;
+}
+
 function fail(what: string, reason: string): never {
   throw new ShardFormatError(`${what}: ${reason}`);
 }
@@ -172,11 +179,12 @@ function checkCounters(c: unknown, what: string, hashRequired: boolean): FileCou
   if (typeof c !== 'object' || c === null) fail(what, 'counters are not an object');
   const fc = c as Record<string, unknown>;
   if (fc.hash === undefined ? hashRequired : typeof fc.hash !== 'string' || fc.hash === '') fail(what, 'missing "hash"');
-  if (!Array.isArray(fc.s) || !fc.s.every(isCount)) fail(what, '"s" must be an array of non-negative integers');
-  if (!Array.isArray(fc.f) || !fc.f.every(isCount)) fail(what, '"f" must be an array of non-negative integers');
-  if (!Array.isArray(fc.b) || !fc.b.every((arm) => Array.isArray(arm) && arm.every(isCount))) {
-    fail(what, '"b" must be an array of arrays of non-negative integers');
-  }
+  if (!isCounts(fc.s)) fail(what, '"s" must be an array of non-negative integers');
+  if (!isCounts(fc.f)) fail(what, '"f" must be an array of non-negative integers');
+  const b = fc.b;
+  let armsOk = Array.isArray(b);
+  for (let i = 0; armsOk && i < (b as unknown[]).length; i++) armsOk = isCounts((b as unknown[])[i]);
+  if (!armsOk) fail(what, '"b" must be an array of arrays of non-negative integers');
   return fc as unknown as FileCounters;
 }
 
