@@ -6,14 +6,15 @@ import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import type { Collector, FlushResult } from './collector.js';
 import { isCoverageEnabled, parseConfig, type ConfigResult, type FlushMode } from './config.js';
-import type { ExtensionLink } from './extension-link.js';
+import { ExtensionLink, readExtensionInfo } from './extension-link.js';
 import { parseHealthRequest } from './health-request.js';
 import { CoverageLog } from './log.js';
 import { handlerDir } from './manifest.js';
 
-// Cold start loads only this module, config, log and the health-request matcher. The collector
-// (snapshot, S3, health report, extension link) is imported at the first flush: after the first
-// invocation's handler, never during init.
+// Cold start loads only this module, config, log, the health-request matcher and the extension link
+// (deferred mode tells the extension "ready" then: one write to its FIFO). The collector (snapshot,
+// S3, health report) is imported at the first flush: after the first invocation's handler, never
+// during init.
 
 /** Set by awslambda.streamifyResponse; kept on the wrapper so the runtime streams it the same way. */
 export const HANDLER_STREAMING = Symbol.for('aws.lambda.runtime.handler.streaming');
@@ -56,6 +57,7 @@ interface RuntimeState {
   invocations: number;
   collector: Collector | undefined;
   loading: Promise<Collector> | undefined;
+  /** Deferred mode: the extension was told "ready" at cold start and now waits for a line per invocation. */
   link: ExtensionLink | undefined;
   linkChecked: boolean;
   /** The mode in effect and why it differs from COVERAGE_FLUSH (health shows both). */
@@ -97,6 +99,7 @@ function runtimeState(env: Record<string, string | undefined>): RuntimeState {
   };
   g[COLLECTOR] = state;
   if (parsed.ok) installShutdownFlush(state);
+  if (parsed.ok && parsed.config.flush === 'deferred') state.link = ExtensionLink.arm(state.tmp);
   return state;
 }
 
@@ -148,48 +151,48 @@ function inlineBecause(s: RuntimeState, note: string): void {
 }
 
 /**
- * Deferred needs the extension subscribed to INVOKE; Managed Instances refuse that: inline then.
- * Loads only the small extension-link module: this runs before the response.
+ * The link to hold the invoke phase with while deferred mode can be kept; undefined means flush
+ * inline: the extension is not there, Lambda refused it INVOKE events (Managed Instances), or it is
+ * gone. Decided at the first invocation, when the extension has written extension.json.
  */
-async function deferredLink(s: RuntimeState): Promise<ExtensionLink | undefined> {
+function deferredLink(s: RuntimeState): ExtensionLink | undefined {
   if (!s.linkChecked) {
     s.linkChecked = true;
-    const { ExtensionLink, readExtensionInfo } = await import('./extension-link.js');
-    const info = readExtensionInfo(s.tmp);
+    const info = s.link === undefined ? undefined : readExtensionInfo(s.tmp);
     if (info === undefined) {
       inlineBecause(s, 'COVERAGE_FLUSH=deferred needs the layer\'s extension (/opt/extensions/lambda-coverage), which is not running: flushing inline');
     } else if (!info.invoke) {
       inlineBecause(s, `the extension could not subscribe to INVOKE events${info.note ? ` (${info.note})` : ''}: flushing inline`);
-    } else {
-      s.link = new ExtensionLink(info.fifo);
+      // It holds no invoke phase, so it reads no lines either.
+      s.link = undefined;
     }
   }
   if (s.link?.broken) {
     inlineBecause(s, `lost the extension (${s.link.broken}): flushing inline`);
     s.link = undefined;
   }
-  return s.link;
+  return s.flushMode === 'deferred' ? s.link : undefined;
+}
+
+function flushNow(s: RuntimeState, deadline: number): Promise<unknown> {
+  return getCollector(s).then((c) => c.flush(deadline)).catch(() => undefined);
 }
 
 /**
  * Resolves when the response may go out: after the upload (inline) or at once (deferred, where the
- * collector, the SDK and the upload all come after the response).
+ * collector, the SDK and the upload all come after the response). Once the extension was told
+ * "ready", every invocation ends with a `done` line, whichever way it was flushed.
  */
 function afterInvocation(s: RuntimeState, context: LambdaContextLike | undefined): Promise<unknown> {
   if (!s.parsed.ok) return Promise.resolve();
   const deadline = deadlineOf(s, context);
-  if (s.parsed.config.flush === 'deferred') {
-    return deferredLink(s).then((link) => {
-      if (link === undefined) return getCollector(s).then((c) => c.flush(deadline));
-      const id = context?.awsRequestId ?? '';
-      // After the response: the runtime posts it synchronously before this callback runs.
-      setImmediate(() => {
-        void getCollector(s).then((c) => c.flush(deadline)).catch(() => undefined).finally(() => link.done(id));
-      });
-      return undefined;
-    }).catch(() => undefined);
-  }
-  return getCollector(s).then((c) => c.flush(deadline)).catch(() => undefined);
+  if (s.parsed.config.flush !== 'deferred') return flushNow(s, deadline);
+  const id = context?.awsRequestId ?? '';
+  const link = deferredLink(s);
+  if (link === undefined) return flushNow(s, deadline).finally(() => s.link?.done(id));
+  // After the response: the runtime posts it synchronously before this callback runs.
+  setImmediate(() => { void flushNow(s, deadline).finally(() => link.done(id)); });
+  return Promise.resolve();
 }
 
 function isPromiseLike(v: unknown): v is PromiseLike<unknown> {
@@ -203,9 +206,16 @@ function isStreaming(fn: AnyHandler): boolean {
 
 async function answerHealth(s: RuntimeState, deep: boolean, http: boolean, context: LambdaContextLike | undefined): Promise<unknown> {
   const deadline = deadlineOf(s, context);
-  const [c, { healthReport, httpHealthResponse }] = await Promise.all([getCollector(s), import('./health.js')]);
-  const report = await healthReport(c, { mode: s.flushMode, note: s.flushModeNote }, deep, deadline);
-  return http ? httpHealthResponse(report) : report;
+  try {
+    // The mode in effect, even when health is the container's first invocation.
+    if (s.parsed.ok && s.parsed.config.flush === 'deferred') deferredLink(s);
+    const [c, { healthReport, httpHealthResponse }] = await Promise.all([getCollector(s), import('./health.js')]);
+    const report = await healthReport(c, { mode: s.flushMode, note: s.flushModeNote }, deep, deadline);
+    return http ? httpHealthResponse(report) : report;
+  } finally {
+    // A health check uploads nothing: the extension may end the invoke phase.
+    if (context?.awsRequestId !== undefined) s.link?.done(context.awsRequestId);
+  }
 }
 
 /**

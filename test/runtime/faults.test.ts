@@ -3,7 +3,7 @@
 // SIGTERM at shutdown, bad configuration, an uninstrumented bundle; plus two containers, many warm
 // invocations, deferred mode with frozen sandboxes, Managed Instances, and the health check.
 import { execFile } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { readdirSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -303,6 +303,59 @@ d('the layer under faults, on real parts', () => {
     } finally {
       await proxy.stop();
     }
+  });
+
+  it('the extension starts no other process inline, and only mkdir + mkfifo deferred: each would be on the cold start', async () => {
+    // PATH is the only way bash finds an external command: with none (inline) or just these two
+    // (deferred) the extension must register, hold the phases and exit at SHUTDOWN without a word.
+    const bare = tempDir('path-none');
+    const fifoOnly = tempDir('path-fifo');
+    for (const cmd of ['mkdir', 'mkfifo']) {
+      const { stdout } = await promisify(execFile)('/bin/sh', ['-c', `command -v ${cmd}`]);
+      symlinkSync(stdout.trim(), join(fifoOnly, cmd));
+    }
+    for (const [mode, path] of [['inline', bare], ['deferred', fifoOnly]] as const) {
+      const { c } = await start(`fn-ext-${mode}`, { env: { PATH: path, COVERAGE_FLUSH: mode } });
+      const r = await c.invoke({ n: 1 });
+      expect(r.ok).toBe(true);
+      await r.phaseEnd;
+      const h = await health(c);
+      expect(h.flush_mode).toBe(mode);
+      expect(h.flush_mode_note).toBeNull();
+      const [shard] = await shards(`fn-ext-${mode}`);
+      expect(shard!.files[FIXTURE_PATH]).toEqual(expectedCounters(1, 0));
+      const { exits } = await c.shutdown();
+      expect(exits.find((e) => e.name.startsWith('extension'))).toMatchObject({ code: 0, signal: null });
+      expect(c.lines('extension')).toEqual([]);
+    }
+  });
+
+  it('deferred: the extension holds a phase only for a runtime that said ready; health checks, no wrapper and a bad configuration are not held', async () => {
+    // Held phases end at the deadline with a "released invocation … without an upload report" line:
+    // none may appear. A 5 s timeout keeps a wrongly held phase short.
+    const container = { timeoutMs: 5_000 };
+    const { c } = await start('fn-hold', { env: { COVERAGE_FLUSH: 'deferred' }, container });
+    for (const event of [{ lambdaCoverage: 'health' }, { n: 1 }, { lambdaCoverage: 'health', deep: true }]) {
+      const r = await c.invoke(event);
+      expect(r.ok).toBe(true);
+      await r.phaseEnd;
+    }
+    const [shard] = await shards('fn-hold');
+    expect(shard!.files[FIXTURE_PATH]).toEqual(expectedCounters(1, 0));
+    expect((await health(c)).flush_mode).toBe('deferred');
+    for (const [fn, env] of [
+      ['fn-hold-nowrap', { COVERAGE_FLUSH: 'deferred', AWS_LAMBDA_EXEC_WRAPPER: '' }],
+      ['fn-hold-badconf', { COVERAGE_FLUSH: 'deferred', COVERAGE_S3_SSE: 'DES' }],
+    ] as const) {
+      const other = (await start(fn, { env, container })).c;
+      for (let n = 0; n < 2; n++) {
+        const r = await other.invoke({ n });
+        expect(r.ok).toBe(true);
+        await r.phaseEnd;
+      }
+      expect(other.lines('extension')).toEqual([]);
+    }
+    expect(c.lines('extension')).toEqual([]);
   });
 
   it('deferred on Lambda Managed Instances (no INVOKE for extensions): falls back to inline and says so', async () => {
