@@ -46,24 +46,41 @@ try {
 }
 
 /**
- * The layer's handler shim, bundled: one module (plus the chunks its lazy imports need) instead of the
- * eight ES modules of dist/runtime that a cold start would resolve, read and link one by one. Written
- * to dist/layer/; the layer zip takes the shim from there (runtime/layer-build.ts).
+ * The layer's handler shim, bundled: what a cold start runs (the shim, the handler loader, withCoverage,
+ * configuration, log, the extension link) is one module, instead of the eight ES modules of
+ * dist/runtime that it would resolve, read and link one by one. What runs later (the collector with
+ * snapshot and S3, the health report) is bundled apart as collector.mjs and health.mjs (sharing a
+ * chunk), imported at the first flush; the few small modules both sides use are in both, which is safe
+ * as they keep no state of their own (the runtime's shared state lives under Symbol.for keys on
+ * globalThis). Written to dist/layer/; the layer zip takes the files from there
+ * (runtime/layer-build.ts).
  */
 async function bundleLayerShim(out) {
   const runtimeDir = `${out}/runtime/`;
+  const common = {
+    absWorkingDir: fileURLToPath(root), bundle: true, format: 'esm', platform: 'node', target: 'node22',
+    outdir: `${out}/layer`, outExtension: { '.js': '.mjs' }, legalComments: 'none', logLevel: 'warning',
+  };
+  const lazy = new Set(['collector', 'health']);
   await esbuild.build({
-    absWorkingDir: fileURLToPath(root),
+    ...common,
     entryPoints: { shim: 'layer/shim.mjs' },
-    bundle: true, splitting: true, format: 'esm', platform: 'node', target: 'node22',
-    outdir: `${out}/layer`, outExtension: { '.js': '.mjs' }, chunkNames: '[name]-[hash]',
-    legalComments: 'none', logLevel: 'warning',
     plugins: [{
       name: 'fresh-dist',
       setup(b) {
         // The shim imports ../dist/runtime/…: take those from this build's output, not the old dist/.
         b.onResolve({ filter: /^\.\.\/dist\/runtime\// }, (a) => ({ path: runtimeDir + a.path.slice('../dist/runtime/'.length) }));
+        // The lazy parts stay lazy: their dynamic imports point at the bundles built below.
+        b.onResolve({ filter: /^\.\/(collector|health)\.js$/ }, (a) => {
+          const name = a.path.slice(2, -3);
+          return lazy.has(name) && a.importer.startsWith(runtimeDir) ? { path: `./${name}.mjs`, external: true } : undefined;
+        });
       },
     }],
+  });
+  await esbuild.build({
+    ...common,
+    entryPoints: { collector: `${runtimeDir}collector.js`, health: `${runtimeDir}health.js` },
+    splitting: true, chunkNames: 'lazy-[hash]',
   });
 }
