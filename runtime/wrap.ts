@@ -67,7 +67,10 @@ interface RuntimeState {
 }
 
 function envFrom(options: WithCoverageOptions | undefined): Record<string, string | undefined> {
-  const env: Record<string, string | undefined> = { ...(options?.env ?? process.env) };
+  const base = options?.env ?? process.env;
+  // Only read: without overrides no copy (copying process.env reads every variable through the runtime).
+  if (options === undefined || [options.enabled, options.bucket, options.prefix, options.flush, options.manifest].every((v) => v === undefined)) return base;
+  const env: Record<string, string | undefined> = { ...base };
   if (options?.enabled !== undefined) env.COVERAGE_ENABLED = options.enabled ? '1' : '0';
   if (options?.bucket !== undefined) env.COVERAGE_S3_BUCKET = options.bucket;
   if (options?.prefix !== undefined) env.COVERAGE_S3_PREFIX = options.prefix;
