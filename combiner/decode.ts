@@ -4,8 +4,9 @@
  * A shard's counters come back packed in one Float64Array, which moves between threads without copying.
  */
 import {
-  MANIFEST_FORMAT, MAPS_FORMAT, SHARD_FORMAT, decodeJsonGz, parseShard, type FileCounters, type Shard,
+  MANIFEST_FORMAT, MAPS_FORMAT, SHARD_FORMAT, gunzipMaybe, parseJsonText, parseShard, type FileCounters, type Shard,
 } from '../runtime/shard-format.js';
+import { scanShard } from './shard-scan.js';
 
 export type InputKind = 'shard' | 'maps' | 'manifest' | 'summary' | 'istanbul';
 
@@ -43,7 +44,11 @@ export type Decoded =
 export function decodeInput(bytes: Uint8Array): Decoded {
   let doc: unknown;
   try {
-    doc = decodeJsonGz(bytes, 'content');
+    const raw = gunzipMaybe(bytes, 'content');
+    // A shard as the runtime writes it is read in one pass; anything else by JSON.parse below.
+    const fast = scanShard(raw);
+    if (fast !== undefined) return { kind: 'shard', ...fast };
+    doc = parseJsonText(raw, 'content');
   } catch (e) {
     return { kind: 'invalid', reason: (e as Error).message.replace(/^content: /, '') };
   }

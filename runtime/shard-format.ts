@@ -136,20 +136,27 @@ export function encodeJsonGz(value: unknown): Buffer {
   return zlib().gzipSync(JSON.stringify(value), { level: 6 });
 }
 
-/** Gunzips when the bytes are gzip, so plain JSON objects are read too. */
-export function decodeJsonGz(bytes: Uint8Array, what: string): unknown {
-  let text: string;
+/** The bytes gunzipped when they are gzip, else as they are (plain JSON is read too). */
+export function gunzipMaybe(bytes: Uint8Array, what: string): Buffer {
   try {
     const isGzip = bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b;
-    text = (isGzip ? zlib().gunzipSync(bytes) : Buffer.from(bytes)).toString('utf8');
+    return isGzip ? zlib().gunzipSync(bytes) : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   } catch (cause) {
     throw new ShardFormatError(`${what}: not valid gzip (${(cause as Error).message})`, { cause });
   }
+}
+
+export function parseJsonText(raw: Buffer, what: string): unknown {
   try {
-    return JSON.parse(text);
+    return JSON.parse(raw.toString('utf8'));
   } catch (cause) {
     throw new ShardFormatError(`${what}: not valid JSON (${(cause as Error).message}); it may be truncated`, { cause });
   }
+}
+
+/** Gunzips when the bytes are gzip, so plain JSON objects are read too. */
+export function decodeJsonGz(bytes: Uint8Array, what: string): unknown {
+  return parseJsonText(gunzipMaybe(bytes, what), what);
 }
 
 function isCount(n: unknown): n is number {

@@ -1,0 +1,110 @@
+// The one-pass shard reader must give exactly what JSON.parse + parseShard + packShard give, and must
+// hand everything it cannot read that way to that general path.
+import { gzipSync } from 'node:zlib';
+import { describe, expect, it } from 'vitest';
+import { decodeInput, packShard } from '../../combiner/decode.js';
+import { scanShard } from '../../combiner/shard-scan.js';
+import { buildShard, takeSnapshot } from '../../runtime/snapshot.js';
+import { encodeShard } from '../../runtime/collector.js';
+import { parseShard, SHARD_FORMAT } from '../../runtime/shard-format.js';
+
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const PATHS = ['src/a.ts', 'src/déjà vu/ü.ts', 'lib/x y.js', '/abs/path/中文.ts', 'a', '12a', 'src/0.ts'];
+
+function randomShard(seed: number): Record<string, unknown> {
+  const r = rng(seed);
+  const count = () => (r() < 0.4 ? 0 : r() < 0.9 ? Math.floor(r() * 50) : Math.floor(r() * 1e15));
+  const arr = (n: number) => Array.from({ length: n }, count);
+  const version = r() < 0.3 ? 1 : 2;
+  const mapId = r() < 0.2 ? null : 'm'.repeat(1 + Math.floor(r() * 32));
+  const files: Record<string, unknown> = {};
+  for (const p of PATHS) {
+    if (r() < 0.2) continue;
+    const file: Record<string, unknown> = {};
+    if (version === 1 || mapId === null || r() < 0.2) file.hash = `h${Math.floor(r() * 1e9)}`;
+    file.s = arr(Math.floor(r() * 30));
+    file.f = arr(Math.floor(r() * 6));
+    file.b = Array.from({ length: Math.floor(r() * 8) }, () => arr(Math.floor(r() * 4)));
+    if (r() < 0.2) { file.startedAt = '2026-01-01T00:00:00.000Z'; file.updatedAt = '2026-01-02T00:00:00.000Z'; }
+    files[p] = file;
+  }
+  const meta: Record<string, unknown> = {
+    format: SHARD_FORMAT, version, functionName: 'fn', functionVersion: '$LATEST', containerId: `c${seed}`,
+    startedAt: '2026-01-01T00:00:00.000Z', updatedAt: '2026-01-01T00:05:00.000Z', invocations: Math.floor(r() * 1000), mapId,
+  };
+  // Any key order: files first or last.
+  return r() < 0.5 ? { ...meta, files } : { files, ...meta };
+}
+
+const general = (text: string) => packShard(parseShard(JSON.parse(text)));
+
+describe('scanShard (one-pass shard reader)', () => {
+  it('reads 300 random shards exactly as JSON.parse + parseShard + packShard, compact and pretty-printed', () => {
+    for (let seed = 1; seed <= 300; seed++) {
+      const doc = randomShard(seed);
+      for (const text of [JSON.stringify(doc), JSON.stringify(doc, null, seed % 2 ? 2 : '\t')]) {
+        const fast = scanShard(Buffer.from(text));
+        expect(fast, `seed ${seed}`).toBeDefined();
+        expect(fast).toEqual(general(text));
+      }
+    }
+  });
+
+  it('reads what the runtime writes', async () => {
+    const cov = { '/src/a.ts': { path: '/src/a.ts', hash: 'h1', s: { 0: 3, 1: 0 }, f: { 0: 1 }, b: { 0: [1, 0], 1: [0, 0, 4] }, statementMap: {}, fnMap: {}, branchMap: {} } };
+    const shard = buildShard({ functionName: 'fn', functionVersion: '1', containerId: 'c', startedAt: new Date(0).toISOString(), invocations: 2 }, takeSnapshot(cov as never), 'map1', new Date());
+    const bytes = encodeShard(shard);
+    const d = decodeInput(bytes);
+    expect(d.kind).toBe('shard');
+    expect(scanShard(gzipSync(JSON.stringify(shard)))).toBeUndefined(); // gzip'd bytes are not JSON
+    const text = JSON.stringify(shard);
+    expect(scanShard(Buffer.from(text))).toEqual(general(text));
+    expect(d).toEqual({ kind: 'shard', ...general(text) });
+  });
+
+  it('leaves to the general path what it cannot read exactly, and that path decides as before', () => {
+    // A version-1 shard: every file carries its hash.
+    const base = JSON.stringify({ ...randomShard(7), version: 1 });
+    const doc = JSON.parse(base) as { files: Record<string, Record<string, unknown>> };
+    const first = Object.keys(doc.files)[0]!;
+    const hash = doc.files[first]!.hash;
+    const cases: Record<string, string> = {
+      'escaped path': JSON.stringify({ ...doc, files: { 'src\\win.ts': doc.files[first] } }),
+      'index-like path (JSON.parse lists it first)': JSON.stringify({ ...doc, files: { ...doc.files, 7: doc.files[first] } }),
+      'duplicate path': base.replace(/"files":\{(.*?)\}\}/, (m, inner) => `"files":{${inner}},${JSON.stringify(first)}:${JSON.stringify(doc.files[first])}}`),
+      'b before s': JSON.stringify({ ...doc, files: { [first]: { hash, b: [], s: [], f: [] } } }),
+      'unknown file key': JSON.stringify({ ...doc, files: { [first]: { hash, s: [], f: [], b: [], extra: 1 } } }),
+      'unknown top-level key': JSON.stringify({ ...doc, extra: true }),
+      'float counter': JSON.stringify({ ...doc, files: { [first]: { hash, s: [1.5], f: [], b: [] } } }),
+      'counter 1.0': base.replace(/"s":\[/, '"s":[1.0,').replace(/,\]/, ']'),
+      'exponent counter': base.replace(/"s":\[/, '"s":[1e3,').replace(/,\]/, ']'),
+      'negative counter': JSON.stringify({ ...doc, files: { [first]: { hash, s: [-1], f: [], b: [] } } }),
+      '16-digit counter': JSON.stringify({ ...doc, files: { [first]: { hash, s: [1234567890123456], f: [], b: [] } } }),
+      'another format': JSON.stringify({ ...doc, format: 'lambda-coverage/maps' }),
+      'version 3': JSON.stringify({ ...doc, version: 3 }),
+      'no mapId': JSON.stringify({ ...doc, mapId: undefined }),
+      'v1 without hashes': JSON.stringify({ ...doc, version: 1, files: { [first]: { s: [], f: [], b: [] } } }),
+      'truncated': base.slice(0, -5),
+      'trailing bytes': `${base} x`,
+    };
+    for (const [name, text] of Object.entries(cases)) {
+      expect(scanShard(Buffer.from(text)), name).toBeUndefined();
+      // The general path's verdict stands: the same result as reading the text with JSON.parse.
+      let expected: unknown;
+      try { expected = { kind: 'shard', ...general(text) }; } catch { expected = 'refused'; }
+      const d = decodeInput(Buffer.from(text));
+      if (expected === 'refused') expect(d.kind, name).not.toBe('shard');
+      else expect(d, name).toEqual(expected);
+    }
+  });
+});
