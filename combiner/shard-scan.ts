@@ -26,39 +26,84 @@ const META_STRINGS = new Set(['format', 'functionName', 'functionVersion', 'cont
 /** A key V8 would list before the others (an array index): the general path keeps JSON.parse's order. */
 const INDEX_LIKE = /^(?:0|[1-9]\d{0,9})$/;
 
-export function scanShard(bytes: Uint8Array): PackedShard | undefined {
-  const b = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const n = b.length;
-  let i = 0;
-  let out = new Float64Array(Math.max(64, n >>> 2));
-  let len = 0;
+/** The paths of the last files object read (see readFiles). */
+let lastPaths: string[] = [];
+/** Scratch space for the counters, kept between scans (a shard's own array is copied out of it). */
+let scratch: Float64Array = new Float64Array(1 << 14);
 
-  const ws = (): void => {
-    while (i < n) {
-      const c = b[i];
-      if (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) i++;
-      else return;
-    }
-  };
-  /** A string without escapes, or undefined. */
-  const str = (): string | undefined => {
-    if (b[i] !== QUOTE) return undefined;
-    const start = ++i;
-    let ascii = true;
-    for (;;) {
-      if (i >= n) return undefined;
-      const c = b[i]!;
-      if (c === QUOTE) break;
-      if (c === BACKSLASH || c < 0x20) return undefined;
-      if (c >= 0x80) ascii = false;
-      i++;
-    }
-    const s = b.toString(ascii ? 'latin1' : 'utf8', start, i);
+/** Where a scan is; the counters grow in `out`. Hot loops copy these into locals. */
+interface Scan { b: Buffer; n: number; i: number; out: Float64Array; len: number }
+
+function grow(st: Scan): void {
+  const bigger = new Float64Array(st.out.length * 2);
+  bigger.set(st.out);
+  st.out = bigger;
+}
+
+function skipWs(st: Scan): void {
+  const { b, n } = st;
+  let i = st.i;
+  while (i < n) {
+    const c = b[i];
+    if (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) i++;
+    else break;
+  }
+  st.i = i;
+}
+
+/** A string without escapes, or undefined. */
+function readString(st: Scan): string | undefined {
+  const { b, n } = st;
+  let i = st.i;
+  if (b[i] !== QUOTE) return undefined;
+  const start = ++i;
+  let ascii = true;
+  for (;;) {
+    if (i >= n) return undefined;
+    const c = b[i]!;
+    if (c === QUOTE) break;
+    if (c === BACKSLASH || c < 0x20) return undefined;
+    if (c >= 0x80) ascii = false;
     i++;
-    return s;
-  };
-  /** A plain non-negative integer literal of at most 15 digits (so a safe integer), or -1. */
-  const int = (): number => {
+  }
+  st.i = i + 1;
+  return b.toString(ascii ? 'latin1' : 'utf8', start, i);
+}
+
+/** A plain non-negative integer literal of at most 15 digits (so a safe integer), or -1. */
+function readInt(st: Scan): number {
+  const { b, n } = st;
+  let i = st.i;
+  const start = i;
+  let v = 0;
+  while (i < n) {
+    const c = b[i]!;
+    if (c < 0x30 || c > 0x39) break;
+    v = v * 10 + (c - 0x30);
+    i++;
+  }
+  const d = i - start;
+  st.i = i;
+  if (d === 0 || d > 15 || (d > 1 && b[start] === 0x30)) return -1;
+  const c = b[i];
+  return c === 0x2e || c === 0x65 || c === 0x45 ? -1 : v;
+}
+
+/**
+ * `[int, …]` appended to the counters: how many, or -1. The hot loop of a scan: everything it touches
+ * is a local until it returns.
+ */
+function readInts(st: Scan): number {
+  const { b, n } = st;
+  let i = st.i;
+  if (b[i] !== LBRACK) return -1;
+  i++;
+  while (i < n && (b[i] === 0x20 || b[i] === 0x0a || b[i] === 0x0d || b[i] === 0x09)) i++;
+  if (b[i] === RBRACK) { st.i = i + 1; return 0; }
+  let out = st.out;
+  let len = st.len;
+  let count = 0;
+  for (;;) {
     const start = i;
     let v = 0;
     while (i < n) {
@@ -69,160 +114,223 @@ export function scanShard(bytes: Uint8Array): PackedShard | undefined {
     }
     const d = i - start;
     if (d === 0 || d > 15 || (d > 1 && b[start] === 0x30)) return -1;
-    const c = b[i];
-    if (c === 0x2e || c === 0x65 || c === 0x45) return -1;
-    return v;
-  };
-  const push = (v: number): void => {
-    if (len === out.length) {
-      const bigger = new Float64Array(out.length * 2);
-      bigger.set(out);
-      out = bigger;
-    }
+    if (len === out.length) { st.out = out; grow(st); out = st.out; }
     out[len++] = v;
-  };
-  /** `[int, …]` appended to the counters: how many, or -1. */
-  const ints = (): number => {
-    if (b[i] !== LBRACK) return -1;
-    i++;
-    ws();
-    if (b[i] === RBRACK) { i++; return 0; }
-    let count = 0;
-    for (;;) {
-      const v = int();
-      if (v < 0) return -1;
-      push(v);
-      count++;
-      ws();
-      const c = b[i++];
-      if (c === RBRACK) return count;
-      if (c !== COMMA) return -1;
-      ws();
-    }
-  };
-  /** `[[int, …], …]` appended: the arm count of each branch, or undefined. */
-  const branches = (): number[] | undefined => {
-    if (b[i] !== LBRACK) return undefined;
-    i++;
-    ws();
-    const arms: number[] = [];
-    if (b[i] === RBRACK) { i++; return arms; }
-    for (;;) {
-      const k = ints();
-      if (k < 0) return undefined;
-      arms.push(k);
-      ws();
-      const c = b[i++];
-      if (c === RBRACK) return arms;
-      if (c !== COMMA) return undefined;
-      ws();
-    }
-  };
-  /** `{ key: value, … }`: calls `field` after each key's colon; false when anything is off. */
-  const object = (field: (key: string) => boolean): boolean => {
-    if (b[i] !== LBRACE) return false;
-    i++;
-    ws();
-    if (b[i] === RBRACE) { i++; return true; }
-    for (;;) {
-      const key = str();
-      if (key === undefined) return false;
-      ws();
-      if (b[i++] !== COLON) return false;
-      ws();
-      if (!field(key)) return false;
-      ws();
-      const c = b[i++];
-      if (c === RBRACE) return true;
-      if (c !== COMMA) return false;
-      ws();
-    }
-  };
+    count++;
+    while (i < n && (b[i] === 0x20 || b[i] === 0x0a || b[i] === 0x0d || b[i] === 0x09)) i++;
+    const c = b[i++];
+    if (c === RBRACK) break;
+    if (c !== COMMA) return -1;
+    while (i < n && (b[i] === 0x20 || b[i] === 0x0a || b[i] === 0x0d || b[i] === 0x09)) i++;
+  }
+  st.i = i;
+  st.out = out;
+  st.len = len;
+  return count;
+}
 
-  const files: PackedFile[] = [];
-  const seenPaths = new Set<string>();
-  let hashesComplete = true;
-  const file = (path: string): boolean => {
-    if (seenPaths.has(path) || INDEX_LIKE.test(path)) return false;
-    seenPaths.add(path);
-    const f: PackedFile = { path, hash: '', s: -1, f: -1, arms: [] };
-    let hash: string | undefined;
-    let startedAt: string | undefined;
-    let updatedAt: string | undefined;
-    let gotB = false;
-    const ok = object((key) => {
+/** `[[int, …], …]` appended: the arm count of each branch, or undefined. */
+function readBranches(st: Scan): number[] | undefined {
+  const { b } = st;
+  if (b[st.i] !== LBRACK) return undefined;
+  st.i++;
+  skipWs(st);
+  const arms: number[] = [];
+  if (b[st.i] === RBRACK) { st.i++; return arms; }
+  for (;;) {
+    const k = readInts(st);
+    if (k < 0) return undefined;
+    arms.push(k);
+    skipWs(st);
+    const c = b[st.i++];
+    if (c === RBRACK) return arms;
+    if (c !== COMMA) return undefined;
+    skipWs(st);
+  }
+}
+
+/** `{ key: value, … }`: calls `field` after each key's colon; false when anything is off. */
+function readObject(st: Scan, field: (key: string) => boolean): boolean {
+  const { b } = st;
+  if (b[st.i] !== LBRACE) return false;
+  st.i++;
+  skipWs(st);
+  if (b[st.i] === RBRACE) { st.i++; return true; }
+  for (;;) {
+    const key = readString(st);
+    if (key === undefined) return false;
+    skipWs(st);
+    if (b[st.i++] !== COLON) return false;
+    skipWs(st);
+    if (!field(key)) return false;
+    skipWs(st);
+    const c = b[st.i++];
+    if (c === RBRACE) return true;
+    if (c !== COMMA) return false;
+    skipWs(st);
+  }
+}
+
+/** One file's counters object, packed; undefined when it is not exactly `{ [hash,] s, f, b [, times] }`. */
+function readFile(st: Scan, path: string): PackedFile | undefined {
+  const { b } = st;
+  if (b[st.i] !== LBRACE) return undefined;
+  st.i++;
+  skipWs(st);
+  let s = -1;
+  let f = -1;
+  let arms: number[] | undefined;
+  let hash: string | undefined;
+  let startedAt: string | undefined;
+  let updatedAt: string | undefined;
+  if (b[st.i] !== RBRACE) {
+    for (;;) {
+      const i = st.i;
+      if (b[i] !== QUOTE) return undefined;
       // Counters go into the buffer as they come, so they must come as packShard orders them: s, f, b.
-      if (key === 's') {
-        if (f.s >= 0 || f.f >= 0 || gotB) return false;
-        f.s = ints();
-        return f.s >= 0;
+      if (b[i + 2] === QUOTE && b[i + 1] === 0x73 /* s */) {
+        if (s >= 0) return undefined;
+        st.i = i + 3;
+        if (!colon(st)) return undefined;
+        s = readInts(st);
+        if (s < 0) return undefined;
+      } else if (b[i + 2] === QUOTE && b[i + 1] === 0x66 /* f */) {
+        if (s < 0 || f >= 0) return undefined;
+        st.i = i + 3;
+        if (!colon(st)) return undefined;
+        f = readInts(st);
+        if (f < 0) return undefined;
+      } else if (b[i + 2] === QUOTE && b[i + 1] === 0x62 /* b */) {
+        if (f < 0 || arms !== undefined) return undefined;
+        st.i = i + 3;
+        if (!colon(st)) return undefined;
+        arms = readBranches(st);
+        if (arms === undefined) return undefined;
+      } else {
+        const key = readString(st);
+        if (key === undefined || !colon(st)) return undefined;
+        if (key === 'hash' && hash === undefined) hash = readString(st);
+        else if (key === 'startedAt' && startedAt === undefined) startedAt = readString(st);
+        else if (key === 'updatedAt' && updatedAt === undefined) updatedAt = readString(st);
+        else return undefined;
+        if (st.i === i) return undefined;
+        if ((key === 'hash' ? hash : key === 'startedAt' ? startedAt : updatedAt) === undefined) return undefined;
       }
-      if (key === 'f') {
-        if (f.s < 0 || f.f >= 0 || gotB) return false;
-        f.f = ints();
-        return f.f >= 0;
-      }
-      if (key === 'b') {
-        if (f.f < 0 || gotB) return false;
-        const arms = branches();
-        if (arms === undefined) return false;
-        f.arms = arms;
-        gotB = true;
-        return true;
-      }
-      let v: string | undefined;
-      if (key === 'hash' && hash === undefined) v = hash = str();
-      else if (key === 'startedAt' && startedAt === undefined) v = startedAt = str();
-      else if (key === 'updatedAt' && updatedAt === undefined) v = updatedAt = str();
-      return v !== undefined;
-    });
-    if (!ok || !gotB) return false;
-    if (hash === '') return false;
-    if (hash === undefined) hashesComplete = false;
-    else f.hash = hash;
-    if (startedAt !== undefined) f.startedAt = startedAt;
-    if (updatedAt !== undefined) f.updatedAt = updatedAt;
-    files.push(f);
-    return true;
-  };
+      skipWs(st);
+      const c = b[st.i++];
+      if (c === RBRACE) break;
+      if (c !== COMMA) return undefined;
+      skipWs(st);
+    }
+  } else {
+    st.i++;
+  }
+  if (arms === undefined || hash === '') return undefined;
+  const file: PackedFile = { path, hash: hash ?? '', s, f, arms };
+  if (startedAt !== undefined) file.startedAt = startedAt;
+  if (updatedAt !== undefined) file.updatedAt = updatedAt;
+  return file;
+}
 
+/** `:` with the blanks around it. */
+function colon(st: Scan): boolean {
+  skipWs(st);
+  if (st.b[st.i] !== COLON) return false;
+  st.i++;
+  skipWs(st);
+  return true;
+}
+
+/** The `files` object into `files`; whether every file named its hash; undefined when anything is off. */
+function readFiles(st: Scan, files: PackedFile[]): { hashes: boolean } | undefined {
+  const { b } = st;
+  if (b[st.i] !== LBRACE) return undefined;
+  st.i++;
+  skipWs(st);
+  let hashes = true;
+  if (b[st.i] === RBRACE) { st.i++; return { hashes }; }
+  // Shards of one build list the same paths in the same order: while this one follows the last list
+  // that was checked (no repeats, none index-like), its paths need no checking and share its strings.
+  const known = lastPaths;
+  let same = true;
+  let seen: Set<string> | undefined;
+  for (;;) {
+    let path = readString(st);
+    if (path === undefined || !colon(st)) return undefined;
+    const k = files.length;
+    if (same && k < known.length && known[k] === path) {
+      path = known[k]!;
+    } else {
+      if (same) {
+        same = false;
+        seen = new Set(known.slice(0, k));
+      }
+      const c0 = path.charCodeAt(0);
+      if ((c0 >= 0x30 && c0 <= 0x39 && INDEX_LIKE.test(path)) || seen!.has(path)) return undefined;
+      seen!.add(path);
+    }
+    const file = readFile(st, path);
+    if (file === undefined) return undefined;
+    if (file.hash === '') hashes = false;
+    files.push(file);
+    skipWs(st);
+    const c = b[st.i++];
+    if (c === RBRACE) {
+      if (!same || files.length !== known.length) lastPaths = files.map((x) => x.path);
+      return { hashes };
+    }
+    if (c !== COMMA) return undefined;
+    skipWs(st);
+  }
+}
+
+export function scanShard(bytes: Uint8Array): PackedShard | undefined {
+  const b = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const st: Scan = { b, n: b.length, i: 0, out: scratch, len: 0 };
+  const files: PackedFile[] = [];
+  let hashes = true;
   const meta: Record<string, unknown> = {};
   let gotFiles = false;
-  ws();
-  const ok = object((key) => {
+  skipWs(st);
+  const ok = readObject(st, (key) => {
     if (key in meta || (key === 'files' && gotFiles)) return false;
     if (key === 'files') {
       gotFiles = true;
-      return object(file);
+      const r = readFiles(st, files);
+      if (r === undefined) return false;
+      hashes = r.hashes;
+      return true;
     }
     if (META_STRINGS.has(key)) {
-      const v = str();
+      const v = readString(st);
       meta[key] = v;
       return v !== undefined;
     }
     if (key === 'version' || key === 'invocations') {
-      const v = int();
+      const v = readInt(st);
       meta[key] = v;
       return v >= 0;
     }
     if (key === 'mapId') {
+      const i = st.i;
       if (b[i] === 0x6e && b[i + 1] === 0x75 && b[i + 2] === 0x6c && b[i + 3] === 0x6c) {
-        i += 4;
+        st.i += 4;
         meta.mapId = null;
         return true;
       }
-      const v = str();
+      const v = readString(st);
       meta.mapId = v;
       return v !== undefined;
     }
     return false;
   });
-  ws();
-  if (!ok || i !== n || !gotFiles) return undefined;
+  skipWs(st);
+  scratch = st.out;
+  if (!ok || st.i !== st.n || !gotFiles) return undefined;
   // What parseShard asks of a shard (it would refuse the others, with a message saying why).
   if (meta.format !== SHARD_FORMAT || (meta.version !== 1 && meta.version !== 2)) return undefined;
   for (const k of META_STRINGS) if (typeof meta[k] !== 'string') return undefined;
   if (typeof meta.invocations !== 'number' || !('mapId' in meta)) return undefined;
-  if (!hashesComplete && (meta.version === 1 || meta.mapId === null)) return undefined;
-  return { shard: meta as unknown as Omit<Shard, 'files'>, files, counters: out.slice(0, len) };
+  if (!hashes && (meta.version === 1 || meta.mapId === null)) return undefined;
+  return { shard: meta as unknown as Omit<Shard, 'files'>, files, counters: st.out.slice(0, st.len) };
 }

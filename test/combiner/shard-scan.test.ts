@@ -72,6 +72,21 @@ describe('scanShard (one-pass shard reader)', () => {
     expect(d).toEqual({ kind: 'shard', ...general(text) });
   });
 
+  it('a repeated path is caught after shards with the same paths were read (their list is reused)', () => {
+    const shard = (paths: string[]) => JSON.stringify({
+      format: SHARD_FORMAT, version: 2, functionName: 'fn', functionVersion: '1', containerId: 'c', startedAt: 't', updatedAt: 't',
+      invocations: 1, mapId: 'm', files: Object.fromEntries(paths.map((p, k) => [p, { s: [k], f: [], b: [] }])),
+    });
+    const dup = (paths: string[]) => `${shard(paths).slice(0, -2)},${JSON.stringify(paths[0])}:{"s":[9],"f":[],"b":[]}}}`;
+    for (const text of [shard(['a', 'b', 'c']), shard(['a', 'b', 'c']), shard(['a', 'b']), shard(['a', 'b', 'c', 'd'])]) {
+      expect(scanShard(Buffer.from(text))).toEqual(general(text));
+    }
+    for (const text of [dup(['a', 'b', 'c']), dup(['a', 'b']), dup(['a', 'b', 'c', 'd']), shard(['a', 'z']).replace('"z":', '"a":')]) {
+      expect(scanShard(Buffer.from(text)), text).toBeUndefined();
+      expect(decodeInput(Buffer.from(text))).toEqual({ kind: 'shard', ...general(text) });
+    }
+  });
+
   it('leaves to the general path what it cannot read exactly, and that path decides as before', () => {
     // A version-1 shard: every file carries its hash.
     const base = JSON.stringify({ ...randomShard(7), version: 1 });
