@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { decodeInput, type Decoded, type PackedFile } from './decode.js';
+import { decodeInput, sameLayout, type Decoded, type PackedFile } from './decode.js';
 import type { WorkerReply } from './decode-worker.js';
 
 const WORKER_URL = new URL('./decode-worker.js', import.meta.url);
@@ -18,12 +18,30 @@ export interface Decoder {
   close(): Promise<void>;
 }
 
-const inline: Decoder = { decode: async (bytes) => decodeInput(bytes), close: async () => {} };
+/**
+ * Decoding on this thread. Like a worker, it hands shards of one layout the same files list, which
+ * lets the merger reuse what it worked out for that list.
+ */
+function inlineDecoder(): Decoder {
+  let last: PackedFile[] | undefined;
+  return {
+    decode: async (bytes) => {
+      const d = decodeInput(bytes);
+      if (d.kind === 'shard') {
+        if (last !== undefined && sameLayout(last, d.files)) d.files = last;
+        else last = d.files;
+      }
+      return d;
+    },
+    close: async () => {},
+  };
+}
 
 /** `threads`: worker count; `'auto'`: one per core (at most 4) when there are ≥ 2 cores. */
 export function createDecoder(threads: number | 'auto' = 'auto'): Decoder {
   const n = threads === 'auto' ? (availableParallelism() >= 2 ? Math.min(4, availableParallelism()) : 0) : threads;
-  if (n <= 0 || WORKER_URL.protocol !== 'file:' || !existsSync(fileURLToPath(WORKER_URL))) return inline;
+  if (n <= 0 || WORKER_URL.protocol !== 'file:' || !existsSync(fileURLToPath(WORKER_URL))) return inlineDecoder();
+  const inline = inlineDecoder();
   type Slot = { w: Worker; busy: number; layouts: Map<number, PackedFile[]>; dead: boolean };
   interface Pending { resolve: (d: Decoded) => void; slot: Slot; bytes: Uint8Array }
   const workers: Slot[] = [];

@@ -2,21 +2,10 @@
 // Every shard of one build lists the same files with the same lengths: that list (the layout) is sent
 // once per build and then referred to by number, so a message is little more than the counters buffer.
 import { parentPort } from 'node:worker_threads';
-import { decodeInput, type Decoded, type PackedFile } from './decode.js';
+import { decodeInput, sameLayout, type Decoded, type PackedFile } from './decode.js';
 
 const layouts = new Map<string, { id: number; files: PackedFile[] }>();
 let nextLayout = 0;
-
-function sameLayout(a: PackedFile[], b: PackedFile[]): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) {
-    const x = a[i]!;
-    const y = b[i]!;
-    if (x.path !== y.path || x.hash !== y.hash || x.s !== y.s || x.f !== y.f || x.updatedAt !== y.updatedAt || x.startedAt !== y.startedAt || x.arms.length !== y.arms.length) return false;
-    for (let j = 0; j < x.arms.length; j++) if (x.arms[j] !== y.arms[j]) return false;
-  }
-  return true;
-}
 
 export type WorkerReply =
   | { id: number; result: Exclude<Decoded, { kind: 'shard' }> }

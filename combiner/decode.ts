@@ -64,6 +64,18 @@ export function decodeInput(bytes: Uint8Array): Decoded {
   return { kind: 'shard', ...packShard(shard) };
 }
 
+/** Whether two files lists describe the same counters layout (paths, hashes, times, lengths). */
+export function sameLayout(a: readonly PackedFile[], b: readonly PackedFile[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i]!;
+    const y = b[i]!;
+    if (x.path !== y.path || x.hash !== y.hash || x.s !== y.s || x.f !== y.f || x.updatedAt !== y.updatedAt || x.startedAt !== y.startedAt || x.arms.length !== y.arms.length) return false;
+    for (let j = 0; j < x.arms.length; j++) if (x.arms[j] !== y.arms[j]) return false;
+  }
+  return true;
+}
+
 /** A shard with its counters in one buffer, in file order: each file's s, then f, then its branches' arms. */
 export interface PackedShard {
   shard: Omit<Shard, 'files'>;

@@ -12,7 +12,7 @@ import {
   FORMAT_VERSION, MAPS_FORMAT, SHARD_FORMAT, ShardFormatError, arrayToCounters, checkCountersMatchMaps,
   computeMapId, type BuildManifest, type FileCounters, type FileMaps, type MapsDocument, type Shard,
 } from '../runtime/shard-format.js';
-import { packShard, type PackedShard } from './decode.js';
+import { packShard, type PackedFile, type PackedShard } from './decode.js';
 import { InputRejectedError } from './errors.js';
 import { mapsFingerprint } from './fingerprint.js';
 import { validateFileCoverage } from './istanbul-input.js';
@@ -105,6 +105,14 @@ interface Version {
   saturated: boolean;
 }
 
+interface LayoutPlan {
+  maps: MapsDocument;
+  group: string;
+  total: number;
+  /** Per file: its accumulator, where its counters are, and its own times when the shard gives them. */
+  entries: { v: Version; offset: number; nS: number; nF: number; time: number | undefined; since: number | undefined }[];
+}
+
 interface PlannedFile {
   path: string;
   hash: string;
@@ -140,6 +148,13 @@ export class CoverageMerger {
   readonly #paths = new Map<string, string | null>();
   readonly #remap = new Set<string>();
   readonly #direct = new WeakMap<FileMaps, { path: string; group: string; v: Version }[]>();
+  /**
+   * What addPacked worked out for a files list (the decoder hands every shard of one layout the same
+   * array): its accumulators, offsets and per-file times, valid for the same maps document and group.
+   */
+  readonly #plans = new WeakMap<readonly PackedFile[], LayoutPlan>();
+  /** Files lists seen once: a plan is made at the second sighting (a one-off list is not worth one). */
+  readonly #seenLayouts = new WeakSet<readonly PackedFile[]>();
 
   constructor(options: MergerOptions = {}) {
     this.build = options.build ?? 'newest';
@@ -167,6 +182,27 @@ export class CoverageMerger {
     if (shardTime === undefined) throw new InputRejectedError(info.source, `"updatedAt" ${JSON.stringify(shard.updatedAt)} is not a date`);
     const shardSince = Math.min(parseTime(shard.startedAt) ?? shardTime, shardTime);
     const group = this.build === 'all' ? `build-${shard.mapId ?? 'unmapped'}` : '';
+    // The same files list against the same maps document was checked and planned before: add at once.
+    // (Only with a maps document: a manifest added later could change what a hash resolves to.)
+    const plan = maps === null ? undefined : this.#plans.get(packed.files);
+    if (plan !== undefined && plan.maps === maps && plan.group === group && plan.total === packed.counters.length) {
+      const data = packed.counters;
+      for (const e of plan.entries) {
+        const v = e.v;
+        const time = e.time ?? shardTime;
+        const since = e.since ?? shardSince;
+        if (time > v.time) v.time = time;
+        if (since < v.since) v.since = since;
+        v.inputs++;
+        let at = e.offset;
+        addRange(v.s, data, at, e.nS, v); at += e.nS;
+        addRange(v.f, data, at, e.nF, v); at += e.nF;
+        addRange(v.b, data, at, v.b.length, v);
+      }
+      this.#invocations += shard.invocations;
+      this.#inputs++;
+      return;
+    }
     const planned: PlannedFile[] = [];
     let offset = 0;
     for (const file of packed.files) {
@@ -201,6 +237,18 @@ export class CoverageMerger {
     this.#commit(planned, group);
     this.#invocations += shard.invocations;
     this.#inputs++;
+    if (maps !== null && this.#seenLayouts.has(packed.files)) {
+      this.#plans.set(packed.files, {
+        maps, group, total: offset,
+        entries: planned.map((p, k) => {
+          const file = packed.files[k]!;
+          // Each planned file's hash is in its accumulator now, and stays the same for this layout.
+          return { v: this.#version(p, group), offset: p.offset, nS: p.nS, nF: p.nF, time: parseTime(file.updatedAt), since: parseTime(file.startedAt) };
+        }),
+      });
+    } else if (maps !== null) {
+      this.#seenLayouts.add(packed.files);
+    }
   }
 
   /**

@@ -209,12 +209,12 @@ function readFile(st: Scan, path: string): PackedFile | undefined {
       } else {
         const key = readString(st);
         if (key === undefined || !colon(st)) return undefined;
-        if (key === 'hash' && hash === undefined) hash = readString(st);
-        else if (key === 'startedAt' && startedAt === undefined) startedAt = readString(st);
-        else if (key === 'updatedAt' && updatedAt === undefined) updatedAt = readString(st);
+        const v = readString(st);
+        if (v === undefined) return undefined;
+        if (key === 'hash' && hash === undefined) hash = v;
+        else if (key === 'startedAt' && startedAt === undefined) startedAt = v;
+        else if (key === 'updatedAt' && updatedAt === undefined) updatedAt = v;
         else return undefined;
-        if (st.i === i) return undefined;
-        if ((key === 'hash' ? hash : key === 'startedAt' ? startedAt : updatedAt) === undefined) return undefined;
       }
       skipWs(st);
       const c = b[st.i++];

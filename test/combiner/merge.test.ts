@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import libCoverage from 'istanbul-lib-coverage';
-import { CoverageMerger, InputRejectedError } from '../../combiner/merge.js';
+import { CoverageMerger, InputRejectedError, packShard } from '../../combiner/merge.js';
+import { sameLayout, type PackedFile } from '../../combiner/decode.js';
 import { applyPathMap, detectBuildPrefix, parsePathMap, safeJoin } from '../../combiner/paths.js';
 import { encodeJsonGz, parseShard, type MapsDocument } from '../../runtime/shard-format.js';
 import { ingestOne, newStats } from '../../combiner/ingest.js';
@@ -181,6 +182,36 @@ describe('merge core', () => {
       tree.addShard(p.shard, p.maps, info(`${id}-part`));
     }
     expect(tree.result().builds[0]!.coverageMap.toJSON()).toEqual(r.builds[0]!.coverageMap.toJSON());
+  });
+
+  it('shards sharing one files list (as the decoders hand them over) are added by a plan made once: the same result as one by one', () => {
+    const maps = toShard(runContainer(code, (m) => invoke(m, 0))).maps;
+    const shards = Array.from({ length: 6 }, (_, c) => toShard(runContainer(code, (m) => { for (let i = 0; i <= c; i++) invoke(m, i); }), {
+      containerId: `c${c}`, invocations: c + 1, startedAt: `2026-11-0${c + 1}T10:00:00.000Z`, updatedAt: `2026-11-0${c + 1}T11:00:00.000Z`,
+    }).shard);
+    // Combined shards (--as-shard) carry each file's own times in the files list.
+    const part = new CoverageMerger();
+    part.addShard(shards[0]!, maps, info('p'));
+    const combined = part.toShard(part.result().builds[0]!, { containerId: 'combined' }).shard;
+    const view = (m: CoverageMerger) => {
+      const b = m.result().builds[0]!;
+      return { map: b.coverageMap.toJSON(), files: b.files.map((f) => [f.path, f.time, f.since, f.inputs]), inputs: m.inputs, invocations: m.invocations };
+    };
+    for (const list of [shards, [...shards].reverse(), [combined, combined, combined, ...shards]]) {
+      const oneByOne = new CoverageMerger();
+      const planned = new CoverageMerger();
+      const shared = new Map<boolean, PackedFile[]>();
+      for (const [k, shard] of list.entries()) {
+        oneByOne.addShard(shard, maps, info(`s${k}`));
+        const packed = packShard(shard);
+        const key = shard.containerId === 'combined';
+        const files = shared.get(key) ?? packed.files;
+        shared.set(key, files);
+        expect(sameLayout(files, packed.files)).toBe(true);
+        planned.addPacked({ ...packed, files }, maps, info(`s${k}`));
+      }
+      expect(view(planned)).toEqual(view(oneByOne));
+    }
   });
 
   it('merges nyc-style absolute paths with ours through --path-map or a detected prefix, and reports two spellings', () => {
