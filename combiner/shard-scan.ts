@@ -73,20 +73,14 @@ function readString(st: Scan): string | undefined {
 /** A plain non-negative integer literal of at most 15 digits (so a safe integer), or -1. */
 function readInt(st: Scan): number {
   const { b, n } = st;
-  let i = st.i;
-  const start = i;
-  let v = 0;
-  while (i < n) {
-    const c = b[i]!;
-    if (c < 0x30 || c > 0x39) break;
-    v = v * 10 + (c - 0x30);
-    i++;
-  }
-  const d = i - start;
-  st.i = i;
-  if (d === 0 || d > 15 || (d > 1 && b[start] === 0x30)) return -1;
-  const c = b[i];
-  return c === 0x2e || c === 0x65 || c === 0x45 ? -1 : v;
+  const start = st.i;
+  let end = start;
+  while (end < n && b[end]! >= 0x30 && b[end]! <= 0x39) end++;
+  st.i = end;
+  const d = end - start;
+  const next = b[end];
+  if (d === 0 || d > 15 || (d > 1 && b[start] === 0x30) || next === 0x2e || next === 0x65 || next === 0x45) return -1;
+  return Number(b.toString('latin1', start, end));
 }
 
 /**

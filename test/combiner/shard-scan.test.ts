@@ -8,15 +8,10 @@ import { buildShard, takeSnapshot } from '../../runtime/snapshot.js';
 import { encodeShard } from '../../runtime/collector.js';
 import { parseShard, SHARD_FORMAT } from '../../runtime/shard-format.js';
 
+/** A small seeded generator (an LCG), so every run tries the same shards. */
 function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  let x = seed >>> 0;
+  return () => (x = (Math.imul(x, 1664525) + 1013904223) >>> 0) / 4294967296;
 }
 
 const PATHS = ['src/a.ts', 'src/déjà vu/ü.ts', 'lib/x y.js', '/abs/path/中文.ts', 'a', '12a', 'src/0.ts'];
