@@ -9,8 +9,8 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import libCoverage from 'istanbul-lib-coverage';
 import type { CoverageSummary } from 'istanbul-lib-coverage';
 import {
-  combinedPrefix, decodeJsonGz, encodeJsonGz, keySegment, normalizePrefix, parseManifest,
-  type BuildManifest, type MapsDocument, type Shard,
+  DEFAULT_LIMITS, LIMIT_FLAGS, checkStoredSize, combinedPrefix, decodeJsonGz, encodeJsonGz, keySegment, normalizePrefix, parseManifest,
+  type BuildManifest, type InputLimits, type MapsDocument, type Shard,
 } from '../runtime/shard-format.js';
 import { ingest, newStats, type IngestProgress, type IngestStats, type Skipped } from './ingest.js';
 import { CoverageMerger, type BuildMode, type DroppedVersions, type MergeResult, type SpellingWarning } from './merge.js';
@@ -56,6 +56,11 @@ export interface CombineOptions extends S3Settings {
   pathMap?: (string | PathMapping)[];
   /** Write the merged result as a shard (local file, or `s3://bucket/key`) to merge it again later. */
   asShard?: string;
+  /**
+   * What one input may cost; an input over a bound is skipped and named, and the combine goes on.
+   * @default { maxInputBytes: 32 MiB, maxMapsBytes: 256 MiB, maxFiles: 50000, maxCounters: 1000000, maxPathLength: 1024 }
+   */
+  limits?: Partial<InputLimits>;
   /** Downloads in flight. @default 16 */
   concurrency?: number;
   /** Worker threads that decode and validate inputs; 0 = main thread. @default 'auto' (one per core, at most 4) */
@@ -101,7 +106,6 @@ export interface CombineSummary {
   dropped: DroppedVersions[];
   spellings: SpellingWarning[];
   pathPrefix: PrefixDetection;
-  escapedPaths: string[];
   saturated: string[];
   /** Files of plain coverage inputs that carry an inputSourceMap (not remapped here). */
   remapNeeded: string[];
@@ -193,6 +197,7 @@ export async function combine(options: CombineOptions): Promise<CombineResult> {
   if (options.outputPrefix !== undefined && !options.upload) throw new CombineError('--output-prefix says where --upload writes; add --upload');
   checkReporters(reporters);
   const pathMap = (options.pathMap ?? []).map((p) => (typeof p === 'string' ? parsePathMap(p) : p));
+  const limits = resolveLimits(options.limits);
   const concurrency = options.concurrency ?? 16;
   if (!Number.isInteger(concurrency) || concurrency < 1) throw new CombineError(`concurrency must be a positive integer, not ${concurrency}`);
 
@@ -206,21 +211,23 @@ export async function combine(options: CombineOptions): Promise<CombineResult> {
   const client = needS3 ? options.s3Client ?? await createS3Client(options, env) : undefined;
 
   try {
-    const merger = new CoverageMerger({ build, pathMap });
+    const projectRoot = resolve(cwd, options.sourceRoot ?? '.');
+    const merger = new CoverageMerger({ build, pathMap, projectRoot, limits });
     for (const m of options.manifests ?? []) {
-      const { manifest, source, time } = await readManifest(m, { cwd, client, options, env, retry });
+      const { manifest, source, time } = await readManifest(m, { cwd, client, options, env, retry, limits });
       merger.addManifest(manifest, { source, time });
     }
 
     const sources: AsyncIterable<SourceItem>[] = [];
-    for (const d of options.dirs ?? []) sources.push(dirItems({ path: resolve(cwd, d), exclude: [out] }));
+    for (const d of options.dirs ?? []) sources.push(dirItems({ path: resolve(cwd, d), exclude: [out], limits }));
     if (options.bucket && client) {
-      sources.push(s3Items({ client, bucket: options.bucket, prefix, functions: options.functions ?? [], retry }));
+      sources.push(s3Items({ client, bucket: options.bucket, prefix, functions: options.functions ?? [], retry, limits }));
     }
     const stats = newStats();
-    await ingest(sources, merger, stats, { concurrency, threads: options.threads ?? 'auto', onProgress: options.onProgress });
+    await ingest(sources, merger, stats, { concurrency, threads: options.threads ?? 'auto', onProgress: options.onProgress, limits });
 
     const merge = merger.result();
+    for (const r of merge.refused) stats.skipped.push({ source: r.source, kind: 'invalid', reason: r.reason });
     const invalid = stats.skipped.filter((s) => s.kind === 'invalid').length;
     const lookup = sourceLookup(options.sourceRoot === null ? null : resolve(cwd, options.sourceRoot ?? '.'));
     const sums = merge.builds.map((b) => b.coverageMap.getCoverageSummary());
@@ -230,7 +237,7 @@ export async function combine(options: CombineOptions): Promise<CombineResult> {
       files: merge.builds.reduce((n, b) => n + b.files.length, 0),
       totals: totalsOf(allBuilds(sums)),
       builds: [], skipped: stats.skipped.sort((a, b) => (a.source < b.source ? -1 : 1)), invalid, retries,
-      dropped: merge.dropped, spellings: merge.spellings, pathPrefix: merge.prefix, escapedPaths: merge.escaped,
+      dropped: merge.dropped, spellings: merge.spellings, pathPrefix: merge.prefix,
       saturated: merge.saturated, remapNeeded: merge.remapNeeded, missingSources: lookup.missing, durationMs: 0,
     };
     const maxInvalid = options.maxInvalid ?? Infinity;
@@ -270,7 +277,19 @@ export function mergedContainerId(stats: Pick<IngestStats, 'containers' | 'cover
   return `merged-${createHash('sha256').update(inputs.join('\n')).digest('hex').slice(0, 32)}`;
 }
 
-interface S3Context { client: S3Client | undefined; options: S3Settings; env: NodeJS.ProcessEnv; retry: RetryOptions }
+interface S3Context { client: S3Client | undefined; options: S3Settings; env: NodeJS.ProcessEnv; retry: RetryOptions; limits: InputLimits }
+
+/** The bounds with the defaults filled in; each must be a positive number. */
+export function resolveLimits(given: Partial<InputLimits> | undefined): InputLimits {
+  const limits = { ...DEFAULT_LIMITS };
+  for (const [k, v] of Object.entries(given ?? {}) as [keyof InputLimits, unknown][]) {
+    if (!(k in DEFAULT_LIMITS)) throw new CombineError(`limits.${k} is not a bound; the bounds are ${Object.keys(DEFAULT_LIMITS).join(', ')}`);
+    if (v === undefined) continue;
+    if (typeof v !== 'number' || !(v > 0)) throw new CombineError(`${LIMIT_FLAGS[k]} must be a positive number, not ${JSON.stringify(v)}`);
+    limits[k] = v;
+  }
+  return limits;
+}
 
 /** A build manifest from a local file or `s3://bucket/key` (the Lambda combiner has no build directory). */
 async function readManifest(m: string, ctx: S3Context & { cwd: string }): Promise<{ manifest: BuildManifest; source: string; time: number }> {
@@ -281,19 +300,21 @@ async function readManifest(m: string, ctx: S3Context & { cwd: string }): Promis
   if (s3url) {
     const c = ctx.client ?? (await createS3Client(ctx.options, ctx.env));
     try {
-      bytes = await getObjectBytes(c, s3url.bucket, s3url.key, ctx.retry);
+      bytes = await getObjectBytes(c, s3url.bucket, s3url.key, ctx.retry, { limits: ctx.limits, name: 'maxMapsBytes' });
     } finally {
       if (c !== ctx.client) c.destroy();
     }
     if (bytes === null) throw new CombineError(`--manifest ${m}: object not found`);
   } else {
     source = resolve(ctx.cwd, m);
-    bytes = await readFile(source).catch((e: NodeJS.ErrnoException) => {
+    const st = await stat(source).catch((e: NodeJS.ErrnoException) => {
       throw new CombineError(`--manifest ${m}: ${e.code === 'ENOENT' ? 'file not found' : e.message}`, { cause: e });
     });
-    time = (await stat(source)).mtimeMs;
+    checkStoredSize(st.size, `--manifest ${m}`, ctx.limits, 'maxMapsBytes');
+    bytes = await readFile(source);
+    time = st.mtimeMs;
   }
-  return { manifest: parseManifest(decodeJsonGz(bytes, `--manifest ${m}`), `--manifest ${m}`), source, time };
+  return { manifest: parseManifest(decodeJsonGz(bytes, `--manifest ${m}`, ctx.limits, 'maxMapsBytes'), `--manifest ${m}`, ctx.limits), source, time };
 }
 
 interface ReportPlan {

@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import { DEFAULT_LIMITS, type InputLimits } from '../runtime/shard-format.js';
 import { decodeInput, sameLayout, type Decoded, type PackedFile } from './decode.js';
 import type { WorkerReply } from './decode-worker.js';
 
@@ -22,11 +23,11 @@ export interface Decoder {
  * Decoding on this thread. Like a worker, it hands shards of one layout the same files list, which
  * lets the merger reuse what it worked out for that list.
  */
-function inlineDecoder(): Decoder {
+function inlineDecoder(limits: InputLimits): Decoder {
   let last: PackedFile[] | undefined;
   return {
     decode: async (bytes) => {
-      const d = decodeInput(bytes);
+      const d = decodeInput(bytes, limits);
       if (d.kind === 'shard') {
         if (last !== undefined && sameLayout(last, d.files)) d.files = last;
         else last = d.files;
@@ -38,10 +39,10 @@ function inlineDecoder(): Decoder {
 }
 
 /** `threads`: worker count; `'auto'`: one per core (at most 4) when there are ≥ 2 cores. */
-export function createDecoder(threads: number | 'auto' = 'auto'): Decoder {
+export function createDecoder(threads: number | 'auto' = 'auto', limits: InputLimits = DEFAULT_LIMITS): Decoder {
   const n = threads === 'auto' ? (availableParallelism() >= 2 ? Math.min(4, availableParallelism()) : 0) : threads;
-  if (n <= 0 || WORKER_URL.protocol !== 'file:' || !existsSync(fileURLToPath(WORKER_URL))) return inlineDecoder();
-  const inline = inlineDecoder();
+  if (n <= 0 || WORKER_URL.protocol !== 'file:' || !existsSync(fileURLToPath(WORKER_URL))) return inlineDecoder(limits);
+  const inline = inlineDecoder(limits);
   type Slot = { w: Worker; busy: number; layouts: Map<number, PackedFile[]>; dead: boolean };
   interface Pending { resolve: (d: Decoded) => void; slot: Slot; bytes: Uint8Array }
   const workers: Slot[] = [];
@@ -55,12 +56,12 @@ export function createDecoder(threads: number | 'auto' = 'auto'): Decoder {
     for (const [id, p] of waiting) {
       if (p.slot !== slot) continue;
       waiting.delete(id);
-      p.resolve(decodeInput(p.bytes));
+      p.resolve(decodeInput(p.bytes, limits));
     }
   };
   for (let i = 0; i < n; i++) {
     // Not --input-type / --eval flags of a `node -e` parent: a worker is a file.
-    const w = new Worker(WORKER_URL, { execArgv: process.execArgv.filter((a) => !a.startsWith('--input-type')) });
+    const w = new Worker(WORKER_URL, { workerData: { limits }, execArgv: process.execArgv.filter((a) => !a.startsWith('--input-type')) });
     const slot: Slot = { w, busy: 0, layouts: new Map(), dead: false };
     w.on('message', (m: WorkerReply) => {
       const p = waiting.get(m.id);

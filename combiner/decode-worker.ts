@@ -1,9 +1,11 @@
 // Worker thread entry: decodes inputs for decode-pool.ts. Only the compiled file (dist/) is used.
 // Every shard of one build lists the same files with the same lengths: that list (the layout) is sent
 // once per build and then referred to by number, so a message is little more than the counters buffer.
-import { parentPort } from 'node:worker_threads';
+import { parentPort, workerData } from 'node:worker_threads';
+import type { InputLimits } from '../runtime/shard-format.js';
 import { decodeInput, sameLayout, type Decoded, type PackedFile } from './decode.js';
 
+const limits = (workerData as { limits: InputLimits }).limits;
 const layouts = new Map<string, { id: number; files: PackedFile[] }>();
 let nextLayout = 0;
 
@@ -14,7 +16,7 @@ export type WorkerReply =
 parentPort?.on('message', (msg: { id: number; bytes: Uint8Array }) => {
   let result: Decoded;
   try {
-    result = decodeInput(msg.bytes);
+    result = decodeInput(msg.bytes, limits);
   } catch (e) {
     result = { kind: 'invalid', reason: `could not be read (${(e as Error).message})` };
   }

@@ -4,7 +4,8 @@
  * A shard's counters come back packed in one Float64Array, which moves between threads without copying.
  */
 import {
-  MANIFEST_FORMAT, MAPS_FORMAT, SHARD_FORMAT, gunzipMaybe, parseJsonText, parseShard, type FileCounters, type Shard,
+  DEFAULT_LIMITS, MANIFEST_FORMAT, MAPS_FORMAT, SHARD_FORMAT, gunzipMaybe, parseJsonText, parseShard,
+  type FileCounters, type InputLimits, type Shard,
 } from '../runtime/shard-format.js';
 import { scanShard } from './shard-scan.js';
 
@@ -41,12 +42,13 @@ export type Decoded =
   | { kind: 'istanbul'; doc: unknown }
   | { kind: 'invalid'; reason: string };
 
-export function decodeInput(bytes: Uint8Array): Decoded {
+/** `limits` bound what one input may cost (see InputLimits): over one, it comes back invalid. */
+export function decodeInput(bytes: Uint8Array, limits: InputLimits = DEFAULT_LIMITS): Decoded {
   let doc: unknown;
   try {
-    const raw = gunzipMaybe(bytes, 'content');
+    const raw = gunzipMaybe(bytes, 'content', limits);
     // A shard as the runtime writes it is read in one pass; anything else by JSON.parse below.
-    const fast = scanShard(raw);
+    const fast = scanShard(raw, limits);
     if (fast !== undefined) return { kind: 'shard', ...fast };
     doc = parseJsonText(raw, 'content');
   } catch (e) {
@@ -57,7 +59,7 @@ export function decodeInput(bytes: Uint8Array): Decoded {
   if (kind !== 'shard') return { kind };
   let shard: Shard;
   try {
-    shard = parseShard(doc, 'shard');
+    shard = parseShard(doc, 'shard', limits);
   } catch (e) {
     return { kind: 'invalid', reason: (e as Error).message.replace(/^shard:? /, '') };
   }

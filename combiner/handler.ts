@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { combine, newRunId, removeDir, type CombineOptions, type CombineSummary } from './combine.js';
 import { formatSummary } from './summary.js';
 import { METRICS, type Thresholds } from './reports.js';
+import type { InputLimits } from '../runtime/shard-format.js';
 
 export interface CombineEvent {
   bucket: string;
@@ -27,6 +28,8 @@ export interface CombineEvent {
   concurrency?: number;
   /** Also write the merged result as a shard (`s3://bucket/key`). */
   asShard?: string;
+  /** Bounds per input, as `combine()` takes them (bytes for sizes). @default the CLI's defaults */
+  limits?: Partial<InputLimits>;
 }
 
 export interface CombineResponse {
@@ -58,6 +61,14 @@ function checkEvent(event: unknown): CombineEvent {
     if (e[k] !== undefined && !(Array.isArray(e[k]) && (e[k] as unknown[]).every((x) => typeof x === 'string'))) {
       throw new CombineEventError(`event.${k} must be an array of strings`);
     }
+  }
+  // The event is not the function's own configuration: it may name objects in S3, never local files.
+  for (const m of (e.manifests as string[] | undefined) ?? []) {
+    if (!m.startsWith('s3://')) throw new CombineEventError(`event.manifests: ${JSON.stringify(m.slice(0, 200))} is not an s3://bucket/key URL (the combiner Lambda reads no local files named by an event)`);
+  }
+  if (typeof e.asShard === 'string' && !e.asShard.startsWith('s3://')) throw new CombineEventError('event.asShard must be an s3://bucket/key URL');
+  if (e.limits !== undefined && (typeof e.limits !== 'object' || e.limits === null || Array.isArray(e.limits))) {
+    throw new CombineEventError('event.limits must be an object like { "maxFiles": 100000 }');
   }
   for (const [k, min] of [['maxInvalid', 0], ['concurrency', 1]] as const) {
     if (e[k] !== undefined && !(Number.isInteger(e[k]) && (e[k] as number) >= min)) throw new CombineEventError(`event.${k} must be a whole number ≥ ${min}`);
@@ -107,6 +118,7 @@ async function runHandler(event: unknown, extra: Partial<CombineOptions>): Promi
       ...(ev.maxInvalid !== undefined ? { maxInvalid: ev.maxInvalid } : {}),
       ...(ev.concurrency !== undefined ? { concurrency: ev.concurrency } : {}),
       ...(ev.asShard ? { asShard: ev.asShard } : {}),
+      ...(ev.limits ? { limits: ev.limits } : {}),
       cwd: work,
       ...extra,
     });

@@ -3,7 +3,7 @@
  * them to the merger. An invalid input is skipped whole and reported; only I/O that keeps failing after
  * retries (S3 unreachable, access denied) stops the run.
  */
-import { ShardFormatError } from '../runtime/shard-format.js';
+import { DEFAULT_LIMITS, ShardFormatError, type InputLimits } from '../runtime/shard-format.js';
 import { createDecoder, type Decoder } from './decode-pool.js';
 import { InputRejectedError, type CoverageMerger } from './merge.js';
 import type { SourceItem } from './sources.js';
@@ -99,6 +99,8 @@ export interface IngestOptions {
   concurrency: number;
   /** Worker threads decoding inputs. @default 'auto' */
   threads?: number | 'auto';
+  /** What one input may cost. @default DEFAULT_LIMITS */
+  limits?: InputLimits;
   onProgress?: (p: IngestProgress) => void;
 }
 
@@ -148,7 +150,7 @@ export async function ingest(sources: AsyncIterable<SourceItem>[], merger: Cover
     }
   };
   const n = Math.max(1, Math.floor(opts.concurrency));
-  const decoder = createDecoder(opts.threads ?? 'auto');
+  const decoder = createDecoder(opts.threads ?? 'auto', opts.limits ?? DEFAULT_LIMITS);
   try {
     await Promise.all(Array.from({ length: n }, () => worker(decoder).catch((e: unknown) => { failed ??= e; })));
   } finally {

@@ -3,7 +3,9 @@
  * every entry's counters must have exactly the shape of its own maps and be non-negative safe integers.
  * One bad entry refuses the whole input (merge.ts) rather than merging part of it.
  */
-import type { BranchMapping, FileMaps, FnMapping, Range } from '../runtime/shard-format.js';
+import {
+  DEFAULT_LIMITS, LIMIT_FLAGS, isSafeName, quotePath, type BranchMapping, type FileMaps, type FnMapping, type InputLimits, type Range,
+} from '../runtime/shard-format.js';
 import { InputRejectedError } from './errors.js';
 import { mapsFingerprint } from './fingerprint.js';
 
@@ -12,17 +14,30 @@ function isCount(n: unknown): n is number {
 }
 
 function reject(source: string, key: string, reason: string): never {
-  throw new InputRejectedError(source, `entry ${JSON.stringify(key)}: ${reason}`);
+  throw new InputRejectedError(source, `entry ${quotePath(key)}: ${reason}`);
 }
 
 function isPosition(p: unknown): boolean {
   if (typeof p !== 'object' || p === null) return false;
   const { line, column } = p as { line?: unknown; column?: unknown };
-  return typeof line === 'number' && Number.isFinite(line) && (column === undefined || column === null || typeof column === 'number');
+  const isInt = (n: unknown) => typeof n === 'number' && Number.isSafeInteger(n) && n >= 0;
+  return isInt(line) && (column === undefined || column === null || isInt(column));
 }
 
 function isRange(r: unknown): r is Range {
   return typeof r === 'object' && r !== null && isPosition((r as Range).start) && isPosition((r as Range).end);
+}
+
+/** A branch arm's location: as a range, or empty positions (an `if` without `else`). */
+function isArmLocation(r: unknown): boolean {
+  if (typeof r !== 'object' || r === null) return false;
+  const loose = (p: unknown) => {
+    if (typeof p !== 'object' || p === null) return false;
+    const { line, column } = p as { line?: unknown; column?: unknown };
+    const ok = (n: unknown) => n === undefined || n === null || (typeof n === 'number' && Number.isSafeInteger(n) && n >= 0);
+    return ok(line) && ok(column);
+  };
+  return loose((r as Range).start) && loose((r as Range).end);
 }
 
 /** Istanbul's `{ "0": …, "1": … }` objects, checked to be exactly indices 0…n-1; returns values by index. */
@@ -47,11 +62,15 @@ function counters(values: unknown[], name: string, source: string, key: string):
   return values as number[];
 }
 
-export function validateFileCoverage(key: string, value: unknown, source: string): { path: string; hash: string; maps: FileMaps; s: number[]; f: number[]; b: number[][] } {
+export function validateFileCoverage(key: string, value: unknown, source: string, limits: InputLimits = DEFAULT_LIMITS): { path: string; hash: string; maps: FileMaps; s: number[]; f: number[]; b: number[][] } {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) reject(source, key, 'not a file coverage object');
   const fc = value as Record<string, unknown>;
   const path = fc.path === undefined ? key : fc.path;
   if (typeof path !== 'string') reject(source, key, '"path" is not a string');
+  // Absolute paths are normal here (nyc, Jest); where they land is decided when inputs are merged.
+  if (!isSafeName(path, limits.maxPathLength)) {
+    reject(source, key, `"path" is over ${limits.maxPathLength} characters (${LIMIT_FLAGS.maxPathLength}) or contains a control or markup character`);
+  }
   const statements = indexed(fc.statementMap, 'statementMap', source, key);
   const fns = indexed(fc.fnMap, 'fnMap', source, key);
   const branches = indexed(fc.branchMap, 'branchMap', source, key);
@@ -60,12 +79,17 @@ export function validateFileCoverage(key: string, value: unknown, source: string
   fns.forEach((m, i) => {
     const fm = m as Partial<FnMapping> | null;
     if (!fm || !isRange(fm.loc)) reject(source, key, `fnMap[${i}] has no "loc"`);
+    if (fm.name !== undefined && !isSafeName(fm.name, 1024)) reject(source, key, `fnMap[${i}] has a name that is not a printable string of at most 1,024 characters`);
     fnMap[i] = { name: typeof fm.name === 'string' ? fm.name : `(anonymous_${i})`, decl: isRange(fm.decl) ? fm.decl : fm.loc, loc: fm.loc, line: typeof fm.line === 'number' ? fm.line : fm.loc.start.line };
   });
   branches.forEach((m, i) => {
     const bm = m as Partial<BranchMapping> | null;
     if (!bm || !Array.isArray(bm.locations)) reject(source, key, `branchMap[${i}] has no "locations"`);
+    if (!bm.locations.every(isArmLocation)) reject(source, key, `branchMap[${i}] has a location that is not a range of line and column numbers`);
+    if (bm.type !== undefined && !isSafeName(bm.type, 64)) reject(source, key, `branchMap[${i}] has a type that is not a short printable string`);
   });
+  const n = statements.length + fns.length + branches.reduce((k: number, m) => k + (m as BranchMapping).locations.length, 0);
+  if (n > limits.maxCounters) reject(source, key, `${n} counters, over the bound of ${limits.maxCounters} (raise it with ${LIMIT_FLAGS.maxCounters} if this input is genuine)`);
   const s = counters(indexed(fc.s, 's', source, key), 's', source, key);
   const f = counters(indexed(fc.f, 'f', source, key), 'f', source, key);
   const bRaw = indexed(fc.b, 'b', source, key);

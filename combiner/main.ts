@@ -44,6 +44,11 @@ const COMBINE_OPTIONS = {
   functions: { type: 'string' },
   statements: { type: 'string' },
   'max-invalid': { type: 'string' },
+  'max-shard-mb': { type: 'string' },
+  'max-maps-mb': { type: 'string' },
+  'max-files': { type: 'string' },
+  'max-counters': { type: 'string' },
+  'max-path-length': { type: 'string' },
   build: { type: 'string' },
   'path-map': { type: 'string', multiple: true },
   'as-shard': { type: 'string' },
@@ -73,6 +78,13 @@ Inputs
   --path-map FROM=TO       rewrite absolute build-machine paths, e.g. /home/ci/app=. (repeatable)
   --build newest|all       newest version of each file (default) or one report per build
   --max-invalid N          fail (exit 2) when more than N inputs are invalid (default: report only)
+
+Bounds (an input over one is skipped and named; the combine goes on)
+  --max-shard-mb N         a shard or coverage file, stored and inflated (default: 32)
+  --max-maps-mb N          a maps document or build manifest, stored and inflated (default: 256)
+  --max-files N            files in one input (default: 50000)
+  --max-counters N         counters of one file (default: 1000000)
+  --max-path-length N      characters of one file path (default: 1024)
 
 Reports
   --out DIR                report directory (default: coverage)
@@ -139,6 +151,17 @@ export function parseCombineArgs(args: string[], io: Pick<CliIO, 'env' | 'cwd'>)
   }
   if (v.build !== undefined && v.build !== 'newest' && v.build !== 'all') throw new UsageError(`--build must be "newest" or "all", not "${v.build}"`);
   const timeout = num('timeout', v.timeout, { min: 0.001 });
+  const mb = (name: string, value: string | undefined) => {
+    const n = num(name, value, { min: 0.001 });
+    return n === undefined ? undefined : Math.round(n * 1024 * 1024);
+  };
+  const limits = {
+    maxInputBytes: mb('max-shard-mb', v['max-shard-mb']),
+    maxMapsBytes: mb('max-maps-mb', v['max-maps-mb']),
+    maxFiles: num('max-files', v['max-files'], { min: 1, integer: true }),
+    maxCounters: num('max-counters', v['max-counters'], { min: 1, integer: true }),
+    maxPathLength: num('max-path-length', v['max-path-length'], { min: 1, integer: true }),
+  };
   const options: CombineOptions = {
     ...(v.bucket !== undefined ? { bucket: v.bucket } : {}),
     ...(v.prefix !== undefined ? { prefix: v.prefix } : {}),
@@ -153,6 +176,7 @@ export function parseCombineArgs(args: string[], io: Pick<CliIO, 'env' | 'cwd'>)
     ...(v['run-id'] !== undefined ? { runId: v['run-id'] } : {}),
     checkCoverage: v['check-coverage'] ?? false,
     thresholds,
+    ...(Object.values(limits).some((x) => x !== undefined) ? { limits } : {}),
     ...(v['max-invalid'] !== undefined ? { maxInvalid: num('max-invalid', v['max-invalid'], { min: 0, integer: true })! } : {}),
     ...(v.build ? { build: v.build as 'newest' | 'all' } : {}),
     ...(v['path-map'] ? { pathMap: v['path-map'] } : {}),

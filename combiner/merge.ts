@@ -9,8 +9,8 @@
  */
 import libCoverage, { type CoverageMap, type FileCoverageData } from 'istanbul-lib-coverage';
 import {
-  FORMAT_VERSION, MAPS_FORMAT, SHARD_FORMAT, ShardFormatError, arrayToCounters, checkCountersMatchMaps,
-  computeMapId, type BuildManifest, type FileCounters, type FileMaps, type MapsDocument, type Shard,
+  DEFAULT_LIMITS, FORMAT_VERSION, LIMIT_FLAGS, MAPS_FORMAT, SHARD_FORMAT, ShardFormatError, arrayToCounters, checkCountersMatchMaps,
+  computeMapId, ownFile, projectPathProblem, quotePath, type InputLimits, type BuildManifest, type FileCounters, type FileMaps, type MapsDocument, type Shard,
 } from '../runtime/shard-format.js';
 import { packShard, type PackedFile, type PackedShard } from './decode.js';
 import { InputRejectedError } from './errors.js';
@@ -30,6 +30,13 @@ export interface MergerOptions {
   pathMap?: readonly PathMapping[];
   /** Detect the build machine's prefix of absolute paths from the relative ones. @default true */
   detectPrefix?: boolean;
+  /**
+   * The project's root on this machine (absolute): absolute paths of plain coverage files under it
+   * become relative to it. Files no rule brings inside the project are refused with their input.
+   */
+  projectRoot?: string;
+  /** What one input may cost. @default DEFAULT_LIMITS */
+  limits?: InputLimits;
 }
 
 export interface InputInfo {
@@ -82,8 +89,11 @@ export interface MergeResult {
   prefix: PrefixDetection;
   /** Files whose counters saturated at Number.MAX_SAFE_INTEGER. */
   saturated: string[];
-  /** Relative paths that climbed out of the project root (`../x`), reported as absolute paths. */
-  escaped: string[];
+  /**
+   * Plain coverage files refused because a file of theirs maps to no path inside the project (an
+   * absolute path no rule maps, `../x`): reading or reporting it would reach outside the project.
+   */
+  refused: { source: string; reason: string }[];
   /** Files of plain coverage inputs with an inputSourceMap (transpiled code; not remapped here). */
   remapNeeded: string[];
 }
@@ -155,11 +165,22 @@ export class CoverageMerger {
   readonly #plans = new WeakMap<readonly PackedFile[], LayoutPlan>();
   /** Files lists seen once: a plan is made at the second sighting (a one-off list is not worth one). */
   readonly #seenLayouts = new WeakSet<readonly PackedFile[]>();
+  /**
+   * Plain coverage files wait here until result(): whether each of their paths lands inside the
+   * project is known only once every input's paths are (prefix detection), and one that does not is
+   * refused whole rather than merged in part.
+   */
+  #pending: { source: string; planned: PlannedFile[]; group: string }[] = [];
+  readonly #pendingPaths = new Set<string>();
+  readonly #projectRoot: string | undefined;
+  readonly limits: InputLimits;
 
   constructor(options: MergerOptions = {}) {
     this.build = options.build ?? 'newest';
     this.#pathMap = options.pathMap ?? [];
     this.#detectPrefix = options.detectPrefix ?? true;
+    this.#projectRoot = options.projectRoot === undefined ? undefined : options.projectRoot.replace(/\\/g, '/').replace(/\/+$/, '');
+    this.limits = options.limits ?? DEFAULT_LIMITS;
   }
 
   /** Inputs accepted so far (shards and coverage files). */
@@ -210,7 +231,7 @@ export class CoverageMerger {
       const path = this.#normalize(rawPath);
       if (path === null) throw new InputRejectedError(info.source, `file ${JSON.stringify(rawPath)} is not a file path`);
       // A file without a hash (a version-2 shard) takes it from the maps document its mapId names.
-      const fileMaps = maps?.files[rawPath] ?? (file.hash === '' ? undefined : this.#registry.get(`${rawPath}\0${file.hash}`));
+      const fileMaps = (maps ? ownFile(maps.files, rawPath) : undefined) ?? (file.hash === '' ? undefined : this.#registry.get(`${rawPath}\0${file.hash}`));
       if (!fileMaps) {
         const where = shard.mapId === null ? 'the shard has no maps document; pass the build manifest with --manifest'
           : `its maps document ${shard.mapId} does not list it`;
@@ -261,8 +282,12 @@ export class CoverageMerger {
     }
     const planned: PlannedFile[] = [];
     const seen = new Map<string, string>();
-    for (const [key, value] of Object.entries(data)) {
-      const file = validateFileCoverage(key, value, info.source);
+    const entries = Object.entries(data);
+    if (entries.length > this.limits.maxFiles) {
+      throw new InputRejectedError(info.source, `${entries.length} files, over the bound of ${this.limits.maxFiles} (raise it with ${LIMIT_FLAGS.maxFiles} if this input is genuine)`);
+    }
+    for (const [key, value] of entries) {
+      const file = validateFileCoverage(key, value, info.source, this.limits);
       const path = normalizeCoveragePath(file.path);
       if (path === null) throw new InputRejectedError(info.source, `entry ${JSON.stringify(key)}: "path" is not a file path`);
       const other = seen.get(path);
@@ -273,8 +298,8 @@ export class CoverageMerger {
       if ((value as { inputSourceMap?: unknown } | null)?.inputSourceMap) this.#remap.add(path);
       planned.push({ ...flatten(file), path, time: info.time, since: info.time });
     }
-    this.#commit(planned, this.build === 'all' ? 'coverage-files' : '');
-    this.#inputs++;
+    for (const p of planned) this.#pendingPaths.add(p.path);
+    this.#pending.push({ source: info.source, planned, group: this.build === 'all' ? 'coverage-files' : '' });
   }
 
   /** A build manifest: every file it lists appears in the report, with zero counts if it never ran. */
@@ -328,13 +353,41 @@ export class CoverageMerger {
     }
   }
 
-  /** Chooses versions, maps paths, and builds Istanbul coverage maps. Does not change the merger. */
+  /**
+   * Chooses versions, maps paths, and builds Istanbul coverage maps. Plain coverage files added so far
+   * are merged here (or refused); otherwise the merger does not change.
+   */
   result(): MergeResult {
     const finalPath = this.#pathResolver();
+    const outside = (p: string) => projectPathProblem(finalPath.map(p), this.limits.maxPathLength);
+    const inside = new Set([...this.#files.keys(), ...this.#pendingPaths].map(finalPath.map).filter((p) => projectPathProblem(p) === undefined));
+    for (const input of this.#pending) {
+      const bad = input.planned.find((p) => outside(p.path) !== undefined);
+      if (bad === undefined) {
+        this.#commit(input.planned, input.group);
+        this.#inputs++;
+        continue;
+      }
+      const mapped = finalPath.map(bad.path);
+      const hint = pathMapHint(mapped, inside);
+      this.#refused.push({
+        source: input.source,
+        reason: `file ${quotePath(bad.path)}${mapped !== bad.path ? ` (mapped to ${quotePath(mapped)})` : ''} is not inside the project${this.#projectRoot ? ` ${this.#projectRoot}` : ''}: ${outside(bad.path)}; ${hint ?? 'map it with --path-map FROM=TO or run from the project root (--source-root)'}`,
+      });
+    }
+    this.#pending = [];
+    this.#pendingPaths.clear();
     // Versions of the same final path and maps collapse into one (e.g. nyc's absolute path and ours).
     const byPath = new Map<string, Map<string, Version>>();
     for (const [orig, versions] of this.#files) {
       const to = finalPath.map(orig);
+      // Only a --path-map rule can send a checked path outside: such files are left out, and said.
+      if (outside(orig) !== undefined) {
+        if (!this.#refused.some((r) => r.source === '--path-map' && r.reason.startsWith(`file ${quotePath(orig)} `))) {
+          this.#refused.push({ source: '--path-map', reason: `file ${quotePath(orig)} maps to ${quotePath(to)}, which is not a path inside the project: ${outside(orig)}` });
+        }
+        continue;
+      }
       let target = byPath.get(to);
       if (!target) byPath.set(to, (target = new Map()));
       for (const [vkey, v] of versions) {
@@ -379,12 +432,20 @@ export class CoverageMerger {
     }));
     if (builds.length === 0) builds.push({ id: 'newest', files: [], coverageMap: libCoverage.createCoverageMap({}) });
     const remapNeeded = [...this.#remap].map((p) => finalPath.map(p)).sort();
-    return { builds, dropped, spellings: findSpellings(byPath), prefix: finalPath.prefix, saturated, escaped: finalPath.escaped, remapNeeded };
+    return { builds, dropped, spellings: findSpellings(byPath), prefix: finalPath.prefix, saturated, refused: [...this.#refused], remapNeeded };
   }
 
-  #pathResolver(): { map: (p: string) => string; prefix: PrefixDetection; escaped: string[] } {
+  readonly #refused: { source: string; reason: string }[] = [];
+
+  #pathResolver(): { map: (p: string) => string; prefix: PrefixDetection } {
     const mapped = new Map<string, string>();
-    for (const p of this.#files.keys()) mapped.set(p, applyPathMap(p, this.#pathMap));
+    // --path-map first (the user's word), then paths under the project root become relative to it.
+    const root = this.#projectRoot ? [{ from: this.#projectRoot, to: '.' }] : [];
+    for (const p of [...this.#files.keys(), ...this.#pendingPaths]) {
+      let m = applyPathMap(p, this.#pathMap);
+      if (m === p) m = applyPathMap(p, root);
+      mapped.set(p, m);
+    }
     let prefix: PrefixDetection = { kind: 'none' };
     if (this.#detectPrefix) {
       const rel = new Set([...mapped.values()].filter((p) => !isAbsolutePath(p)));
@@ -395,17 +456,7 @@ export class CoverageMerger {
         for (const [k, v] of mapped) mapped.set(k, applyPathMap(v, rule));
       }
     }
-    // `../x` would make report writers climb out of the output directory; such files keep an
-    // absolute spelling (resolved against the filesystem root, like nyc does for files outside cwd).
-    const escaped: string[] = [];
-    for (const [k, v] of mapped) {
-      if (v === '..' || v.startsWith('../')) {
-        const abs = `/${v.split('/').filter((s) => s !== '..').join('/')}`;
-        mapped.set(k, abs);
-        escaped.push(v);
-      }
-    }
-    return { map: (p) => mapped.get(p) ?? p, prefix, escaped };
+    return { map: (p) => mapped.get(p) ?? p, prefix };
   }
 
   /** The merged result as a shard plus its maps document: combining it again gives the same result. */
@@ -435,6 +486,15 @@ export class CoverageMerger {
     };
     return { shard, maps: { format: MAPS_FORMAT, version: FORMAT_VERSION, mapId, files: mapsFiles } };
   }
+}
+
+/** `pass --path-map /build/dir=.` when an absolute path ends with a path the project has. */
+function pathMapHint(p: string, inside: ReadonlySet<string>): string | undefined {
+  if (!isAbsolutePath(p)) return undefined;
+  for (let i = p.indexOf('/', 1); i !== -1; i = p.indexOf('/', i + 1)) {
+    if (inside.has(p.slice(i + 1))) return `pass --path-map ${p.slice(0, i)}=. to merge it with ${quotePath(p.slice(i + 1))}`;
+  }
+  return undefined;
 }
 
 interface Shape { hash: string; s: number; f: number; arms: number[] }

@@ -5,12 +5,13 @@
  * The source finder is injected: where the source is not on disk (the Lambda combiner) the HTML page
  * says so and the summary lists those files, instead of failing.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readFileSync, readSync, realpathSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { isAbsolute, resolve } from 'node:path';
+import { relative, resolve, sep } from 'node:path';
 import type { CoverageMap, CoverageSummary } from 'istanbul-lib-coverage';
 import type libReportType from 'istanbul-lib-report';
 import type reportsType from 'istanbul-reports';
+import { projectPathProblem } from '../runtime/shard-format.js';
 import { assertInside } from './paths.js';
 
 const require = createRequire(import.meta.url);
@@ -72,25 +73,66 @@ export interface SourceLookup {
   missing: string[];
 }
 
-/** Reads sources under `root`; `null` = no source anywhere (the Lambda combiner). */
+/** Larger than any source file worth showing; a bigger one is left out like a missing one. */
+const MAX_SOURCE_BYTES = 16 * 1024 * 1024;
+
+/**
+ * The source of `path`, read only when it is a regular file inside `root` once every symlink is
+ * resolved: a coverage path is untrusted input, and must never make the report show (and publish)
+ * another file of this machine. Undefined when it is not such a file.
+ */
+function readInside(root: string, path: string): string | undefined {
+  if (projectPathProblem(path, 4096) !== undefined) return undefined;
+  let realRoot: string;
+  let real: string;
+  try {
+    realRoot = realpathSync(root);
+    real = realpathSync(resolve(realRoot, path));
+  } catch {
+    return undefined;
+  }
+  const rel = relative(realRoot, real);
+  if (rel === '' || rel === '..' || rel.startsWith(`..${sep}`) || resolve(realRoot, rel) !== real) return undefined;
+  let fd: number | undefined;
+  try {
+    fd = openSync(real, 'r');
+    const st = fstatSync(fd);
+    if (!st.isFile() || st.size > MAX_SOURCE_BYTES) return undefined;
+    const buf = Buffer.alloc(st.size);
+    let n = 0;
+    while (n < buf.length) {
+      const k = readSync(fd, buf, n, buf.length - n, n);
+      if (k === 0) break;
+      n += k;
+    }
+    return buf.toString('utf8', 0, n);
+  } catch {
+    return undefined;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
+/**
+ * Reads sources under `root`; `null` = no source anywhere (the Lambda combiner).
+ * istanbul-reports puts a source finder's error message into the page as HTML, so the message is
+ * fixed text (the file's name is in the page's title, escaped); and it turns \u0001 / \u0002 of a
+ * source into `<` / `>` of its own markup, so those never reach it.
+ */
 export function sourceLookup(root: string | null): SourceLookup {
   const missing: string[] = [];
   return {
     missing,
     find(path: string): string {
-      const file = root === null ? null : isAbsolute(path) ? path : resolve(root, path);
-      try {
-        if (file === null) throw new Error('no source root');
-        return readFileSync(file, 'utf8');
-      } catch {
-        if (!missing.includes(path)) missing.push(path);
-        const why = root === null
-          ? `Source not shown: ${path} is not available where this report was made (no --source-root). Coverage numbers above are complete.`
-          : `Source not shown: ${path} was not found under ${root} (--source-root). Coverage numbers above are complete.`;
-        const err = new Error(why);
-        err.stack = ''; // the HTML page shows message + stack; the stack says nothing useful here
-        throw err;
-      }
+      const text = root === null ? undefined : readInside(root, path);
+      if (text !== undefined) return text.replace(/[\u0001\u0002]/g, '\ufffd');
+      if (!missing.includes(path)) missing.push(path);
+      const why = root === null
+        ? 'Source not shown: this file is not available where this report was made (no --source-root). Coverage numbers above are complete.'
+        : 'Source not shown: this file was not found under the report\'s --source-root. Coverage numbers above are complete.';
+      const err = new Error(why);
+      err.stack = ''; // the HTML page shows message + stack; the stack says nothing useful here
+      throw err;
     },
   };
 }

@@ -3,6 +3,7 @@
  * with one attempt) so every call has the same timeout-per-attempt and backoff, and tests can see them.
  */
 import type { ListObjectsV2CommandOutput, S3Client } from '@aws-sdk/client-s3';
+import { ShardFormatError, checkStoredSize, type InputLimits } from '../runtime/shard-format.js';
 
 type Sdk = typeof import('@aws-sdk/client-s3');
 let sdkPromise: Promise<Sdk> | undefined;
@@ -82,6 +83,7 @@ export function isNotFound(e: unknown): boolean {
 }
 
 function isRetryable(e: unknown): boolean {
+  if (e instanceof ShardFormatError) return false;
   const err = e as AwsLikeError & { message?: string };
   const status = err?.$metadata?.httpStatusCode;
   if (status !== undefined) return status >= 500 || status === 429 || status === 408;
@@ -160,20 +162,34 @@ export async function* listObjects(client: S3Client, bucket: string, prefix: str
   }
 }
 
-/** The object's bytes, or null when it does not exist (deleted after it was listed). */
-export async function getObjectBytes(client: S3Client, bucket: string, key: string, retry: RetryOptions = {}): Promise<Uint8Array | null> {
+/**
+ * The object's bytes, or null when it does not exist (deleted after it was listed). With `bound`, an
+ * object stored larger than it is refused (ShardFormatError) from its Content-Length, before its body
+ * is read.
+ */
+export async function getObjectBytes(client: S3Client, bucket: string, key: string, retry: RetryOptions = {}, bound?: SizeBound): Promise<Uint8Array | null> {
   const { GetObjectCommand } = await sdk();
   try {
     return await withRetry(`get s3://${bucket}/${key}`, async (abortSignal) => {
       const out = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }), { abortSignal });
       if (!out.Body) throw new Error('empty response body');
-      return await out.Body.transformToByteArray();
+      if (bound && out.ContentLength !== undefined && out.ContentLength > bound.limits[bound.name]) {
+        (out.Body as { destroy?: () => void }).destroy?.();
+        checkStoredSize(out.ContentLength, `s3://${bucket}/${key}`, bound.limits, bound.name);
+      }
+      const bytes = await out.Body.transformToByteArray();
+      if (bound) checkStoredSize(bytes.length, `s3://${bucket}/${key}`, bound.limits, bound.name);
+      return bytes;
     }, retry);
   } catch (e) {
     if (isNotFound(e)) return null;
+    if (e instanceof ShardFormatError) throw e;
     throw explainAccess(e, bucket, key);
   }
 }
+
+/** Which bound of `limits` an object's stored size is held to. */
+export interface SizeBound { limits: InputLimits; name: 'maxInputBytes' | 'maxMapsBytes' }
 
 export async function putObject(client: S3Client, bucket: string, key: string, body: Uint8Array | string, contentType: string, retry: RetryOptions = {}): Promise<void> {
   const { PutObjectCommand } = await sdk();

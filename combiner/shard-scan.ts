@@ -7,10 +7,12 @@
  * It takes only what it can read exactly as `packShard(parseShard(JSON.parse(text)))` would, and
  * returns undefined for anything else (escapes in a string, a number that is not a plain non-negative
  * integer of at most 15 digits, unknown or repeated keys, counters in another order, a file path that
- * JSON.parse would reorder, a shard that parseShard would refuse): the general path then reads it,
- * with its own error messages. Pure.
+ * JSON.parse would reorder, a shard that parseShard would refuse, anything over a bound of `limits`):
+ * the general path then reads it, with its own error messages. Pure.
  */
-import { SHARD_FORMAT, type Shard } from '../runtime/shard-format.js';
+import {
+  DEFAULT_LIMITS, SHARD_FORMAT, isHash, isSafeName, projectPathProblem, type InputLimits, type Shard,
+} from '../runtime/shard-format.js';
 import type { PackedFile, PackedShard } from './decode.js';
 
 const QUOTE = 0x22;
@@ -26,13 +28,14 @@ const META_STRINGS = new Set(['format', 'functionName', 'functionVersion', 'cont
 /** A key V8 would list before the others (an array index): the general path keeps JSON.parse's order. */
 const INDEX_LIKE = /^(?:0|[1-9]\d{0,9})$/;
 
-/** The paths of the last files object read (see readFiles). */
+/** The paths of the last files object read (see readFiles), checked against this path bound. */
 let lastPaths: string[] = [];
+let lastPathBound = 0;
 /** Scratch space for the counters, kept between scans (a shard's own array is copied out of it). */
 let scratch: Float64Array = new Float64Array(1 << 14);
 
 /** Where a scan is; the counters grow in `out`. Hot loops copy these into locals. */
-interface Scan { b: Buffer; n: number; i: number; out: Float64Array; len: number }
+interface Scan { b: Buffer; n: number; i: number; out: Float64Array; len: number; limits: InputLimits }
 
 function grow(st: Scan): void {
   const bigger = new Float64Array(st.out.length * 2);
@@ -219,7 +222,10 @@ function readFile(st: Scan, path: string): PackedFile | undefined {
   } else {
     st.i++;
   }
-  if (arms === undefined || hash === '') return undefined;
+  if (arms === undefined || hash === '' || (hash !== undefined && !isHash(hash))) return undefined;
+  let n = s + f;
+  for (let k = 0; k < arms.length; k++) n += arms[k]!;
+  if (n > st.limits.maxCounters) return undefined;
   const file: PackedFile = { path, hash: hash ?? '', s, f, arms };
   if (startedAt !== undefined) file.startedAt = startedAt;
   if (updatedAt !== undefined) file.updatedAt = updatedAt;
@@ -245,7 +251,7 @@ function readFiles(st: Scan, files: PackedFile[]): { hashes: boolean } | undefin
   if (b[st.i] === RBRACE) { st.i++; return { hashes }; }
   // Shards of one build list the same paths in the same order: while this one follows the last list
   // that was checked (no repeats, none index-like), its paths need no checking and share its strings.
-  const known = lastPaths;
+  const known = lastPathBound === st.limits.maxPathLength ? lastPaths : [];
   let same = true;
   let seen: Set<string> | undefined;
   for (;;) {
@@ -261,16 +267,21 @@ function readFiles(st: Scan, files: PackedFile[]): { hashes: boolean } | undefin
       }
       const c0 = path.charCodeAt(0);
       if ((c0 >= 0x30 && c0 <= 0x39 && INDEX_LIKE.test(path)) || seen!.has(path)) return undefined;
+      if (projectPathProblem(path, st.limits.maxPathLength) !== undefined) return undefined;
       seen!.add(path);
     }
     const file = readFile(st, path);
     if (file === undefined) return undefined;
     if (file.hash === '') hashes = false;
     files.push(file);
+    if (files.length > st.limits.maxFiles) return undefined;
     skipWs(st);
     const c = b[st.i++];
     if (c === RBRACE) {
-      if (!same || files.length !== known.length) lastPaths = files.map((x) => x.path);
+      if (!same || files.length !== known.length) {
+        lastPaths = files.map((x) => x.path);
+        lastPathBound = st.limits.maxPathLength;
+      }
       return { hashes };
     }
     if (c !== COMMA) return undefined;
@@ -278,9 +289,9 @@ function readFiles(st: Scan, files: PackedFile[]): { hashes: boolean } | undefin
   }
 }
 
-export function scanShard(bytes: Uint8Array): PackedShard | undefined {
+export function scanShard(bytes: Uint8Array, limits: InputLimits = DEFAULT_LIMITS): PackedShard | undefined {
   const b = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const st: Scan = { b, n: b.length, i: 0, out: scratch, len: 0 };
+  const st: Scan = { b, n: b.length, i: 0, out: scratch, len: 0, limits };
   const files: PackedFile[] = [];
   let hashes = true;
   const meta: Record<string, unknown> = {};
@@ -319,12 +330,13 @@ export function scanShard(bytes: Uint8Array): PackedShard | undefined {
     return false;
   });
   skipWs(st);
-  scratch = st.out;
+  // Kept for the next scan, unless one huge input grew it: that memory goes back with this shard.
+  if (st.out.length <= 1 << 20) scratch = st.out;
   if (!ok || st.i !== st.n || !gotFiles) return undefined;
   // What parseShard asks of a shard (it would refuse the others, with a message saying why).
   if (meta.format !== SHARD_FORMAT || (meta.version !== 1 && meta.version !== 2)) return undefined;
-  for (const k of META_STRINGS) if (typeof meta[k] !== 'string') return undefined;
-  if (typeof meta.invocations !== 'number' || !('mapId' in meta)) return undefined;
+  for (const k of META_STRINGS) if (!isSafeName(meta[k], 1024)) return undefined;
+  if (typeof meta.invocations !== 'number' || !('mapId' in meta) || (meta.mapId !== null && !isHash(meta.mapId))) return undefined;
   if (!hashes && (meta.version === 1 || meta.mapId === null)) return undefined;
   return { shard: meta as unknown as Omit<Shard, 'files'>, files, counters: st.out.slice(0, st.len) };
 }

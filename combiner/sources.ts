@@ -3,11 +3,13 @@
  * same layout copied down, plain `coverage-final.json` files, nyc's `.nyc_output`). Each source yields
  * items; an item reads its bytes and can load the maps document its shard points at.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { dirname, join, posix, resolve, sep } from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { decodeJsonGz, keySegment, normalizePrefix, parseMaps, type MapsDocument } from '../runtime/shard-format.js';
+import {
+  DEFAULT_LIMITS, checkStoredSize, decodeJsonGz, keySegment, normalizePrefix, parseMaps, type InputLimits, type MapsDocument,
+} from '../runtime/shard-format.js';
 import { getObjectBytes, listObjects, type ListedObject, type RetryOptions } from './s3.js';
 
 export interface SourceItem {
@@ -53,6 +55,8 @@ export interface S3SourceOptions {
   /** Only these functions (their `{prefix}{function}/` folders). */
   functions?: readonly string[];
   retry?: RetryOptions;
+  /** What one input may cost. @default DEFAULT_LIMITS */
+  limits?: InputLimits;
 }
 
 /** `{prefix}{fn}/shards/x.json.gz` → `{prefix}{fn}/maps/{mapId}.json.gz`: maps sit beside their shards. */
@@ -64,15 +68,21 @@ export function mapsKeyNear(shardKey: string, mapId: string): string {
 export async function* s3Items(opts: S3SourceOptions): AsyncGenerator<SourceItem> {
   const prefix = normalizePrefix(opts.prefix);
   const { client, bucket, retry } = opts;
+  const limits = opts.limits ?? DEFAULT_LIMITS;
   const load = mapsCache(async (mapId, near) => {
     const key = mapsKeyNear(near, mapId);
-    const bytes = await getObjectBytes(client, bucket, key, retry);
-    if (bytes === null) throw new Error(`maps document s3://${bucket}/${key} not found (was it deleted, or written under another prefix?)`);
-    return checkMapId(parseMaps(decodeJsonGz(bytes, `s3://${bucket}/${key}`), `s3://${bucket}/${key}`), mapId, key);
+    const where = `s3://${bucket}/${key}`;
+    const bytes = await getObjectBytes(client, bucket, key, retry, { limits, name: 'maxMapsBytes' });
+    if (bytes === null) throw new Error(`maps document ${where} not found (was it deleted, or written under another prefix?)`);
+    return checkMapId(parseMaps(decodeJsonGz(bytes, where, limits, 'maxMapsBytes'), where, limits), mapId, key);
   });
   const item = (o: ListedObject, functionName: string): SourceItem => ({
     source: `s3://${bucket}/${o.key}`, functionName, time: o.time,
-    read: () => getObjectBytes(client, bucket, o.key, retry),
+    // The listing's size first: an object over the bound is refused without downloading it.
+    read: async () => {
+      checkStoredSize(o.size, 'object', limits, 'maxInputBytes');
+      return getObjectBytes(client, bucket, o.key, retry, { limits, name: 'maxInputBytes' });
+    },
     loadMaps: (mapId) => load(mapId, o.key),
   });
   if (opts.functions && opts.functions.length > 0) {
@@ -107,6 +117,8 @@ export interface DirSourceOptions {
   path: string;
   /** Directories never read (the report output, so a re-run does not count its own coverage-final.json). */
   exclude?: readonly string[];
+  /** What one input may cost. @default DEFAULT_LIMITS */
+  limits?: InputLimits;
 }
 
 /**
@@ -145,14 +157,18 @@ export async function* dirItems(opts: DirSourceOptions): AsyncGenerator<SourceIt
   const mapsFiles = new Map<string, string>();
   if (st.isDirectory()) await walk(root, new Set((opts.exclude ?? []).map((p) => resolve(p))), files, mapsFiles);
   else files.push(root);
+  const limits = opts.limits ?? DEFAULT_LIMITS;
   const load = mapsCache(async (mapId, near) => {
     const name = `${keySegment(mapId)}.json.gz`;
     const sibling = join(dirname(dirname(near)), 'maps', name);
     const beside = join(dirname(near), 'maps', name);
     const candidates = [sibling, beside, mapsFiles.get(keySegment(mapId))].filter((p): p is string => !!p);
     for (const file of candidates) {
+      const st = await stat(file).catch(() => null);
+      if (!st?.isFile()) continue;
+      checkStoredSize(st.size, file, limits, 'maxMapsBytes');
       const bytes = await readFile(file).catch(() => null);
-      if (bytes) return checkMapId(parseMaps(decodeJsonGz(bytes, file), file), mapId, file);
+      if (bytes) return checkMapId(parseMaps(decodeJsonGz(bytes, file, limits, 'maxMapsBytes'), file, limits), mapId, file);
     }
     throw new Error(`maps document ${mapId} not found (looked for ${sibling} and any maps/${keySegment(mapId)}.json.gz under ${opts.path})`);
   });
@@ -166,7 +182,11 @@ export async function* dirItems(opts: DirSourceOptions): AsyncGenerator<SourceIt
       mtime: () => stat(file).then((st) => st.mtimeMs, () => 0),
       // Read synchronously: shards are small, and 4 thread-pool round trips per file (open, fstat,
       // read, close) cost the main thread more than the read (measured: ~8% of a 1,000-shard combine).
-      read: () => Promise.resolve(file).then((f) => readFileSync(f)).then((b) => new Uint8Array(b.buffer, b.byteOffset, b.byteLength), (e: NodeJS.ErrnoException) => {
+      // The size first: a file over the bound is refused without reading it.
+      read: () => Promise.resolve(file).then((f) => {
+        checkStoredSize(statSync(f).size, 'file', limits, 'maxInputBytes');
+        return readFileSync(f);
+      }).then((b) => new Uint8Array(b.buffer, b.byteOffset, b.byteLength), (e: NodeJS.ErrnoException) => {
         if (e.code === 'ENOENT') return null;
         throw e;
       }),

@@ -53,12 +53,11 @@ export function formatSummary(s: CombineSummary, r?: Pick<CombineResult, 'report
     lines.push(...limited(s.dropped, (d) => `${d.path}: ${plural(d.droppedInputs, 'input')} of ${plural(d.droppedHashes.length, 'older version')} (kept ${d.keptHash.slice(0, 12)})`));
   }
   if (s.pathPrefix.kind === 'detected') lines.push(`paths: build-machine prefix ${s.pathPrefix.prefix} mapped to . (${plural(s.pathPrefix.matched, 'file')}); override with --path-map`);
-  if (s.pathPrefix.kind === 'ambiguous') lines.push(`paths: absolute paths match more than one prefix (${s.pathPrefix.prefixes.join(', ')}); left as they are, use --path-map FROM=.`);
+  if (s.pathPrefix.kind === 'ambiguous') lines.push(`paths: absolute paths match more than one prefix (${s.pathPrefix.prefixes.join(', ')}); inputs with paths outside the project are refused: use --path-map FROM=.`);
   if (s.spellings.length > 0) {
     lines.push('one file under two spellings (reported separately, not merged):');
     lines.push(...limited(s.spellings, (w) => `${w.paths.join(' | ')}: ${w.hint}`));
   }
-  if (s.escapedPaths.length > 0) lines.push(`paths outside the project root reported as absolute: ${s.escapedPaths.slice(0, 5).join(', ')}${s.escapedPaths.length > 5 ? ', …' : ''}`);
   if (s.remapNeeded.length > 0) {
     lines.push(`${plural(s.remapNeeded.length, 'file')} from coverage files carry an inputSourceMap (coverage of transpiled code): reported at the transpiled locations, not remapped; instrument the original sources (the plugin does) or remap with nyc report first:`);
     lines.push(...limited(s.remapNeeded, (p) => p));

@@ -5,6 +5,7 @@
 import { createRequire } from 'node:module';
 import { extname, relative, sep } from 'node:path';
 import type TestExclude from 'test-exclude';
+import { projectPathProblem } from '../runtime/shard-format.js';
 import type { CodeLoader } from './instrumented.js';
 import type { ResolvedOptions } from './options.js';
 
@@ -115,8 +116,9 @@ function compileSelector(opts: Pick<ResolvedOptions, 'cwd' | 'include' | 'exclud
     if (file.split(sep).includes('node_modules') || /\.d\.[cm]?ts$/.test(file)) return false;
     if (!opts.extensions.some((e) => file.endsWith(e))) return false;
     const key = coverageKey(opts.cwd, file);
-    // Outside the project root: never (as test-exclude).
-    if (key.startsWith('../') || key === '..' || /^[a-zA-Z]:/.test(key) || key.startsWith('/')) return false;
+    // Outside the project root (as test-exclude), or a name the shard contract refuses (a control or
+    // markup character): never, or the combiner would refuse the whole build's maps.
+    if (projectPathProblem(key, Infinity) !== undefined) return false;
     return (!include || include.test(key)) && (!exclude.test(key) || excludeNegated.test(key));
   };
 }

@@ -89,6 +89,90 @@ export class ShardFormatError extends Error {
   override name = 'ShardFormatError';
 }
 
+/**
+ * What one input may cost a reader. Everything read back from S3 or a directory is untrusted (any role
+ * that can write under the prefix can write it), so each input is bounded before it is inflated, parsed
+ * or merged; over a bound it is refused, named, and the combine goes on. The defaults fit real fleets
+ * with room to spare: a 321-file function's shard is 2.4 KB gzip'd, its maps document about 1 MB.
+ */
+export interface InputLimits {
+  /** Largest shard or plain coverage file, as stored and inflated (bytes). @default 32 MiB */
+  maxInputBytes: number;
+  /** Largest maps document or build manifest, as stored and inflated (bytes). @default 256 MiB */
+  maxMapsBytes: number;
+  /** Files in one shard, maps document, manifest or coverage file. @default 50,000 */
+  maxFiles: number;
+  /** Counters of one file (statements + functions + branch arms). @default 1,000,000 */
+  maxCounters: number;
+  /** Characters of one file path. @default 1,024 */
+  maxPathLength: number;
+}
+
+export const DEFAULT_LIMITS: Readonly<InputLimits> = Object.freeze({
+  maxInputBytes: 32 * 1024 * 1024,
+  maxMapsBytes: 256 * 1024 * 1024,
+  maxFiles: 50_000,
+  maxCounters: 1_000_000,
+  maxPathLength: 1024,
+});
+
+/** The combiner's flag for each bound, named in every message about it. */
+export const LIMIT_FLAGS: Readonly<Record<keyof InputLimits, string>> = {
+  maxInputBytes: '--max-shard-mb', maxMapsBytes: '--max-maps-mb', maxFiles: '--max-files',
+  maxCounters: '--max-counters', maxPathLength: '--max-path-length',
+};
+
+function overBound(what: string, name: keyof InputLimits, limits: InputLimits, found?: string): never {
+  const n = limits[name];
+  const bound = name === 'maxInputBytes' || name === 'maxMapsBytes' ? `${+(n / 1048576).toFixed(3)} MiB` : String(n);
+  throw new ShardFormatError(`${what}: ${found ? `${found}, ` : ''}over the bound of ${bound} (raise it with ${LIMIT_FLAGS[name]} if this input is genuine)`);
+}
+
+/** Throws when an object's stored size is over its bound (checked from a listing before it is read). */
+export function checkStoredSize(bytes: number, what: string, limits: InputLimits, bound: 'maxInputBytes' | 'maxMapsBytes'): void {
+  if (bytes > limits[bound]) overBound(what, bound, limits, `${bytes} bytes stored`);
+}
+
+/**
+ * Characters no file path of a project needs and that would change what a report means: C0/C1
+ * controls (a newline starts a new lcov record, escapes rewrite a terminal), the markup characters
+ * istanbul-reports does not escape everywhere (breadcrumbs, XML attributes, html-spa's inline
+ * script), line separators, and bidirectional overrides (a name that reads as another).
+ */
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+// eslint-disable-next-line no-control-regex
+const UNSAFE_CHARS = /[\u0000-\u001f\u007f-\u009f<>"\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]/;
+
+/**
+ * Why `p` is not a path of the contract, or undefined when it is one: a relative POSIX path inside
+ * the project (no leading `/`, drive letter or backslash, no `.`, `..` or empty segment), of safe
+ * characters, at most `maxLength` long. Shards, maps documents and manifests carry only such paths.
+ */
+export function projectPathProblem(p: unknown, maxLength: number = DEFAULT_LIMITS.maxPathLength): string | undefined {
+  if (typeof p !== 'string' || p === '') return 'is empty or not a string';
+  if (p.length > maxLength) return `is ${p.length} characters long, over the bound of ${maxLength} (raise it with ${LIMIT_FLAGS.maxPathLength})`;
+  if (UNSAFE_CHARS.test(p)) return 'contains a control, markup or direction-changing character';
+  if (p.includes('\\')) return 'contains a backslash (paths use /)';
+  if (p.startsWith('/') || /^[A-Za-z]:/.test(p)) return 'is absolute (paths are relative to the project root)';
+  for (const seg of p.split('/')) {
+    // `__proto__` as a key of a plain object would set its prototype instead of adding an entry.
+    if (seg === '__proto__') return 'has a "__proto__" segment';
+    if (seg === '' || seg === '.' || seg === '..') return `has a ${seg === '' ? 'empty' : `"${seg}"`} segment (paths stay inside the project)`;
+  }
+  if (LONE_SURROGATE.test(p)) return 'is not well-formed Unicode';
+  return undefined;
+}
+
+/** A file path inside a document, quoted for a message (cut short: it is untrusted). */
+export function quotePath(p: string): string {
+  return JSON.stringify(p.length > 120 ? `${p.slice(0, 120)}…` : p);
+}
+
+/** A name a report prints (function names, branch types): bounded, and no line or markup breaks. */
+export function isSafeName(s: unknown, maxLength: number): s is string {
+  return typeof s === 'string' && s.length <= maxLength && !UNSAFE_CHARS.test(s);
+}
+
 /** `coverage/` stays, `coverage` becomes `coverage/`, `` and `/` become ``. */
 export function normalizePrefix(prefix: string | undefined): string {
   const p = (prefix ?? '').replace(/^\/+/, '');
@@ -136,12 +220,20 @@ export function encodeJsonGz(value: unknown): Buffer {
   return zlib().gzipSync(JSON.stringify(value), { level: 6 });
 }
 
-/** The bytes gunzipped when they are gzip, else as they are (plain JSON is read too). */
-export function gunzipMaybe(bytes: Uint8Array, what: string): Buffer {
+/**
+ * The bytes gunzipped when they are gzip, else as they are (plain JSON is read too). `bound` names
+ * the limit on both the stored and the inflated size: a small object that inflates to gigabytes
+ * stops at the bound instead of taking the process down.
+ */
+export function gunzipMaybe(bytes: Uint8Array, what: string, limits?: InputLimits, bound: 'maxInputBytes' | 'maxMapsBytes' = 'maxInputBytes'): Buffer {
+  const max = limits?.[bound] ?? Infinity;
+  if (bytes.length > max) overBound(what, bound, limits!, `${bytes.length} bytes stored`);
+  const isGzip = bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b;
+  if (!isGzip) return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   try {
-    const isGzip = bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b;
-    return isGzip ? zlib().gunzipSync(bytes) : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    return zlib().gunzipSync(bytes, Number.isFinite(max) ? { maxOutputLength: max } : {});
   } catch (cause) {
+    if ((cause as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') overBound(what, bound, limits!, 'inflates further');
     throw new ShardFormatError(`${what}: not valid gzip (${(cause as Error).message})`, { cause });
   }
 }
@@ -155,8 +247,8 @@ export function parseJsonText(raw: Buffer, what: string): unknown {
 }
 
 /** Gunzips when the bytes are gzip, so plain JSON objects are read too. */
-export function decodeJsonGz(bytes: Uint8Array, what: string): unknown {
-  return parseJsonText(gunzipMaybe(bytes, what), what);
+export function decodeJsonGz(bytes: Uint8Array, what: string, limits?: InputLimits, bound: 'maxInputBytes' | 'maxMapsBytes' = 'maxInputBytes'): unknown {
+  return parseJsonText(gunzipMaybe(bytes, what, limits, bound), what);
 }
 
 function isCount(n: unknown): n is number {
@@ -174,6 +266,10 @@ function fail(what: string, reason: string): never {
   throw new ShardFormatError(`${what}: ${reason}`);
 }
 
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
 function checkVersion(doc: Record<string, unknown>, format: string, what: string, versions: readonly number[] = [FORMAT_VERSION]): void {
   if (doc.format !== format) fail(what, `not a ${format} document (format is ${JSON.stringify(doc.format)})`);
   if (!versions.includes(doc.version as number)) {
@@ -182,63 +278,133 @@ function checkVersion(doc: Record<string, unknown>, format: string, what: string
   }
 }
 
-function checkCounters(c: unknown, what: string, hashRequired: boolean): FileCounters {
-  if (typeof c !== 'object' || c === null) fail(what, 'counters are not an object');
-  const fc = c as Record<string, unknown>;
-  if (fc.hash === undefined ? hashRequired : typeof fc.hash !== 'string' || fc.hash === '') fail(what, 'missing "hash"');
+/** The `files` object of a document: an object of at most `maxFiles` entries keyed by contract paths. */
+function checkFiles(files: unknown, what: string, limits: InputLimits): [string, unknown][] {
+  if (!isPlainObject(files)) fail(what, 'missing "files"');
+  const entries = Object.entries(files);
+  if (entries.length > limits.maxFiles) overBound(what, 'maxFiles', limits, `${entries.length} files`);
+  for (const [path] of entries) {
+    const problem = projectPathProblem(path, limits.maxPathLength);
+    if (problem !== undefined) fail(what, `file path ${quotePath(path)} ${problem}`);
+  }
+  return entries;
+}
+
+function checkCounters(c: unknown, what: string, hashRequired: boolean, limits: InputLimits): FileCounters {
+  if (!isPlainObject(c)) fail(what, 'counters are not an object');
+  const fc = c;
+  if (fc.hash === undefined ? hashRequired : !isHash(fc.hash)) fail(what, 'missing "hash"');
   if (!isCounts(fc.s)) fail(what, '"s" must be an array of non-negative integers');
   if (!isCounts(fc.f)) fail(what, '"f" must be an array of non-negative integers');
   const b = fc.b;
   let armsOk = Array.isArray(b);
-  for (let i = 0; armsOk && i < (b as unknown[]).length; i++) armsOk = isCounts((b as unknown[])[i]);
+  let n = fc.s.length + fc.f.length;
+  for (let i = 0; armsOk && i < (b as unknown[]).length; i++) {
+    const arms = (b as unknown[])[i];
+    armsOk = isCounts(arms);
+    if (armsOk) n += (arms as number[]).length;
+  }
   if (!armsOk) fail(what, '"b" must be an array of arrays of non-negative integers');
+  if (n > limits.maxCounters) overBound(what, 'maxCounters', limits, `${n} counters`);
   return fc as unknown as FileCounters;
 }
 
+/** Istanbul's hash of a file (hex, or base64 from other tools): what messages and reports may print. */
+export function isHash(h: unknown): h is string {
+  return typeof h === 'string' && /^[A-Za-z0-9+/=._:-]{1,256}$/.test(h);
+}
+
 /** Validates the shape of a shard (not yet against its maps: see `checkCountersMatchMaps`). */
-export function parseShard(value: unknown, what = 'shard'): Shard {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) fail(what, 'not a JSON object');
-  const doc = value as Record<string, unknown>;
+export function parseShard(value: unknown, what = 'shard', limits: InputLimits = DEFAULT_LIMITS): Shard {
+  if (!isPlainObject(value)) fail(what, 'not a JSON object');
+  const doc = value;
   checkVersion(doc, SHARD_FORMAT, what, SHARD_VERSIONS_READ);
   for (const k of ['functionName', 'functionVersion', 'containerId', 'startedAt', 'updatedAt'] as const) {
     if (typeof doc[k] !== 'string') fail(what, `missing "${k}"`);
+    if (!isSafeName(doc[k], 1024)) fail(what, `"${k}" is over 1,024 characters or contains a control or markup character`);
   }
   if (!isCount(doc.invocations)) fail(what, '"invocations" must be a non-negative integer');
-  if (doc.mapId !== null && typeof doc.mapId !== 'string') fail(what, '"mapId" must be a string or null');
-  if (typeof doc.files !== 'object' || doc.files === null) fail(what, 'missing "files"');
+  if (doc.mapId !== null && !isHash(doc.mapId)) fail(what, '"mapId" must be a string of letters and digits, or null');
   // Without a maps document, the hash is what joins a file's counters to its maps (from a manifest).
   const hashRequired = doc.version === 1 || doc.mapId === null;
-  for (const [path, c] of Object.entries(doc.files as object)) checkCounters(c, `${what} file ${path}`, hashRequired);
+  for (const [path, c] of checkFiles(doc.files, what, limits)) checkCounters(c, `${what} file ${quotePath(path)}`, hashRequired, limits);
   return doc as unknown as Shard;
 }
 
-function checkFileMaps(m: unknown, path: string, what: string): FileMaps {
-  if (typeof m !== 'object' || m === null) fail(what, `file ${path}: not an object`);
-  const fm = m as Record<string, unknown>;
-  if (typeof fm.hash !== 'string') fail(what, `file ${path}: missing "hash"`);
-  for (const k of ['statementMap', 'fnMap', 'branchMap'] as const) {
-    if (typeof fm[k] !== 'object' || fm[k] === null) fail(what, `file ${path}: missing "${k}"`);
-  }
-  return { ...(fm as unknown as FileMaps), path };
+function isPosition(p: unknown): boolean {
+  if (!isPlainObject(p)) return false;
+  const { line, column } = p;
+  return (line === undefined || isCount(line)) && (column === undefined || column === null || isCount(column));
 }
 
-export function parseMaps(value: unknown, what = 'maps'): MapsDocument {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) fail(what, 'not a JSON object');
-  const doc = value as Record<string, unknown>;
+function isRange(r: unknown): r is Range {
+  return isPlainObject(r) && isPosition(r.start) && isPosition(r.end);
+}
+
+/** Istanbul's `{ "0": …, "1": … }`: exactly the indices 0…n-1, each value passing `ok`; returns n. */
+function checkIndexed(obj: unknown, name: string, what: string, ok: (v: unknown) => boolean): number {
+  if (!isPlainObject(obj)) fail(what, `missing "${name}"`);
+  const keys = Object.keys(obj);
+  for (let i = 0; i < keys.length; i++) {
+    const k = keys[i]!;
+    if (k !== String(i)) fail(what, `"${name}" has key ${quotePath(k)}; expected the indices 0…${keys.length - 1}`);
+    if (!ok(obj[k])) fail(what, `${name}[${k}] is not a valid entry`);
+  }
+  return keys.length;
+}
+
+function isFnMapping(m: unknown): boolean {
+  return isPlainObject(m) && isSafeName(m.name, 1024) && isRange(m.loc) && (m.decl === undefined || isRange(m.decl))
+    && (m.line === undefined || isCount(m.line));
+}
+
+function isBranchMapping(m: unknown): boolean {
+  if (!isPlainObject(m) || !Array.isArray(m.locations) || !isSafeName(m.type, 64)) return false;
+  if ((m.loc !== undefined && !isRange(m.loc)) || (m.line !== undefined && !isCount(m.line))) return false;
+  for (const l of m.locations) if (!isRange(l)) return false;
+  return true;
+}
+
+/**
+ * One file's static maps, checked entry by entry: they are rendered by the report writers, so every
+ * location is numbers, every name is printable, and the counters they describe stay within bounds.
+ */
+function checkFileMaps(m: unknown, path: string, what: string, limits: InputLimits): void {
+  const w = `${what}: file ${quotePath(path)}`;
+  if (!isPlainObject(m)) fail(w, 'not an object');
+  if (!isHash(m.hash)) fail(w, 'missing "hash"');
+  const nS = checkIndexed(m.statementMap, 'statementMap', w, isRange);
+  const nF = checkIndexed(m.fnMap, 'fnMap', w, isFnMapping);
+  let n = nS + nF;
+  if (n > limits.maxCounters) overBound(w, 'maxCounters', limits, `${n} counters`);
+  checkIndexed(m.branchMap, 'branchMap', w, (b) => {
+    if (!isBranchMapping(b)) return false;
+    n += (b as { locations: unknown[] }).locations.length;
+    if (n > limits.maxCounters) overBound(w, 'maxCounters', limits, 'more counters');
+    return true;
+  });
+}
+
+export function parseMaps(value: unknown, what = 'maps', limits: InputLimits = DEFAULT_LIMITS): MapsDocument {
+  if (!isPlainObject(value)) fail(what, 'not a JSON object');
+  const doc = value;
   checkVersion(doc, MAPS_FORMAT, what);
-  if (typeof doc.mapId !== 'string') fail(what, 'missing "mapId"');
-  if (typeof doc.files !== 'object' || doc.files === null) fail(what, 'missing "files"');
-  for (const [p, m] of Object.entries(doc.files as object)) checkFileMaps(m, p, what);
+  if (!isHash(doc.mapId)) fail(what, 'missing "mapId"');
+  for (const [p, m] of checkFiles(doc.files, what, limits)) checkFileMaps(m, p, what, limits);
   return doc as unknown as MapsDocument;
 }
 
-export function parseManifest(value: unknown, what = 'manifest'): BuildManifest {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) fail(what, 'not a JSON object');
-  const doc = value as Record<string, unknown>;
+export function parseManifest(value: unknown, what = 'manifest', limits: InputLimits = DEFAULT_LIMITS): BuildManifest {
+  if (!isPlainObject(value)) fail(what, 'not a JSON object');
+  const doc = value;
   checkVersion(doc, MANIFEST_FORMAT, what);
-  if (typeof doc.files !== 'object' || doc.files === null) fail(what, 'missing "files"');
-  for (const [p, m] of Object.entries(doc.files as object)) checkFileMaps(m, p, what);
+  for (const [p, m] of checkFiles(doc.files, what, limits)) checkFileMaps(m, p, what, limits);
   return doc as unknown as BuildManifest;
+}
+
+/** The maps of `path` in a document's files, never a property its prototype lends (`constructor`). */
+export function ownFile<T>(files: Record<string, T>, path: string): T | undefined {
+  return Object.hasOwn(files, path) ? files[path] : undefined;
 }
 
 /** Counters only make sense against the maps of the same file version: lengths must agree. */

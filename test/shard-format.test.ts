@@ -35,7 +35,7 @@ describe('shard format', () => {
     const noHash = (s: Shard): Shard => ({ ...s, files: { 'src/a.ts': { s: [1, 0], f: [1], b: [[1, 0]] } } });
     expect(parseShard(noHash(shard())).files['src/a.ts']).toEqual({ s: [1, 0], f: [1], b: [[1, 0]] });
     // Without a maps document the hash is what finds the file's maps in a manifest.
-    expect(() => parseShard(noHash({ ...shard(), mapId: null }))).toThrow(/file src\/a\.ts: missing "hash"/);
+    expect(() => parseShard(noHash({ ...shard(), mapId: null }))).toThrow(/file "src\/a\.ts": missing "hash"/);
     // Version 1 always carried it.
     expect(() => parseShard(noHash({ ...shard(), version: 1 }))).toThrow(/missing "hash"/);
     expect(parseShard({ ...shard(), version: 1 }).version).toBe(1);

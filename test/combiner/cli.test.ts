@@ -98,7 +98,7 @@ describe('lambda-coverage bin (child process)', () => {
       expect(r.code, r.stderr).toBe(0);
       expect(r.stderr).toMatch(/read 40 shards/);
       expect(r.stderr).toMatch(/truncated\.json\.gz: not valid gzip/);
-      expect(r.stderr).toMatch(/negative\.json\.gz: file src\/calc\.js: "s" must be an array of non-negative integers/);
+      expect(r.stderr).toMatch(/negative\.json\.gz: file "src\/calc\.js": "s" must be an array of non-negative integers/);
       runs.push(readFileSync(join(work, `threads-${threads}/coverage-final.json`), 'utf8'));
     }
     expect(runs[1]).toBe(runs[0]);

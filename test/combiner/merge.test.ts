@@ -232,13 +232,22 @@ describe('merge core', () => {
       if (!('pathMap' in opts)) expect(r.prefix).toEqual({ kind: 'detected', prefix: '/home/ci/work/app', matched: 2 });
     }
 
+    // Paths no rule brings inside the project: the input is refused whole (never read or reported
+    // outside the project), with the --path-map that would bring it in.
     const noDetect = new CoverageMerger({ detectPrefix: false });
     noDetect.addShard(toShard(ours).shard, toShard(ours).maps, info('shard'));
     noDetect.addIstanbul(abs, info('.nyc_output/x.json'));
     const r = noDetect.result();
-    expect(r.builds[0]!.files).toHaveLength(4);
-    expect(r.spellings.map((s) => s.paths)).toContainEqual(['/home/ci/work/app/src/calc.js', 'src/calc.js']);
-    expect(r.spellings[0]!.hint).toContain('--path-map /home/ci/work/app=.');
+    expect(r.builds[0]!.files.map((f) => f.path)).toEqual(['src/calc.js', 'src/greet.js']);
+    expect(r.builds[0]!.coverageMap.toJSON()['src/calc.js']!.s).toEqual(ours['src/calc.js']!.s);
+    expect(r.refused).toEqual([{ source: '.nyc_output/x.json', reason: expect.stringMatching(/"\/home\/ci\/work\/app\/src\/calc\.js" is not inside the project: is absolute .*pass --path-map \/home\/ci\/work\/app=\. to merge it with "src\/calc\.js"/) }]);
+
+    // Under the project root on this machine (nyc run from it): relative to it, merged.
+    const underRoot = new CoverageMerger({ detectPrefix: false, projectRoot: '/home/ci/work/app' });
+    underRoot.addShard(toShard(ours).shard, toShard(ours).maps, info('shard'));
+    underRoot.addIstanbul(abs, info('.nyc_output/x.json'));
+    expect(underRoot.result().refused).toEqual([]);
+    expect(underRoot.result().builds[0]!.coverageMap.toJSON()['src/calc.js']!.s).toEqual(sumData([ours, ours])['src/calc.js']!.s);
 
     // Two build machines: no single prefix is detected, and the hint names a --path-map for each.
     const other: IstanbulData = {};
@@ -249,11 +258,9 @@ describe('merge core', () => {
     two.addIstanbul(other, info('b.json'));
     const r2 = two.result();
     expect(r2.prefix).toEqual({ kind: 'ambiguous', prefixes: ['/home/ci/work/app', '/srv/agent-2/app'] });
-    expect(r2.builds[0]!.files).toHaveLength(6);
-    expect(r2.spellings.find((w) => w.paths.includes('src/calc.js'))).toEqual({
-      paths: ['/home/ci/work/app/src/calc.js', '/srv/agent-2/app/src/calc.js', 'src/calc.js'],
-      hint: 'pass --path-map /home/ci/work/app=. --path-map /srv/agent-2/app=. to merge them',
-    });
+    expect(r2.builds[0]!.files).toHaveLength(2);
+    expect(r2.refused.map((x) => x.source)).toEqual(['a.json', 'b.json']);
+    expect(r2.refused[1]!.reason).toContain('pass --path-map /srv/agent-2/app=. to merge it with "src/calc.js"');
   });
 
   it('says which plain coverage files were transpiled code (inputSourceMap) instead of remapping silently', () => {

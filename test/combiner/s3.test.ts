@@ -154,7 +154,7 @@ describe('combine from S3', () => {
     const listed = await client.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: 'flat/combined/nightly-1/' }));
     expect((listed.Contents ?? []).map((o) => o.Key).sort()).toEqual([...res.keys].sort());
     const html = await (await client.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'flat/combined/nightly-1/calc.js.html' }))).Body!.transformToString();
-    expect(html).toContain('Source not shown: src/calc.js is not available where this report was made');
+    expect(html).toContain('Source not shown: this file is not available where this report was made');
     await expect(handler({ prefix: 'x' })).rejects.toThrow(/event\.bucket is required/);
     // Checked before anything is read, with the field named.
     await expect(handler({ bucket: BUCKET, thresholds: { lines: '80' } })).rejects.toThrow(/event\.thresholds\.lines must be a number between 0 and 100/);

@@ -159,10 +159,10 @@ describe('manifest', () => {
   });
 
   it('renders a valid manifest, one file a line, and reads it back (ours fast, others parsed)', () => {
-    const e = entries(maps('src/b "q".ts', '2'), maps('src/a.ts', '1'));
+    const e = entries(maps('src/b (q) ü.ts', '2'), maps('src/a.ts', '1'));
     const text = renderManifest(e, 'gen', new Date(0));
     const parsed = parseManifest(JSON.parse(text));
-    expect(Object.keys(parsed.files)).toEqual(['src/a.ts', 'src/b "q".ts']);
+    expect(Object.keys(parsed.files)).toEqual(['src/a.ts', 'src/b (q) ü.ts']);
     expect(parsed.generator).toBe('gen');
     expect(text.split('\n')).toHaveLength(5);
     expect(readManifestEntries(text, 'm')).toEqual(new Map([...e].sort()));

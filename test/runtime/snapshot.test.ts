@@ -70,13 +70,13 @@ describe('maps from the manifest without parsing them', () => {
     const { readManifestEntries } = await import('../../runtime/manifest.js');
     const { mapsDocumentText, selectMapsText } = await import('../../runtime/snapshot.js');
     const { parseMaps } = await import('../../runtime/shard-format.js');
-    const manifest = fixtureManifest([fixtureMaps(), fixtureMaps('src/"quoted".ts', 'h2'), fixtureMaps('src/unused.ts', 'h3')]);
+    const manifest = fixtureManifest([fixtureMaps(), fixtureMaps('src/(quoted) ü.ts', 'h2'), fixtureMaps('src/unused.ts', 'h3')]);
     const dir = mkdtempSync(join(tmpdir(), 'lc-manifest-'));
     const header = JSON.stringify({ ...manifest, files: {} }).slice(0, -3);
     const lines = Object.entries(manifest.files).map(([k, v]) => `${JSON.stringify(k)}:${JSON.stringify(v)}`);
     writeFileSync(join(dir, 'lines.json'), `${header}{\n${lines.join(',\n')}\n}}\n`);
     writeFileSync(join(dir, 'plain.json'), JSON.stringify(manifest, null, 1));
-    const cov: LiveCoverage = { ...lean(), 'src/"quoted".ts': { path: 'src/"quoted".ts', hash: 'h2', s: { 0: 1, 1: 0, 2: 0, 3: 0 }, f: { 0: 0, 1: 0 }, b: { 0: [0, 0] } } };
+    const cov: LiveCoverage = { ...lean(), 'src/(quoted) ü.ts': { path: 'src/(quoted) ü.ts', hash: 'h2', s: { 0: 1, 1: 0, 2: 0, 3: 0 }, f: { 0: 0, 1: 0 }, b: { 0: [0, 0] } } };
     const expected = buildMapsDocument(selectMaps(cov, manifest));
     for (const file of ['lines.json', 'plain.json']) {
       const entries = readManifestEntries(join(dir, file));
