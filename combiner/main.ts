@@ -152,7 +152,7 @@ export function parseCombineArgs(args: string[], io: Pick<CliIO, 'env' | 'cwd'>)
   if (v.build !== undefined && v.build !== 'newest' && v.build !== 'all') throw new UsageError(`--build must be "newest" or "all", not "${v.build}"`);
   const timeout = num('timeout', v.timeout, { min: 0.001 });
   const mb = (name: string, value: string | undefined) => {
-    const n = num(name, value, { min: 0.001 });
+    const n = num(name, value, { min: 0.000001 });
     return n === undefined ? undefined : Math.round(n * 1024 * 1024);
   };
   const limits = {

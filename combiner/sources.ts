@@ -80,7 +80,7 @@ export async function* s3Items(opts: S3SourceOptions): AsyncGenerator<SourceItem
     source: `s3://${bucket}/${o.key}`, functionName, time: o.time,
     // The listing's size first: an object over the bound is refused without downloading it.
     read: async () => {
-      checkStoredSize(o.size, 'object', limits, 'maxInputBytes');
+      checkStoredSize(o.size, '', limits, 'maxInputBytes');
       return getObjectBytes(client, bucket, o.key, retry, { limits, name: 'maxInputBytes' });
     },
     loadMaps: (mapId) => load(mapId, o.key),
@@ -184,7 +184,7 @@ export async function* dirItems(opts: DirSourceOptions): AsyncGenerator<SourceIt
       // read, close) cost the main thread more than the read (measured: ~8% of a 1,000-shard combine).
       // The size first: a file over the bound is refused without reading it.
       read: () => Promise.resolve(file).then((f) => {
-        checkStoredSize(statSync(f).size, 'file', limits, 'maxInputBytes');
+        checkStoredSize(statSync(f).size, '', limits, 'maxInputBytes');
         return readFileSync(f);
       }).then((b) => new Uint8Array(b.buffer, b.byteOffset, b.byteLength), (e: NodeJS.ErrnoException) => {
         if (e.code === 'ENOENT') return null;

@@ -124,8 +124,9 @@ export const LIMIT_FLAGS: Readonly<Record<keyof InputLimits, string>> = {
 
 function overBound(what: string, name: keyof InputLimits, limits: InputLimits, found?: string): never {
   const n = limits[name];
-  const bound = name === 'maxInputBytes' || name === 'maxMapsBytes' ? `${+(n / 1048576).toFixed(3)} MiB` : String(n);
-  throw new ShardFormatError(`${what}: ${found ? `${found}, ` : ''}over the bound of ${bound} (raise it with ${LIMIT_FLAGS[name]} if this input is genuine)`);
+  const bytes = name === 'maxInputBytes' || name === 'maxMapsBytes';
+  const bound = !bytes ? String(n) : n < 1048576 ? `${n} bytes` : `${+(n / 1048576).toFixed(3)} MiB`;
+  throw new ShardFormatError(`${what ? `${what}: ` : ''}${found ? `${found}, ` : ''}over the bound of ${bound} (raise it with ${LIMIT_FLAGS[name]} if this input is genuine)`);
 }
 
 /** Throws when an object's stored size is over its bound (checked from a listing before it is read). */

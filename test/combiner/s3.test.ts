@@ -161,5 +161,10 @@ describe('combine from S3', () => {
     await expect(handler({ bucket: BUCKET, thresholds: { line: 80 } })).rejects.toThrow(/event\.thresholds\.line: not a metric; use lines, branches/);
     await expect(handler({ bucket: BUCKET, maxInvalid: '3' })).rejects.toThrow(/event\.maxInvalid must be a whole number ≥ 0/);
     await expect(handler({ bucket: BUCKET, build: 'latest' })).rejects.toThrow(/event\.build must be "newest" or "all"/);
+    // Whoever may invoke it names objects in S3, never files of the function's own machine.
+    await expect(handler({ bucket: BUCKET, manifests: ['/proc/self/environ'] })).rejects.toThrow(/event\.manifests: "\/proc\/self\/environ" is not an s3:\/\/bucket\/key URL/);
+    await expect(handler({ bucket: BUCKET, asShard: '/tmp/x.json.gz' })).rejects.toThrow(/event\.asShard must be an s3:\/\/bucket\/key URL/);
+    await expect(handler({ bucket: BUCKET, limits: { maxFiles: -1 } })).rejects.toThrow(/--max-files must be a positive number/);
+    await expect(handler({ bucket: BUCKET, limits: { maxEverything: 1 } })).rejects.toThrow(/limits\.maxEverything is not a bound/);
   });
 });
