@@ -42,7 +42,7 @@ export function ricAvailable() {
   try {
     entry = join(dirname(require.resolve('aws-lambda-ric/package.json')), 'dist', 'index.mjs');
   } catch {
-    return (ricCheck = { ok: false, reason: 'aws-lambda-ric is not installed (optional dependency; it needs autoconf automake libtool libcurl4-openssl-dev to build)' });
+    return (ricCheck = { ok: false, reason: 'aws-lambda-ric is not installed (a dev dependency: `npm ci`; it needs autoconf automake libtool libcurl4-openssl-dev to build)' });
   }
   const probe = spawnSync(nodeBinary(), ['--input-type=module', '-e', `await import(${JSON.stringify(pathToFileURL(entry).href)})`], { encoding: 'utf8', timeout: 20_000 });
   ricCheck = probe.status === 0
