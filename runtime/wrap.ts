@@ -169,7 +169,7 @@ function deferredLink(s: RuntimeState): ExtensionLink | undefined {
     if (info === undefined) {
       inlineBecause(s, 'COVERAGE_FLUSH=deferred needs the layer\'s extension (/opt/extensions/lambda-coverage), which is not running: flushing inline');
     } else if (!info.invoke) {
-      inlineBecause(s, 'the extension could not subscribe to INVOKE events (Lambda Managed Instances do not offer them; the log line of kind flush-mode has the reason): flushing inline', info.note ?? undefined);
+      inlineBecause(s, 'the extension could not make its FIFO or subscribe to INVOKE events (Lambda Managed Instances do not offer them; the log line of kind flush-mode has the reason): flushing inline', info.note ?? undefined);
       // It holds no invoke phase, so it reads no lines either.
       s.link = undefined;
     }
