@@ -37,6 +37,22 @@ export interface LastUpload {
   at: string;
 }
 
+/** One real probe write per container per this many ms (the deep health check's rate limit). */
+export const PROBE_WINDOW_MS = 60_000;
+
+/** A deep health check's outcome; `kind` names the failure (as in the log), never S3's own text. */
+export interface ProbeResult {
+  ok: boolean;
+  key: string;
+  ms: number;
+  /** null when ok; `disabled` when coverage is off; else an error kind such as `upload:AccessDenied`. */
+  kind: string | null;
+  /** When the probe that produced this result was started. */
+  at: string;
+  /** True when no write happened for this request: the result is the window's earlier probe. */
+  reused: boolean;
+}
+
 export type FlushOutcome = 'uploaded' | 'unchanged' | 'no-coverage' | 'disabled' | 'deferred' | 'failed';
 
 export interface FlushResult {
@@ -113,6 +129,8 @@ export class Collector {
   private maps: MapsState | null = null;
   private queue: Promise<unknown> = Promise.resolve();
   private orphansChecked = false;
+  /** The latest deep health probe (its start on `now`'s clock) for the rate limit; one entry only. */
+  private probe: { startedAt: number; result: Promise<ProbeResult> } | null = null;
 
   constructor(o: CollectorOptions) {
     this.config = o.config;
@@ -353,18 +371,41 @@ export class Collector {
     });
   }
 
-  /** The deep health check: proves a write with the same settings as the shards. */
-  async probeWrite(deadline: number): Promise<{ ok: boolean; key: string; ms: number; error: string | null }> {
+  /**
+   * The deep health check: proves a write with the same settings as the shards. At most one real probe
+   * (with its retries) per PROBE_WINDOW_MS per container, whoever asks: a health request within the
+   * window, or one arriving while a probe runs, gets that probe's result marked `reused` and writes
+   * nothing. One entry is kept, so memory stays constant however often health is asked. S3's own error
+   * text goes to the log line only; callers get the error's kind.
+   */
+  async probeWrite(deadline: number): Promise<ProbeResult> {
     const key = `${this.config.prefix}${this.config.functionName}/health/probe.json`.replace(/^\/+/, '');
-    const t0 = this.now();
-    if (!this.active) return { ok: false, key, ms: 0, error: 'coverage is off (see errors)' };
+    const now = this.now();
+    if (!this.active) return { ok: false, key, ms: 0, kind: 'disabled', at: new Date(now).toISOString(), reused: false };
+    const last = this.probe;
+    // A clock that went back (elapsed < 0) opens a new window rather than closing probes for good.
+    if (last !== null && now - last.startedAt >= 0 && now - last.startedAt < PROBE_WINDOW_MS) {
+      return { ...(await last.result), reused: true };
+    }
+    const entry = { startedAt: now, result: this.runProbe(key, deadline, now) };
+    this.probe = entry;
+    const r = await entry.result;
+    // Too little time left to send anything: no write happened, so the window is not used up.
+    if (r.kind === 'upload:deferred' && this.probe === entry) this.probe = last;
+    return r;
+  }
+
+  private async runProbe(key: string, deadline: number, t0: number): Promise<ProbeResult> {
+    const at = new Date(t0).toISOString();
     try {
-      const body = Buffer.from(JSON.stringify({ containerId: this.containerId, at: new Date(this.now()).toISOString() }));
+      const body = Buffer.from(JSON.stringify({ containerId: this.containerId, at }));
       await this.putWithRetry(key, body, deadline);
-      return { ok: true, key, ms: this.now() - t0, error: null };
+      this.log.debug('deep health check: probe written', { key });
+      return { ok: true, key, ms: this.now() - t0, kind: null, at, reused: false };
     } catch (err) {
       const e = classifyError(err, false);
-      return { ok: false, key, ms: this.now() - t0, error: e.message };
+      this.log.line('WARN', `deep health check: the probe write failed: ${e.message}`, { kind: e.kind, key });
+      return { ok: false, key, ms: this.now() - t0, kind: e.kind, at, reused: false };
     }
   }
 }

@@ -35,6 +35,12 @@ export interface CoverageConfig {
   manifest: string | undefined;
   /** `COVERAGE_HEALTH_HTTP=1`: answer `GET /__coverage/health` from API Gateway / function URLs. */
   healthHttp: boolean;
+  /**
+   * `COVERAGE_HEALTH_HTTP_DEEP=1`: let `GET /__coverage/health?deep=1` write the probe object too. A second
+   * opt-in because anyone who can reach the API can send that request; without it HTTP gets the shallow
+   * answer. Direct invocations (which need lambda:InvokeFunction) do not need it.
+   */
+  healthHttpDeep: boolean;
   /** `COVERAGE_METRICS=1`: CloudWatch Embedded Metric Format lines per upload. */
   metrics: boolean;
   /** `COVERAGE_DEBUG=1` (or `COVERAGE_LOG_LEVEL=debug`): one JSON line per flush. */
@@ -65,7 +71,7 @@ const FLAG_FALSE = new Set(['', '0', 'false']);
 export const CONFIG_VARIABLES = [
   'COVERAGE_ENABLED', 'COVERAGE_S3_BUCKET', 'COVERAGE_S3_PREFIX', 'COVERAGE_UPLOAD_TIMEOUT', 'COVERAGE_S3_SSE',
   'COVERAGE_S3_KMS_KEY_ID', 'COVERAGE_S3_EXPECTED_BUCKET_OWNER', 'COVERAGE_FLUSH', 'COVERAGE_S3_ENDPOINT',
-  'COVERAGE_S3_FORCE_PATH_STYLE', 'COVERAGE_MANIFEST', 'COVERAGE_HEALTH_HTTP', 'COVERAGE_METRICS',
+  'COVERAGE_S3_FORCE_PATH_STYLE', 'COVERAGE_MANIFEST', 'COVERAGE_HEALTH_HTTP', 'COVERAGE_HEALTH_HTTP_DEEP', 'COVERAGE_METRICS',
   'COVERAGE_DEBUG', 'COVERAGE_LOG_LEVEL',
   // Set by the layer's wrapper/preload, not by users.
   'COVERAGE_ORIGINAL_HANDLER',
@@ -151,6 +157,7 @@ export function parseConfig(env: Record<string, string | undefined>): ConfigResu
 
   const forcePathStyle = flag(env, 'COVERAGE_S3_FORCE_PATH_STYLE', problems);
   const healthHttp = flag(env, 'COVERAGE_HEALTH_HTTP', problems);
+  const healthHttpDeep = flag(env, 'COVERAGE_HEALTH_HTTP_DEEP', problems);
   const metrics = flag(env, 'COVERAGE_METRICS', problems);
   const debug = flag(env, 'COVERAGE_DEBUG', problems) || logLevel === 'debug';
 
@@ -165,7 +172,7 @@ export function parseConfig(env: Record<string, string | undefined>): ConfigResu
     enabled, bucket, prefix, uploadTimeoutMs, sse, kmsKeyId, expectedBucketOwner, flush,
     endpoint: ownEndpoint ?? sdkEndpoint,
     customEndpoint: (ownEndpoint ?? sdkEndpoint) !== undefined,
-    forcePathStyle, manifest, healthHttp, metrics, debug,
+    forcePathStyle, manifest, healthHttp, healthHttpDeep, metrics, debug,
     region: (env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? '').trim() || undefined,
     functionName: (env.AWS_LAMBDA_FUNCTION_NAME ?? '').trim() || 'local-function',
     functionVersion: (env.AWS_LAMBDA_FUNCTION_VERSION ?? '').trim() || '$LATEST',

@@ -146,11 +146,15 @@ function deadlineOf(s: RuntimeState, context: LambdaContextLike | undefined): nu
   return now + budget;
 }
 
-function inlineBecause(s: RuntimeState, note: string): void {
+/**
+ * `note` is fixed wording (health shows it); `detail` (Lambda's answer to the extension, an fs error)
+ * goes to the log line only, like every problem's own text.
+ */
+function inlineBecause(s: RuntimeState, note: string, detail?: string): void {
   s.flushMode = 'inline';
   s.flushModeNote = note;
   // A note, not a fault: coverage still reaches S3, only the response waits for it.
-  s.log.line('WARN', note, { kind: 'flush-mode' });
+  s.log.line('WARN', detail === undefined ? note : `${note}: ${detail}`, { kind: 'flush-mode' });
 }
 
 /**
@@ -165,13 +169,13 @@ function deferredLink(s: RuntimeState): ExtensionLink | undefined {
     if (info === undefined) {
       inlineBecause(s, 'COVERAGE_FLUSH=deferred needs the layer\'s extension (/opt/extensions/lambda-coverage), which is not running: flushing inline');
     } else if (!info.invoke) {
-      inlineBecause(s, `the extension could not subscribe to INVOKE events${info.note ? ` (${info.note})` : ''}: flushing inline`);
+      inlineBecause(s, 'the extension could not make its FIFO or subscribe to INVOKE events (Lambda Managed Instances do not offer them; the log line of kind flush-mode has the reason): flushing inline', info.note ?? undefined);
       // It holds no invoke phase, so it reads no lines either.
       s.link = undefined;
     }
   }
   if (s.link?.broken) {
-    inlineBecause(s, `lost the extension (${s.link.broken}): flushing inline`);
+    inlineBecause(s, 'lost the extension (its FIFO cannot be written; the log line of kind flush-mode says why): flushing inline', s.link.broken);
     s.link = undefined;
   }
   return s.flushMode === 'deferred' ? s.link : undefined;
@@ -207,13 +211,14 @@ function isStreaming(fn: AnyHandler): boolean {
   return fn[HANDLER_STREAMING] === 'response';
 }
 
+/** `http`: asked through API Gateway / a function URL (the deep probe then also needs COVERAGE_HEALTH_HTTP_DEEP). */
 async function answerHealth(s: RuntimeState, deep: boolean, http: boolean, context: LambdaContextLike | undefined): Promise<unknown> {
   const deadline = deadlineOf(s, context);
   try {
     // The mode in effect, even when health is the container's first invocation.
     if (s.parsed.ok && s.parsed.config.flush === 'deferred') deferredLink(s);
     const [c, { healthReport, httpHealthResponse }] = await Promise.all([getCollector(s), import('./health.js')]);
-    const report = await healthReport(c, { mode: s.flushMode, note: s.flushModeNote }, deep, deadline);
+    const report = await healthReport(c, { mode: s.flushMode, note: s.flushModeNote }, { deep, http }, deadline);
     return http ? httpHealthResponse(report) : report;
   } finally {
     // A health check uploads nothing: the extension may end the invoke phase.

@@ -1,8 +1,9 @@
 /**
  * A real HTTP proxy on 127.0.0.1 in front of the local S3 server: it records each request's method,
  * path and headers (to check what the runtime sent: SSE, ExpectedBucketOwner, checksums) and can
- * answer 503 SlowDown itself (a throttling S3), delay responses (a slow S3) or hold them until the test lets them go (an S3 that has not answered
- * yet) — real sockets, real latency, no mock.
+ * answer 503 SlowDown itself (a throttling S3), refuse requests with an S3 error document of the test's
+ * choosing (an S3 whose error text carries ARNs and account ids), delay responses (a slow S3) or hold them
+ * until the test lets them go (an S3 that has not answered yet) — real sockets, real latency, no mock.
  */
 import { createServer, request, type IncomingHttpHeaders, type Server } from 'node:http';
 
@@ -13,6 +14,8 @@ export interface S3Proxy {
   requests: Recorded[];
   /** The next this many requests are answered 503 SlowDown instead of being forwarded. */
   failNext: number;
+  /** While set, requests with one of these methods get this status and S3 XML error body, unforwarded. */
+  refuse: { methods: string[]; status: number; body: string } | null;
   /** Milliseconds to hold each request before forwarding it. */
   delayMs: number;
   /** Holds every request that arrives from now on until `release()`; `waiting()` counts them. */
@@ -26,7 +29,7 @@ export async function startProxy(target: string): Promise<S3Proxy> {
   let gate: Promise<void> | undefined;
   let waiting = 0;
   const proxy: S3Proxy = {
-    endpoint: '', requests, delayMs: 0, failNext: 0, stop: async () => undefined,
+    endpoint: '', requests, delayMs: 0, failNext: 0, refuse: null, stop: async () => undefined,
     hold() {
       let release!: () => void;
       gate = new Promise<void>((r) => { release = r; });
@@ -42,6 +45,12 @@ export async function startProxy(target: string): Promise<S3Proxy> {
         proxy.failNext--;
         res.writeHead(503, { 'content-type': 'application/xml' });
         res.end('<?xml version="1.0" encoding="UTF-8"?><Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>');
+        return;
+      }
+      const refuse = proxy.refuse;
+      if (refuse !== null && refuse.methods.includes(req.method ?? '')) {
+        res.writeHead(refuse.status, { 'content-type': 'application/xml' });
+        res.end(refuse.body);
         return;
       }
       const held = gate;
