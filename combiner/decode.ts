@@ -49,6 +49,7 @@ export function decodeInput(bytes: Uint8Array, limits: InputLimits = DEFAULT_LIM
     const raw = gunzipMaybe(bytes, 'content', limits);
     // A shard as the runtime writes it is read in one pass; anything else by JSON.parse below.
     const fast = scanShard(raw, limits);
+    if (fast !== undefined && 'refused' in fast) return { kind: 'invalid', reason: fast.refused };
     if (fast !== undefined) return { kind: 'shard', ...fast };
     doc = parseJsonText(raw, 'content');
   } catch (e) {

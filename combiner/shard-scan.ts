@@ -11,7 +11,7 @@
  * the general path then reads it, with its own error messages. Pure.
  */
 import {
-  DEFAULT_LIMITS, SHARD_FORMAT, isHash, isSafeName, projectPathProblem, type InputLimits, type Shard,
+  DEFAULT_LIMITS, SHARD_FORMAT, boundMessage, isHash, isSafeName, projectPathProblem, quotePath, type InputLimits, type Shard,
 } from '../runtime/shard-format.js';
 import type { PackedFile, PackedShard } from './decode.js';
 
@@ -35,7 +35,13 @@ let lastPathBound = 0;
 let scratch: Float64Array = new Float64Array(1 << 14);
 
 /** Where a scan is; the counters grow in `out`. Hot loops copy these into locals. */
-interface Scan { b: Buffer; n: number; i: number; out: Float64Array; len: number; limits: InputLimits }
+interface Scan {
+  b: Buffer; n: number; i: number; out: Float64Array; len: number; limits: InputLimits;
+  /** Where the current file's counters start in `out`: a file over maxCounters stops the scan there. */
+  fileStart: number;
+  /** Set when the input is over a bound: that verdict is final, whatever the rest holds. */
+  refused?: string;
+}
 
 function grow(st: Scan): void {
   const bigger = new Float64Array(st.out.length * 2);
@@ -111,7 +117,11 @@ function readInts(st: Scan): number {
     }
     const d = i - start;
     if (d === 0 || d > 15 || (d > 1 && b[start] === 0x30)) return -1;
-    if (len === out.length) { st.out = out; grow(st); out = st.out; }
+    if (len === out.length) {
+      // Checked only when the buffer grows: a file over its bound stops before it costs memory.
+      if (len - st.fileStart > st.limits.maxCounters) { st.refused = 'maxCounters'; return -1; }
+      st.out = out; grow(st); out = st.out;
+    }
     out[len++] = v;
     count++;
     while (i < n && (b[i] === 0x20 || b[i] === 0x0a || b[i] === 0x0d || b[i] === 0x09)) i++;
@@ -172,6 +182,7 @@ function readObject(st: Scan, field: (key: string) => boolean): boolean {
 function readFile(st: Scan, path: string): PackedFile | undefined {
   const { b } = st;
   if (b[st.i] !== LBRACE) return undefined;
+  st.fileStart = st.len;
   st.i++;
   skipWs(st);
   let s = -1;
@@ -225,7 +236,7 @@ function readFile(st: Scan, path: string): PackedFile | undefined {
   if (arms === undefined || hash === '' || (hash !== undefined && !isHash(hash))) return undefined;
   let n = s + f;
   for (let k = 0; k < arms.length; k++) n += arms[k]!;
-  if (n > st.limits.maxCounters) return undefined;
+  if (n > st.limits.maxCounters) { st.refused = 'maxCounters'; return undefined; }
   const file: PackedFile = { path, hash: hash ?? '', s, f, arms };
   if (startedAt !== undefined) file.startedAt = startedAt;
   if (updatedAt !== undefined) file.updatedAt = updatedAt;
@@ -271,10 +282,16 @@ function readFiles(st: Scan, files: PackedFile[]): { hashes: boolean } | undefin
       seen!.add(path);
     }
     const file = readFile(st, path);
-    if (file === undefined) return undefined;
+    if (file === undefined) {
+      if (st.refused === 'maxCounters') st.refused = boundMessage(`file ${quotePath(path)}`, 'maxCounters', st.limits, 'more counters');
+      return undefined;
+    }
     if (file.hash === '') hashes = false;
     files.push(file);
-    if (files.length > st.limits.maxFiles) return undefined;
+    if (files.length > st.limits.maxFiles) {
+      st.refused = boundMessage('', 'maxFiles', st.limits, 'more files');
+      return undefined;
+    }
     skipWs(st);
     const c = b[st.i++];
     if (c === RBRACE) {
@@ -289,9 +306,12 @@ function readFiles(st: Scan, files: PackedFile[]): { hashes: boolean } | undefin
   }
 }
 
-export function scanShard(bytes: Uint8Array, limits: InputLimits = DEFAULT_LIMITS): PackedShard | undefined {
+/** An input the scan found over a bound: refused with this reason, without the general path's parse. */
+export interface ScanRefusal { refused: string }
+
+export function scanShard(bytes: Uint8Array, limits: InputLimits = DEFAULT_LIMITS): PackedShard | ScanRefusal | undefined {
   const b = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const st: Scan = { b, n: b.length, i: 0, out: scratch, len: 0, limits };
+  const st: Scan = { b, n: b.length, i: 0, out: scratch, len: 0, limits, fileStart: 0 };
   const files: PackedFile[] = [];
   let hashes = true;
   const meta: Record<string, unknown> = {};
@@ -332,6 +352,7 @@ export function scanShard(bytes: Uint8Array, limits: InputLimits = DEFAULT_LIMIT
   skipWs(st);
   // Kept for the next scan, unless one huge input grew it: that memory goes back with this shard.
   if (st.out.length <= 1 << 20) scratch = st.out;
+  if (st.refused !== undefined) return { refused: st.refused };
   if (!ok || st.i !== st.n || !gotFiles) return undefined;
   // What parseShard asks of a shard (it would refuse the others, with a message saying why).
   if (meta.format !== SHARD_FORMAT || (meta.version !== 1 && meta.version !== 2)) return undefined;

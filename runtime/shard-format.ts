@@ -122,11 +122,41 @@ export const LIMIT_FLAGS: Readonly<Record<keyof InputLimits, string>> = {
   maxCounters: '--max-counters', maxPathLength: '--max-path-length',
 };
 
-function overBound(what: string, name: keyof InputLimits, limits: InputLimits, found?: string): never {
+/** The message for an input over one of its bounds: what was found, the bound, and the flag. */
+export function boundMessage(what: string, name: keyof InputLimits, limits: InputLimits, found?: string): string {
   const n = limits[name];
   const bytes = name === 'maxInputBytes' || name === 'maxMapsBytes';
   const bound = !bytes ? String(n) : n < 1048576 ? `${n} bytes` : `${+(n / 1048576).toFixed(3)} MiB`;
-  throw new ShardFormatError(`${what ? `${what}: ` : ''}${found ? `${found}, ` : ''}over the bound of ${bound} (raise it with ${LIMIT_FLAGS[name]} if this input is genuine)`);
+  return `${what ? `${what}: ` : ''}${found ? `${found}, ` : ''}over the bound of ${bound} (raise it with ${LIMIT_FLAGS[name]} if this input is genuine)`;
+}
+
+function overBound(what: string, name: keyof InputLimits, limits: InputLimits, found?: string): never {
+  throw new ShardFormatError(boundMessage(what, name, limits, found));
+}
+
+/** Deeper than any document of the contract or of Istanbul (about 9 levels): refused before parsing. */
+export const MAX_JSON_DEPTH = 64;
+
+/**
+ * Refuses JSON text nested deeper than MAX_JSON_DEPTH before JSON.parse builds it: a few bytes of
+ * `[[[[…` would otherwise become a million objects. One pass over the bytes, strings skipped.
+ */
+export function checkJsonDepth(raw: Uint8Array, what: string): void {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < raw.length; i++) {
+    const c = raw[i]!;
+    if (inString) {
+      if (c === 0x5c) i++;
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) {
+      inString = true;
+    } else if (c === 0x5b || c === 0x7b) {
+      if (++depth > MAX_JSON_DEPTH) throw new ShardFormatError(`${what}: nested deeper than ${MAX_JSON_DEPTH} levels; no coverage document is`);
+    } else if (c === 0x5d || c === 0x7d) {
+      depth--;
+    }
+  }
 }
 
 /** Throws when an object's stored size is over its bound (checked from a listing before it is read). */
@@ -240,6 +270,7 @@ export function gunzipMaybe(bytes: Uint8Array, what: string, limits?: InputLimit
 }
 
 export function parseJsonText(raw: Buffer, what: string): unknown {
+  checkJsonDepth(raw, what);
   try {
     return JSON.parse(raw.toString('utf8'));
   } catch (cause) {
@@ -332,14 +363,22 @@ export function parseShard(value: unknown, what = 'shard', limits: InputLimits =
   return doc as unknown as Shard;
 }
 
+/** A position the report writers index by: a line number, and a column number (or none). */
 function isPosition(p: unknown): boolean {
   if (!isPlainObject(p)) return false;
   const { line, column } = p;
-  return (line === undefined || isCount(line)) && (column === undefined || column === null || isCount(column));
+  return isCount(line) && (column === undefined || column === null || isCount(column));
 }
 
 function isRange(r: unknown): r is Range {
   return isPlainObject(r) && isPosition(r.start) && isPosition(r.end);
+}
+
+/** A branch arm's location: a range, or empty positions (Istanbul's implicit `else`). */
+function isArmRange(r: unknown): boolean {
+  if (!isPlainObject(r) || !isPlainObject(r.start) || !isPlainObject(r.end)) return false;
+  const empty = (p: Record<string, unknown>) => p.line === undefined && p.column === undefined;
+  return (isPosition(r.start) || empty(r.start)) && (isPosition(r.end) || empty(r.end));
 }
 
 /** Istanbul's `{ "0": …, "1": … }`: exactly the indices 0…n-1, each value passing `ok`; returns n. */
@@ -355,14 +394,13 @@ function checkIndexed(obj: unknown, name: string, what: string, ok: (v: unknown)
 }
 
 function isFnMapping(m: unknown): boolean {
-  return isPlainObject(m) && isSafeName(m.name, 1024) && isRange(m.loc) && (m.decl === undefined || isRange(m.decl))
-    && (m.line === undefined || isCount(m.line));
+  return isPlainObject(m) && isSafeName(m.name, 1024) && isRange(m.loc) && isRange(m.decl) && isCount(m.line);
 }
 
 function isBranchMapping(m: unknown): boolean {
   if (!isPlainObject(m) || !Array.isArray(m.locations) || !isSafeName(m.type, 64)) return false;
-  if ((m.loc !== undefined && !isRange(m.loc)) || (m.line !== undefined && !isCount(m.line))) return false;
-  for (const l of m.locations) if (!isRange(l)) return false;
+  if (!isRange(m.loc) || !isCount(m.line)) return false;
+  for (const l of m.locations) if (!isArmRange(l)) return false;
   return true;
 }
 

@@ -4,7 +4,7 @@
 // the general path) refuse the same inputs.
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { decodeInput } from '../combiner/decode.js';
+import { decodeInput, type PackedShard } from '../combiner/decode.js';
 import { CoverageMerger, InputRejectedError } from '../combiner/merge.js';
 import { scanShard } from '../combiner/shard-scan.js';
 import {
@@ -51,7 +51,7 @@ describe('paths of the contract', () => {
       expect(() => parseMaps(maps), JSON.stringify(p)).toThrow(/file path [\s\S]* (is|has|contains)/);
       expect(() => parseManifest({ ...maps, format: 'lambda-coverage/manifest', createdAt: 'x', generator: 'g' })).toThrow(ShardFormatError);
     }
-    for (const p of GOOD_PATHS) expect(scanShard(Buffer.from(JSON.stringify(shardOf({ [p]: counters }))))?.files[0]?.path).toBe(p);
+    for (const p of GOOD_PATHS) expect((scanShard(Buffer.from(JSON.stringify(shardOf({ [p]: counters })))) as PackedShard).files[0]?.path).toBe(p);
   });
 
   it('a shard naming a file its maps document lacks, by a name objects inherit, is refused (not a crash)', () => {
@@ -80,14 +80,30 @@ describe('bounds per input', () => {
     for (let i = 0; i < 11; i++) files[`src/f${i}.ts`] = counters;
     const limits = { ...DEFAULT_LIMITS, maxFiles: 10, maxCounters: 5 };
     const many = Buffer.from(JSON.stringify(shardOf(files)));
-    expect(scanShard(many, limits)).toBeUndefined();
-    expect(decodeInput(many, limits)).toEqual({ kind: 'invalid', reason: expect.stringMatching(/11 files, over the bound of 10 \(raise it with --max-files/) });
+    // The scan stops at the bound (no parse of the rest); the general path says the same.
+    expect(scanShard(many, limits)).toEqual({ refused: expect.stringMatching(/more files, over the bound of 10 \(raise it with --max-files/) });
+    expect(decodeInput(many, limits)).toEqual({ kind: 'invalid', reason: expect.stringMatching(/more files, over the bound of 10 \(raise it with --max-files/) });
+    expect(() => parseShard(JSON.parse(many.toString()), 'shard', limits)).toThrow(/11 files, over the bound of 10/);
     expect(decodeInput(many, { ...limits, maxFiles: 11 }).kind).toBe('shard');
     const big = Buffer.from(JSON.stringify(shardOf({ 'src/a.ts': { s: [1, 2, 3, 4], f: [1], b: [[1]] } })));
-    expect(decodeInput(big, limits)).toEqual({ kind: 'invalid', reason: expect.stringMatching(/6 counters, over the bound of 5 \(raise it with --max-counters/) });
+    expect(decodeInput(big, limits)).toEqual({ kind: 'invalid', reason: expect.stringMatching(/file "src\/a\.ts": more counters, over the bound of 5 \(raise it with --max-counters/) });
+    expect(() => parseShard(JSON.parse(big.toString()), 'shard', limits)).toThrow(/6 counters, over the bound of 5/);
+    // A file of millions of counters stops the scan at the bound, before it has cost their memory.
+    const huge = Buffer.from(`${JSON.stringify(shardOf({})).slice(0, -3)}{"a.ts":{"s":[${'0,'.repeat(3_000_000)}0],"f":[],"b":[]}}}`);
+    expect(decodeInput(huge)).toEqual({ kind: 'invalid', reason: expect.stringMatching(/file "a\.ts": more counters, over the bound of 1000000/) });
     const maps = { format: MAPS_FORMAT, version: 1, mapId: 'm1', files: { 'src/a.ts': fileMaps() } };
     expect(() => parseMaps(maps, 'maps', { ...limits, maxCounters: 4 })).toThrow(/over the bound of 4 \(raise it with --max-counters/);
     expect(() => parseMaps(maps, 'maps', { ...limits, maxFiles: 0 })).toThrow(/--max-files/);
+  });
+});
+
+describe('JSON that would cost more than its bytes', () => {
+  it('refuses nesting deeper than any coverage document before parsing it', () => {
+    const deep = Buffer.from(`${'['.repeat(100_000)}${']'.repeat(100_000)}`);
+    expect(decodeInput(gzipSync(deep))).toEqual({ kind: 'invalid', reason: expect.stringMatching(/nested deeper than 64 levels/) });
+    // Brackets inside strings are text, not nesting.
+    const text = Buffer.from(JSON.stringify({ a: '['.repeat(1000) }));
+    expect(decodeInput(text).kind).toBe('istanbul');
   });
 });
 
