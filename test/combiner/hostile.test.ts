@@ -124,7 +124,7 @@ function buildHostileObjects(bomb: Buffer): void {
   addPair('dot-segment', true, { 'src/./calc2.js': {} });
   addPair('empty-segment', true, { 'src//calc2.js': {} });
   // A plain Istanbul coverage object (other tools' format) naming the canary absolutely.
-  const plain = { [canary]: { path: canary, ...fileMaps(canary), s: { 0: 1 }, f: { 0: 1 }, b: {} } };
+  const plain = { [canary]: { ...fileMaps(canary), s: { 0: 1 }, f: { 0: 1 }, b: {} } };
   addRaw('plain-absolute', true, JSON.stringify(plain), '.json');
   // (b) markup in paths and names: allowed characters by the contract, so it may merge, but never live.
   addPair('markup-img', false, { 'src/<img src=x onerror="document.title=\'PWNED\';document.body.dataset.pwned=1">.ts': {} });
