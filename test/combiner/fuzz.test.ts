@@ -28,7 +28,7 @@ import { APP, ROOT, instrument, invoke, manifestOf, runContainer, toShard } from
 
 const SEED = 0x5eed_2026;
 const CASES = 400;
-/** Every n-th case, and every renamed file, also runs the whole combine() with reports (~50-100 ms each). */
+/** Every merged case, every renamed file and every n-th case also run the whole combine() with reports (~50-100 ms each). */
 const COMBINE_EVERY = 25;
 const TOKEN = `CANARY-${randomBytes(12).toString('hex')}`;
 
@@ -395,12 +395,19 @@ describe(`fuzzed shards, maps documents and manifests (seed 0x${SEED.toString(16
         continue;
       }
       const dir = layOut(c);
+      let accepted = false;
+      // FUZZ_KEEP=17 keeps case #17's inputs (and prints where) to reproduce it with the bin: combine --dir <that>.
+      if (process.env.FUZZ_KEEP === String(i)) {
+        const kept = mkdtempSync(join(tmpdir(), `lc-fuzz-case-${i}-`));
+        fs.cpSync(dir, kept, { recursive: true });
+        console.log(`fuzz case #${i} (${c.what}) kept in ${kept}`);
+      }
       const merger = new CoverageMerger();
       const stats = newStats();
       try {
         await ingest([dirItems({ path: dir })], merger, stats, { concurrency: 1, threads: 0 });
         const result = merger.result();
-        const accepted = stats.shards + stats.coverageFiles > 0;
+        accepted = stats.shards + stats.coverageFiles > 0;
         if (accepted) merged++; else refused++;
         if (accepted && !exp.valid) fail(`merged (${stats.shards} shard, ${stats.coverageFiles} coverage file), but it does not validate`);
         if (!accepted && stats.skipped.length === 0) fail('neither merged nor named in skipped');
@@ -414,11 +421,12 @@ describe(`fuzzed shards, maps documents and manifests (seed 0x${SEED.toString(16
       } catch (e) {
         fail(`threw ${(e as Error).name}: ${(e as Error).message.slice(0, 160)}`);
       }
-      if (i % COMBINE_EVERY === 0 || c.what.includes('rename')) {
+      // Reports are where a merged input can still do harm (a location a reporter trips on, a path it reads).
+      if (accepted || i % COMBINE_EVERY === 0 || c.what.includes('rename')) {
         const out = join(work, 'out', String(i));
         try {
           const { reads } = await recordingReads(() => combine({
-            dirs: [dir], manifests: [], out, reporters: ['html', 'lcov', 'json'], sourceRoot: project, threads: 0, cwd: work, env: {},
+            dirs: [dir], manifests: [], out, reporters: ['html', 'lcov', 'cobertura', 'json'], sourceRoot: project, threads: 0, cwd: work, env: {},
           }));
           const outside = outsideReads(reads, [realpathSync(dir), realpathSync(project), realpathSync(join(ROOT, 'node_modules')), resolve(out)]);
           if (outside.length > 0) fail(`combine() read outside the source root: ${outside.slice(0, 3).join(', ')}`);
