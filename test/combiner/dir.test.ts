@@ -235,7 +235,7 @@ describe('combine --dir (in-process main)', () => {
   it('--max-* bounds skip an input over them, name the flag, and go on; bad values are usage errors', async () => {
     const r = await cli(['combine', '--dir', 'input/coverage/orders/shards/c0.json.gz', '--dir', 'input/.nyc_output', '--max-files', '1', '--out', 'bounded', '--reporter', 'json']);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stderr).toMatch(/invalid .*c0\.json\.gz: .*2 files, over the bound of 1 \(raise it with --max-files/);
+    expect(r.stderr).toMatch(/invalid .*c0\.json\.gz: more files, over the bound of 1 \(raise it with --max-files/);
     expect(r.stderr).toMatch(/invalid .*6f1e\.json: 2 files, over the bound of 1 \(raise it with --max-files/);
     const tiny = await cli(['combine', '--dir', 'input/coverage/orders/shards/c0.json.gz', '--max-shard-mb', '0.0001', '--out', 'bounded', '--reporter', 'json']);
     expect(tiny.stderr).toMatch(/c0\.json\.gz: \d+ bytes stored, over the bound of 105 bytes \(raise it with --max-shard-mb/);
