@@ -3,6 +3,6 @@
  * istanbul-lib-*, no combiner; the S3 client is required lazily from the Lambda runtime's own SDK.
  */
 export { withCoverage, flushCoverage, coverageHealth, type WithCoverageOptions } from './wrap.js';
-export { parseConfig, type CoverageConfig, type ConfigProblem, type FlushMode } from './config.js';
+export type { CoverageConfig, ConfigProblem, FlushMode } from './config.js';
 export type { FlushResult, FlushOutcome, LastUpload } from './collector.js';
 export type { HealthReport } from './health.js';
