@@ -19,6 +19,8 @@ export interface HealthReport {
   pending: boolean;
   flush_mode: 'inline' | 'deferred';
   flush_mode_note: string | null;
+  /** `light`: signed PUTs over node:https; `sdk`: @aws-sdk/client-s3 (no credentials in the environment, or COVERAGE_UPLOAD_PATH=sdk). */
+  upload_path: 'light' | 'sdk';
   container_id: string;
   invocations: number;
   deep_check?: { ok: boolean; key: string; ms: number; error: string | null };
@@ -45,6 +47,7 @@ export async function healthReport(c: Collector, flush: { mode: 'inline' | 'defe
     pending: c.pending,
     flush_mode: flush.mode,
     flush_mode_note: flush.note,
+    upload_path: c.uploadPath,
     container_id: c.containerId,
     invocations: c.invocations,
   };

@@ -395,7 +395,7 @@ d('the layer under faults, on real parts', () => {
     const { c } = await start('fn-health', { env: { COVERAGE_HEALTH_HTTP: '1', COVERAGE_S3_PREFIX: 'team/' } });
     await c.invoke({ n: 1 });
     const h = await health(c);
-    expect(Object.keys(h).sort()).toEqual(['container_id', 'coverage_enabled', 'errors', 'flush_mode', 'flush_mode_note', 'instrumented_files', 'invocations', 'last_upload', 'layer_version', 'pending', 's3_config', 'status', 'timestamp']);
+    expect(Object.keys(h).sort()).toEqual(['container_id', 'coverage_enabled', 'errors', 'flush_mode', 'flush_mode_note', 'instrumented_files', 'invocations', 'last_upload', 'layer_version', 'pending', 's3_config', 'status', 'timestamp', 'upload_path']);
     expect(h).toMatchObject({ status: 'healthy', coverage_enabled: true, s3_config: { bucket: BUCKET, prefix: 'team/' }, instrumented_files: 1, pending: false, errors: [], invocations: 1 });
     expect(h.last_upload).toMatchObject({ ok: true, error: null });
     expect(h.last_upload.key).toMatch(/^team\/fn-health\/shards\/.+\.json\.gz$/);
