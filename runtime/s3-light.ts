@@ -107,19 +107,29 @@ export function createLightStore(config: CoverageConfig, credentials: EnvCredent
     const t = objectTarget(config, key);
     const signed = sign({ service: 's3', region, method, host: t.hostname, path: t.path, headers: { Host: t.host, ...headers }, ...(body !== undefined ? { body } : {}) }, credentials);
     const once = (retried: boolean) => new Promise<Answer>((resolve, reject) => {
+      let settled = false;
+      const fail = (err: unknown) => { if (!settled) { settled = true; reject(err); } };
       const req = send({ protocol: t.protocol, hostname: t.hostname, port: t.port, method, path: signed.path, headers: signed.headers, agent, signal }, (res) => {
         const chunks: Buffer[] = [];
         let size = 0;
         res.on('data', (c: Buffer) => { if (size < MAX_ERROR_BODY) { chunks.push(c); size += c.length; } });
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8', 0, MAX_ERROR_BODY), requestId: res.headers['x-amz-request-id'] as string | undefined }));
-        res.on('error', reject);
-        res.on('close', () => { if (!res.complete) reject(new Error('S3 closed the connection before the answer was complete')); });
+        res.on('end', () => {
+          if (settled) return;
+          settled = true;
+          resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8', 0, MAX_ERROR_BODY), requestId: res.headers['x-amz-request-id'] as string | undefined });
+        });
+        res.on('error', fail);
+        res.on('close', () => { if (!res.complete) fail(new Error('S3 closed the connection before the answer was complete')); });
       });
       req.on('error', (err: NodeJS.ErrnoException) => {
         // A kept-alive socket the server closed while the sandbox was frozen: retried once at once,
         // as Node's documentation advises (request.reusedSocket); PUT and HEAD are idempotent.
-        if (!retried && req.reusedSocket && !signal.aborted && (err.code === 'ECONNRESET' || err.code === 'EPIPE')) resolve(once(true));
-        else reject(err);
+        if (!settled && !retried && req.reusedSocket && !signal.aborted && (err.code === 'ECONNRESET' || err.code === 'EPIPE')) {
+          settled = true;
+          resolve(once(true));
+        } else {
+          fail(err);
+        }
       });
       req.end(body);
     });

@@ -151,6 +151,18 @@ describe('the two stores against a signature-checking S3', () => {
     expect(await s.exists('stores/keepalive/0', signal())).toBe(true);
     expect(new Set(proxy.requests.map((r) => r.clientPort)).size).toBe(1);
   });
+
+  it('light: a kept-alive connection the server reset just as it was reused is retried once, at once, on a new one', async () => {
+    proxy.requests.length = 0;
+    const s = store('light');
+    await s.put('stores/reset/0', body, { contentType: 'application/json', signal: signal() });
+    proxy.resetReusedNext = true;
+    await s.put('stores/reset/1', body, { contentType: 'application/json', signal: signal() });
+    expect(proxy.resetReusedNext).toBe(false);
+    expect(proxy.requests.map((r) => r.path)).toEqual([`/${BUCKET}/stores/reset/0`, `/${BUCKET}/stores/reset/1`]);
+    expect(proxy.requests[1]!.clientPort).not.toBe(proxy.requests[0]!.clientPort);
+    expect((await awsGet(s3.endpoint, 'stores/reset/1')).bytes.equals(body)).toBe(true);
+  });
 });
 
 const ric = ricAvailable();

@@ -33,6 +33,11 @@ export interface S3Proxy {
   failNext: number;
   /** Milliseconds to hold each request before forwarding it. */
   delayMs: number;
+  /**
+   * The next request that comes on a kept-alive connection (not its first) gets the connection reset
+   * instead of an answer: a server that closed an idle connection just as the client reused it.
+   */
+  resetReusedNext: boolean;
   /** Holds every request that arrives from now on until `release()`; `waiting()` counts them. */
   hold(): { release(): void; waiting(): number };
   stop(): Promise<void>;
@@ -76,14 +81,22 @@ export async function startProxy(target: string, options: ProxyOptions = {}): Pr
   let gate: Promise<void> | undefined;
   let waiting = 0;
   const proxy: S3Proxy = {
-    endpoint: '', requests, delayMs: 0, failNext: 0, stop: async () => undefined,
+    endpoint: '', requests, delayMs: 0, failNext: 0, resetReusedNext: false, stop: async () => undefined,
     hold() {
       let release!: () => void;
       gate = new Promise<void>((r) => { release = r; });
       return { release: () => { gate = undefined; release(); }, waiting: () => waiting };
     },
   };
+  const served = new WeakMap<object, number>();
   const server: Server = createServer((req, res) => {
+    const n = (served.get(req.socket) ?? 0) + 1;
+    served.set(req.socket, n);
+    if (proxy.resetReusedNext && n > 1) {
+      proxy.resetReusedNext = false;
+      req.socket.resetAndDestroy();
+      return;
+    }
     const rec: Recorded = { method: req.method ?? '', path: req.url ?? '', headers: req.headers, clientPort: req.socket.remotePort ?? 0 };
     requests.push(rec);
     const chunks: Buffer[] = [];
