@@ -2,11 +2,14 @@
 // esbuild: plain, and with the real coverageInstrument() plugin (lean; full Istanbul objects for the
 // size comparison). Side by side in one run, through the local Lambda harness (aws-lambda-ric on
 // Node 22) and a real S3-API server on 127.0.0.1 (in its own process):
-//   warm invocation latency p50/p99: plain | instrumented, no layer | layer inline | layer deferred
+//   warm invocation latency p50/p99: plain | instrumented, no layer | layer inline | layer deferred,
+//     the layer on both upload paths (light: aws4-signed node:http; sdk: @aws-sdk/client-s3)
+//   a container's first inline flush over a warm one, both paths, fresh containers in paired rounds
+//   the signers alone: first PUT, warm PUT, added RSS of the SDK, @smithy/signature-v4 and aws4
 //   CPU to snapshot + encode the counters, shard size vs JSON.stringify(__coverage__)
 //   init (cold start) and memory (RSS of the runtime process; the extension's own RSS apart)
-// Run after `npm run build` (uses dist/). Prints medians and ratios against the targets of issue 3;
-// returns nothing. `node bench/runtime.mjs [--quick]` runs it alone.
+// Run after `npm run build` (uses dist/). Prints medians and ratios against the targets of issues 3
+// and 11; returns nothing. `node bench/runtime.mjs [--quick]` runs it alone.
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -139,6 +142,92 @@ c.send(new sdk.PutObjectCommand({ Bucket: ${JSON.stringify(BUCKET)}, Key: 'bench
 }
 
 /**
+ * The signers alone, each in a fresh plain Node process (as a container's first flush meets them):
+ * load + first PUT of a 6 KB body to the local S3 server, then the p50 of 100 warm PUTs, and the RSS
+ * the process grew by. The SDK client, @smithy/signature-v4 with the SDK's own node:crypto hash (both
+ * taken from the runtime's SDK, which costs nothing to ship) and aws4 (what the light path ships).
+ */
+const SIGNER_PROBE = `import { createRequire } from 'node:module';
+import http from 'node:http';
+const [client, endpoint, bucket] = process.argv.slice(1);
+const req = createRequire(process.cwd() + '/noop.js');
+const body = Buffer.alloc(6000, 7);
+const creds = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
+const u = new URL(endpoint);
+const agent = new http.Agent({ keepAlive: true });
+const send = (path, headers) => new Promise((ok, bad) => {
+  const r = http.request({ host: u.hostname, port: u.port, method: 'PUT', path, headers, agent }, (res) => { res.resume(); res.on('end', () => (res.statusCode < 300 ? ok() : bad(new Error(String(res.statusCode))))); });
+  r.on('error', bad); r.end(body);
+});
+const headers = { 'content-type': 'application/json', 'x-amz-server-side-encryption': 'AES256' };
+const r0 = process.memoryUsage().rss;
+const t0 = performance.now();
+let put;
+if (client === 'sdk') {
+  const sdk = req('@aws-sdk/client-s3');
+  const c = new sdk.S3Client({ region: 'us-east-1', endpoint, forcePathStyle: true, maxAttempts: 1, requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED', credentials: creds });
+  put = (k) => c.send(new sdk.PutObjectCommand({ Bucket: bucket, Key: k, Body: body, ContentType: 'application/json', ServerSideEncryption: 'AES256' }));
+} else if (client === 'smithy') {
+  const own = createRequire(req.resolve('@aws-sdk/client-s3'));
+  const { SignatureV4 } = own('@smithy/signature-v4');
+  const { Hash } = own('@smithy/core/serde');
+  const signer = new SignatureV4({ credentials: creds, region: 'us-east-1', service: 's3', sha256: Hash.bind(null, 'sha256'), uriEscapePath: false, applyChecksum: true });
+  put = async (k) => { const s = await signer.sign({ method: 'PUT', protocol: 'http:', hostname: u.hostname, port: Number(u.port), path: '/' + bucket + '/' + k, query: {}, headers: { ...headers, host: u.host }, body }); return send(s.path, s.headers); };
+} else {
+  const aws4 = req('aws4');
+  put = (k) => { const s = aws4.sign({ service: 's3', region: 'us-east-1', method: 'PUT', host: u.hostname, path: '/' + bucket + '/' + k, headers: { ...headers, Host: u.host }, body }, creds); return send(s.path, s.headers); };
+}
+await put('bench/signer-first');
+const first = performance.now() - t0;
+const warm = [];
+for (let i = 0; i < 100; i++) { const t = performance.now(); await put('bench/signer-' + (i % 5)); warm.push(performance.now() - t); }
+warm.sort((a, b) => a - b);
+process.stdout.write(JSON.stringify({ first, warm: warm[50], rss: (process.memoryUsage().rss - r0) / 1048576 }));
+process.exit(0);`;
+
+async function signerProbe(endpoint, reps) {
+  const { execFile } = await import('node:child_process');
+  const { promisify } = await import('node:util');
+  const rows = { sdk: [], smithy: [], aws4: [] };
+  // Interleaved, so that the machine's drift falls on all three alike.
+  for (let i = 0; i < reps; i++) {
+    for (const client of Object.keys(rows)) {
+      const { stdout } = await promisify(execFile)(nodeBinary(), ['--input-type=module', '-e', SIGNER_PROBE, client, endpoint, BUCKET], { cwd: ROOT });
+      rows[client].push(JSON.parse(stdout));
+    }
+  }
+  return Object.entries(rows).map(([client, xs]) => ({ client, first: median(xs.map((x) => x.first)), warm: median(xs.map((x) => x.warm)), rss: median(xs.map((x) => x.rss)) }));
+}
+
+/**
+ * A container's first inline flush over its warm ones: fresh containers, one per variant per round
+ * (order turned each round), each timed on its first invocation and on the p50 of a few warm ones.
+ * The layer's added first-flush cost is the median over rounds of (first - warm) with the layer minus
+ * the same without it, which takes out what any first invocation costs (the function's own JIT).
+ */
+async function firstFlushMs(variants, rounds, warmN) {
+  for (const v of variants) v.extra = [];
+  for (let k = 0; k < rounds; k++) {
+    for (let j = 0; j < variants.length; j++) {
+      const v = variants[(j + k) % variants.length];
+      const c = await startContainer({ taskRoot: v.taskRoot, optDir: v.opt, handler: 'index.handler', env: v.env, functionName: 'bench-layer' });
+      try {
+        await c.initDone;
+        const first = await c.invoke({ i: 0 });
+        if (!first.ok) throw new Error(`${v.name}: ${first.body}`);
+        const warm = [];
+        for (let i = 1; i <= warmN; i++) warm.push((await c.invoke({ i })).latencyMs);
+        v.extra.push(first.latencyMs - median(warm));
+      } finally {
+        await c.shutdown();
+      }
+    }
+  }
+  const base = variants[0];
+  return variants.slice(1).map((v) => ({ name: v.name, added: median(v.extra.map((x, k) => x - base.extra[k])) }));
+}
+
+/**
  * What starting the layer's extension costs by itself: spawn to its register request, against an
  * extension that only registers (bash, as ours: the floor of a script extension) and against spawning
  * a process that does nothing (/bin/true, to its exit): the floor of any external extension. Medians.
@@ -208,12 +297,16 @@ export async function run({ quick = false } = {}) {
     console.log(`function: ${MODULES + 1} TypeScript modules (${MODULES} instrumented + handler); layer zip ${kb(layer.bytes)}; Node ${process.version}; aws-lambda-ric + local S3 on 127.0.0.1`);
 
     // --- warm latency -------------------------------------------------------------------------
+    const layerEnv = (extra) => ({ ...s3Env(s3.endpoint), COVERAGE_ENABLED: '1', AWS_LAMBDA_EXEC_WRAPPER: `${opt}/lambda-coverage`, ...extra });
     const variants = [
       { name: 'plain (no coverage)', taskRoot: plain, env: {} },
       { name: 'instrumented, no layer', taskRoot: lean, env: {} },
-      { name: 'layer, inline', taskRoot: lean, opt, env: { ...s3Env(s3.endpoint), COVERAGE_ENABLED: '1', AWS_LAMBDA_EXEC_WRAPPER: `${opt}/lambda-coverage` } },
-      { name: 'layer, deferred', taskRoot: lean, opt, env: { ...s3Env(s3.endpoint), COVERAGE_ENABLED: '1', COVERAGE_FLUSH: 'deferred', AWS_LAMBDA_EXEC_WRAPPER: `${opt}/lambda-coverage` } },
+      { name: 'layer, inline, light', taskRoot: lean, opt, env: layerEnv({}) },
+      { name: 'layer, inline, sdk', taskRoot: lean, opt, env: layerEnv({ COVERAGE_UPLOAD_PATH: 'sdk' }) },
+      { name: 'layer, deferred, light', taskRoot: lean, opt, env: layerEnv({ COVERAGE_FLUSH: 'deferred' }) },
+      { name: 'layer, deferred, sdk', taskRoot: lean, opt, env: layerEnv({ COVERAGE_FLUSH: 'deferred', COVERAGE_UPLOAD_PATH: 'sdk' }) },
     ];
+    const [, noLayer, inlineLight, inlineSdk, deferredLight, deferredSdk] = variants;
     for (const v of variants) {
       // The two layer containers are two containers of one function: the first writes the maps (it
       // reads the build manifest once), the second finds them in S3 (HEAD) and never reads it.
@@ -240,17 +333,18 @@ export async function run({ quick = false } = {}) {
     }
     const base = median(variants[0].lat);
     const base99 = pct(variants[0].lat, 99);
-    console.log(`\nwarm invocation, client latency (${rounds} invocations each, interleaved; first invocation = cold SDK load in the layer):`);
+    console.log(`\nwarm invocation, client latency (${rounds} invocations each, interleaved; first = the container's first invocation, with the first flush):`);
     console.log('variant                  |   p50 ms |   p99 ms | added p50 | added p99 | first ms | first phase ms');
     for (const v of variants) {
       const p50 = median(v.lat);
       const p99 = pct(v.lat, 99);
       console.log(`${v.name.padEnd(24)} | ${f2(p50).padStart(8)} | ${f2(p99).padStart(8)} | ${f2(p50 - base).padStart(9)} | ${f2(p99 - base99).padStart(9)} | ${f1(v.first).padStart(8)} | ${f1(v.firstPhase).padStart(14)}`);
     }
-    const inlineAdded = median(variants[2].lat) - base;
-    const deferredAdded = median(variants[3].lat) - base;
-    console.log(`target: inline added p50 <= 15 ms: ${f2(inlineAdded)} ms (${verdict(inlineAdded <= 15)}); deferred added p50 <= 2 ms: ${f2(deferredAdded)} ms (${verdict(deferredAdded <= 2)})`);
-    console.log(`the SDK (~190 ms to load) is paid at the first flush, never at init: inline on the first response (${f1(variants[2].first - variants[0].first)} ms added), deferred after it (response +${f1(variants[3].first - variants[0].first)} ms, invoke phase +${f1(variants[3].firstPhase - variants[0].firstPhase)} ms)`);
+    const added = (v) => median(v.lat) - base;
+    for (const [l, k, target] of [[inlineLight, inlineSdk, 15], [deferredLight, deferredSdk, 2]]) {
+      console.log(`target: ${l.name.replace(', light', '')} added p50 <= ${target} ms: light ${f2(added(l))} ms (${verdict(added(l) <= target)}), sdk ${f2(added(k))} ms (${verdict(added(k) <= target)}); light no worse than sdk: ${verdict(median(l.lat) <= median(k.lat) + 0.1)} (p50 ${f2(median(l.lat))} vs ${f2(median(k.lat))} ms)`);
+    }
+    console.log(`first response, added over the instrumented bundle's (one container each; see the paired rounds below): inline light +${f1(inlineLight.first - noLayer.first)} ms, inline sdk +${f1(inlineSdk.first - noLayer.first)} ms; deferred light response +${f1(deferredLight.first - noLayer.first)} ms / invoke phase +${f1(deferredLight.firstPhase - noLayer.firstPhase)} ms, deferred sdk +${f1(deferredSdk.first - noLayer.first)} / +${f1(deferredSdk.firstPhase - noLayer.firstPhase)} ms`);
     console.log('anchor: the coverage.py layer this design grew from: +300-800 ms per invocation');
 
     // --- memory ----------------------------------------------------------------------------------
@@ -261,10 +355,13 @@ export async function run({ quick = false } = {}) {
       v.rss = rssMb(rt.pid);
       console.log(`${v.name.padEnd(24)} | runtime ${f1(v.rss).padStart(6)} MB${ext ? ` | extension process ${f1(rssMb(ext.pid))} MB` : ''}`);
     }
-    const addedMem = variants[2].rss - variants[1].rss;
-    const addedMem2 = variants[3].rss - variants[1].rss;
-    console.log(`(inline was the function's first container: it read the manifest and wrote the maps; deferred found them in S3)`);
-    console.log(`target: added memory of the layer vs instrumented, no layer <= 10 MB: first container ${f1(addedMem)} MB (${verdict(addedMem <= 10)}), later containers ${f1(addedMem2)} MB (${verdict(addedMem2 <= 10)}); most of it is the runtime's AWS SDK; the extension is a separate bash process (above)`);
+    console.log(`(inline light was the function's first container: it read the manifest and wrote the maps; the others found them in S3)`);
+    for (const [l, k] of [[inlineLight, inlineSdk], [deferredLight, deferredSdk]]) {
+      const ml = l.rss - noLayer.rss;
+      const mk = k.rss - noLayer.rss;
+      console.log(`target: added memory of ${l.name.replace(', light', '')} vs instrumented, no layer <= 10 MB: light ${f1(ml)} MB (${verdict(ml <= 10)}), sdk ${f1(mk)} MB (${verdict(mk <= 10)}); sdk - light ${f1(mk - ml)} MB`);
+    }
+    console.log('(the extension is a separate bash process, above)');
     const sdkAlone = await sdkMemoryMb(s3.endpoint);
     console.log(`the AWS SDK alone (require @aws-sdk/client-s3 + one PUT, in a plain Node process): +${f1(sdkAlone)} MB RSS`);
     await Promise.all(containers.splice(0).map((c) => c.shutdown()));
@@ -275,9 +372,11 @@ export async function run({ quick = false } = {}) {
     // that makes ~100 KB of garbage per invocation (a 1,000-row JSON response) touches them itself.
     const sdkVariants = [
       { name: 'fn uses SDK, no layer', env: s3Env(s3.endpoint) },
-      { name: 'fn uses SDK + layer', opt, env: variants[2].env },
+      { name: 'fn uses SDK + layer light', opt, env: inlineLight.env },
+      { name: 'fn uses SDK + layer sdk', opt, env: inlineSdk.env },
       { name: 'same + 100 KB garbage/inv', env: { ...s3Env(s3.endpoint), BENCH_GARBAGE_KB: '100' } },
-      { name: 'same + 100 KB + layer', opt, env: { ...variants[2].env, BENCH_GARBAGE_KB: '100' } },
+      { name: 'same + 100 KB + layer light', opt, env: { ...inlineLight.env, BENCH_GARBAGE_KB: '100' } },
+      { name: 'same + 100 KB + layer sdk', opt, env: { ...inlineSdk.env, BENCH_GARBAGE_KB: '100' } },
     ];
     for (const v of sdkVariants) {
       const c = await startContainer({ taskRoot: sdkFn, optDir: v.opt, handler: 'index.handler', env: v.env, functionName: 'bench-layer' });
@@ -289,13 +388,31 @@ export async function run({ quick = false } = {}) {
         await r.phaseEnd;
       }
       v.rss = rssMb(c.pids.find((p) => p.name === 'runtime').pid);
-      console.log(`${v.name.padEnd(24)} | runtime ${f1(v.rss).padStart(6)} MB`);
+      console.log(`${v.name.padEnd(27)} | runtime ${f1(v.rss).padStart(6)} MB`);
     }
-    const addedShared = sdkVariants[1].rss - sdkVariants[0].rss;
-    const addedGarbage = sdkVariants[3].rss - sdkVariants[2].rss;
-    console.log(`added memory when the function itself uses the runtime's SDK: ${f1(addedShared)} MB (${verdict(addedShared <= 10)}); and makes 100 KB of garbage per invocation: ${f1(addedGarbage)} MB (${verdict(addedGarbage <= 10)})`);
+    const [fnSdk, fnLight, fnLayerSdk, gSdk, gLight, gLayerSdk] = sdkVariants.map((v) => v.rss);
+    console.log(`added memory when the function itself uses the runtime's SDK: light ${f1(fnLight - fnSdk)} MB (${verdict(fnLight - fnSdk <= 10)}), sdk ${f1(fnLayerSdk - fnSdk)} MB (${verdict(fnLayerSdk - fnSdk <= 10)}); and makes 100 KB of garbage per invocation: light ${f1(gLight - gSdk)} MB (${verdict(gLight - gSdk <= 10)}), sdk ${f1(gLayerSdk - gSdk)} MB (${verdict(gLayerSdk - gSdk <= 10)})`);
     console.log('anchor: the coverage.py layer: +30-70 MB');
     await Promise.all(containers.splice(0).map((c) => c.shutdown()));
+
+    // --- first flush --------------------------------------------------------------------------------
+    const firstRounds = quick ? 3 : 9;
+    const firsts = await firstFlushMs([
+      { name: 'instrumented, no layer', taskRoot: lean, env: {} },
+      { name: 'layer, inline, light', taskRoot: lean, opt, env: inlineLight.env },
+      { name: 'layer, inline, sdk', taskRoot: lean, opt, env: inlineSdk.env },
+    ], firstRounds, 10);
+    const [fl, fs] = firsts.map((x) => x.added);
+    console.log(`\na container's first inline flush over a warm flush (fresh containers, ${firstRounds} paired rounds, the function's maps already in S3): light +${f1(fl)} ms, sdk +${f1(fs)} ms (sdk / light ${(fs / fl).toFixed(1)}x)`);
+    console.log(`target: first inline flush adds <= 20 ms over a warm flush: light ${verdict(fl <= 20)}, sdk ${verdict(fs <= 20)}`);
+    const signers = await signerProbe(s3.endpoint, quick ? 3 : 7);
+    const a4 = signers.find((x) => x.client === 'aws4');
+    console.log(`\nthe signers alone (plain Node process each, ${quick ? 3 : 7} runs, medians; ratio to aws4):`);
+    console.log('client                       | load + first PUT ms | warm PUT p50 ms | added RSS MB');
+    for (const x of signers) {
+      const label = { sdk: '@aws-sdk/client-s3', smithy: '@smithy/signature-v4 + http', aws4: 'aws4 + http (light path)' }[x.client];
+      console.log(`${label.padEnd(28)} | ${f1(x.first).padStart(8)} (${(x.first / a4.first).toFixed(1)}x) | ${f2(x.warm).padStart(8)} (${(x.warm / a4.warm).toFixed(2)}x) | ${f1(x.rss).padStart(6)} (${(x.rss / a4.rss).toFixed(1)}x)`);
+    }
 
     // --- init (cold start) -----------------------------------------------------------------------
     // Rounds of one cold start per variant, the order turned each round; the added init is the median of

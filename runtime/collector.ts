@@ -12,7 +12,7 @@ import type { CoverageConfig, ConfigProblem } from './config.js';
 import { CoverageLog } from './log.js';
 import { fs } from './fs.js';
 import { findManifest, readManifestEntries, type ManifestEntry } from './manifest.js';
-import { classifyError, createS3Store, UploadError, type ObjectStore } from './s3.js';
+import { chooseUploadPath, classifyError, createS3Store, UploadError, type ObjectStore, type UploadPath } from './s3.js';
 import { gzipSync } from 'node:zlib';
 import { mapsKey, shardKey, type Shard } from './shard-format.js';
 import {
@@ -118,6 +118,9 @@ export class Collector {
   pending = false;
   instrumentedFiles = 0;
   manifestPath: string | null = null;
+  /** Decided here, before any upload, so that a health check as the first invocation says it too. */
+  readonly uploadPath: UploadPath;
+  private readonly uploadPathWhy: string | null;
 
   private readonly scope: object;
   private readonly taskRoot: string;
@@ -142,6 +145,7 @@ export class Collector {
     this.tmp = o.tmpDir ?? join(tmpdir(), 'lambda-coverage');
     this.now = o.now ?? Date.now;
     this.store = o.store;
+    ({ path: this.uploadPath, why: this.uploadPathWhy } = chooseUploadPath(o.config, process.env));
     this.containerId = newContainerId(o.startedAt ?? this.now());
     this.startedAt = new Date(o.startedAt ?? this.now()).toISOString();
     for (const p of o.problems ?? []) {
@@ -154,7 +158,10 @@ export class Collector {
   }
 
   private getStore(): ObjectStore {
-    this.store ??= createS3Store(this.config, this.taskRoot);
+    if (this.store === undefined) {
+      this.store = createS3Store(this.config, this.taskRoot, this.uploadPath);
+      this.log.debug('upload path', { upload_path: this.uploadPath, ...(this.uploadPathWhy !== null ? { sdk_because: this.uploadPathWhy } : {}) });
+    }
     return this.store;
   }
 

@@ -7,6 +7,8 @@ import { normalizePrefix } from './shard-format.js';
 
 export type FlushMode = 'inline' | 'deferred';
 export type SseMode = 'AES256' | 'aws:kms';
+/** `light`: signed PUT over node:https when the credentials are in the environment, else the SDK. */
+export type UploadPathSetting = 'light' | 'sdk';
 
 export interface CoverageConfig {
   /** `COVERAGE_ENABLED=1`. Anything else: the layer changes nothing. */
@@ -25,6 +27,12 @@ export interface CoverageConfig {
   expectedBucketOwner: string | undefined;
   /** `COVERAGE_FLUSH`. @default "inline" */
   flush: FlushMode;
+  /**
+   * `COVERAGE_UPLOAD_PATH`: `light` signs each PUT itself and sends it with node:https when the
+   * credentials are in the environment (else, and for what it does not cover, the SDK); `sdk` always
+   * uses `@aws-sdk/client-s3`. @default "light"
+   */
+  uploadPath: UploadPathSetting;
   /** `COVERAGE_S3_ENDPOINT`, else the SDK's own `AWS_ENDPOINT_URL_S3` / `AWS_ENDPOINT_URL`. */
   endpoint: string | undefined;
   /** True when the endpoint is not AWS's own: S3-compatible stores need `WHEN_REQUIRED` checksums. */
@@ -72,7 +80,7 @@ export const CONFIG_VARIABLES = [
   'COVERAGE_ENABLED', 'COVERAGE_S3_BUCKET', 'COVERAGE_S3_PREFIX', 'COVERAGE_UPLOAD_TIMEOUT', 'COVERAGE_S3_SSE',
   'COVERAGE_S3_KMS_KEY_ID', 'COVERAGE_S3_EXPECTED_BUCKET_OWNER', 'COVERAGE_FLUSH', 'COVERAGE_S3_ENDPOINT',
   'COVERAGE_S3_FORCE_PATH_STYLE', 'COVERAGE_MANIFEST', 'COVERAGE_HEALTH_HTTP', 'COVERAGE_HEALTH_HTTP_DEEP', 'COVERAGE_METRICS',
-  'COVERAGE_DEBUG', 'COVERAGE_LOG_LEVEL',
+  'COVERAGE_DEBUG', 'COVERAGE_LOG_LEVEL', 'COVERAGE_UPLOAD_PATH',
   // Set by the layer's wrapper/preload, not by users.
   'COVERAGE_ORIGINAL_HANDLER',
 ] as const;
@@ -143,6 +151,13 @@ export function parseConfig(env: Record<string, string | undefined>): ConfigResu
     problems.push({ variable: 'COVERAGE_FLUSH', message: `COVERAGE_FLUSH=${JSON.stringify(env.COVERAGE_FLUSH)} must be inline (default) or deferred` });
   }
 
+  let uploadPath: UploadPathSetting = 'light';
+  const rawPath = (env.COVERAGE_UPLOAD_PATH ?? '').trim().toLowerCase();
+  if (rawPath === 'sdk') uploadPath = 'sdk';
+  else if (rawPath !== '' && rawPath !== 'light') {
+    problems.push({ variable: 'COVERAGE_UPLOAD_PATH', message: `COVERAGE_UPLOAD_PATH=${JSON.stringify(env.COVERAGE_UPLOAD_PATH)} must be light (default) or sdk` });
+  }
+
   const ownEndpoint = (env.COVERAGE_S3_ENDPOINT ?? '').trim() || undefined;
   if (ownEndpoint !== undefined && !/^https?:\/\/[^\s/]+/.test(ownEndpoint)) {
     problems.push({ variable: 'COVERAGE_S3_ENDPOINT', message: `COVERAGE_S3_ENDPOINT=${JSON.stringify(ownEndpoint)} must be an http:// or https:// URL` });
@@ -169,7 +184,7 @@ export function parseConfig(env: Record<string, string | undefined>): ConfigResu
   }
 
   const config: CoverageConfig = {
-    enabled, bucket, prefix, uploadTimeoutMs, sse, kmsKeyId, expectedBucketOwner, flush,
+    enabled, bucket, prefix, uploadTimeoutMs, sse, kmsKeyId, expectedBucketOwner, flush, uploadPath,
     endpoint: ownEndpoint ?? sdkEndpoint,
     customEndpoint: (ownEndpoint ?? sdkEndpoint) !== undefined,
     forcePathStyle, manifest, healthHttp, healthHttpDeep, metrics, debug,

@@ -23,6 +23,8 @@ export interface HealthReport {
   pending: boolean;
   flush_mode: 'inline' | 'deferred';
   flush_mode_note: string | null;
+  /** `light`: signed PUTs over node:https; `sdk`: @aws-sdk/client-s3 (no credentials in the environment, or COVERAGE_UPLOAD_PATH=sdk). */
+  upload_path: 'light' | 'sdk';
   container_id: string;
   invocations: number;
   /** With `deep` (direct, or HTTP with COVERAGE_HEALTH_HTTP_DEEP=1): the probe write, or the window's earlier one. */
@@ -59,6 +61,7 @@ export async function healthReport(c: Collector, flush: { mode: 'inline' | 'defe
     pending: c.pending,
     flush_mode: flush.mode,
     flush_mode_note: flush.note,
+    upload_path: c.uploadPath,
     container_id: c.containerId,
     invocations: c.invocations,
   };

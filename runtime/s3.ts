@@ -1,11 +1,14 @@
 /**
- * The only code that talks to S3: put and head. `@aws-sdk/client-s3` is required lazily with
- * createRequire, so the Lambda runtime's own SDK v3 is used (the layer does not ship one) and its
- * ~190 ms load is paid on the first upload, never at cold start.
+ * The only code that talks to S3: put and head, on one of two paths chosen once per container
+ * (`chooseUploadPath`). The light path (s3-light.ts) signs its own requests and needs no SDK; the SDK
+ * path requires `@aws-sdk/client-s3` lazily with createRequire, so the Lambda runtime's own SDK v3 is
+ * used (the layer does not ship one) and its ~140 ms load is paid on the first upload, never at cold
+ * start. Both report failures through classifyError, so health shows the same kinds.
  */
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import type { CoverageConfig } from './config.js';
+import { createLightStore, envCredentials, lightPathBlocker } from './s3-light.js';
 
 export interface PutOptions { contentType: string; signal: AbortSignal }
 
@@ -92,7 +95,22 @@ export function s3ClientOptions(config: CoverageConfig): import('@aws-sdk/client
   };
 }
 
-export function createS3Store(config: CoverageConfig, taskRoot: string | undefined): ObjectStore {
+/** `light`: aws4-signed requests over node:https; `sdk`: `@aws-sdk/client-s3` (health's `upload_path`). */
+export type UploadPath = 'light' | 'sdk';
+
+/** Which path this container uploads on, and why not the light one (`why` is null when it is). */
+export function chooseUploadPath(config: CoverageConfig, env: Record<string, string | undefined>): { path: UploadPath; why: string | null } {
+  const why = lightPathBlocker(config, env);
+  return why === undefined ? { path: 'light', why: null } : { path: 'sdk', why };
+}
+
+/** The store for `path`; credentials are read from `env` as the SDK reads them (process.env). */
+export function createS3Store(config: CoverageConfig, taskRoot: string | undefined, path: UploadPath = 'sdk', env: Record<string, string | undefined> = process.env): ObjectStore {
+  const credentials = path === 'light' ? envCredentials(env) : undefined;
+  return credentials !== undefined ? createLightStore(config, credentials) : createSdkStore(config, taskRoot);
+}
+
+export function createSdkStore(config: CoverageConfig, taskRoot: string | undefined): ObjectStore {
   let client: import('@aws-sdk/client-s3').S3Client | undefined;
   let sdk: S3Module | undefined;
   const get = () => {

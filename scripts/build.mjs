@@ -21,6 +21,7 @@ try {
     cwd: root,
   });
   chmodSync(new URL('combiner/cli.js', `${fresh.href}/`), 0o755);
+  await bundleSigner(fileURLToPath(fresh));
   await bundleLayerShim(fileURLToPath(fresh));
   // Another build may swap its own dist/ in at the same moment: move whatever is there aside and retry.
   for (let attempt = 1; ; attempt++) {
@@ -43,6 +44,31 @@ try {
 } finally {
   rmSync(fresh, { recursive: true, force: true });
   for (const old of olds) rmSync(old, { recursive: true, force: true });
+}
+
+/**
+ * dist/runtime/sigv4.js re-exports aws4, a CommonJS package in node_modules: it is replaced by one
+ * self-contained ES module (~14 KB), so the layer (which ships no node_modules) and an ESM bundle of
+ * the runtime both work. aws4's require() of node builtins become ES imports: left as require(),
+ * esbuild's ESM output would throw "Dynamic require is not supported" when the signer loads.
+ */
+async function bundleSigner(out) {
+  const file = `${out}/runtime/sigv4.js`;
+  const { version } = require('aws4/package.json');
+  await esbuild.build({
+    entryPoints: [file], outfile: file, allowOverwrite: true, bundle: true, format: 'esm', platform: 'node', target: 'node22',
+    legalComments: 'none', logLevel: 'warning',
+    banner: { js: `// Built from runtime/sigv4.ts with aws4 ${version} bundled in (MIT License, Copyright 2013 Michael Hart).` },
+    plugins: [{
+      name: 'builtins-as-esm',
+      setup(b) {
+        b.onResolve({ filter: /^(node:)?(crypto|querystring|url)$/ }, (a) => (a.kind === 'require-call' ? { path: a.path.replace(/^node:/, ''), namespace: 'builtin-esm' } : undefined));
+        b.onLoad({ filter: /.*/, namespace: 'builtin-esm' }, (a) => ({ contents: `export * from 'node:${a.path}';`, loader: 'js' }));
+      },
+    }],
+  });
+  // tsc's map describes the file before bundling.
+  rmSync(`${file}.map`, { force: true });
 }
 
 /**

@@ -9,7 +9,7 @@ describe('parseConfig', () => {
     expect(r.ok).toBe(true);
     expect(r.problems).toEqual([]);
     expect(r.config).toMatchObject({
-      enabled: true, bucket: 'my-bucket', prefix: 'coverage/', uploadTimeoutMs: 30_000, sse: 'AES256', flush: 'inline',
+      enabled: true, bucket: 'my-bucket', prefix: 'coverage/', uploadTimeoutMs: 30_000, sse: 'AES256', flush: 'inline', uploadPath: 'light',
       forcePathStyle: false, customEndpoint: false, healthHttp: false, healthHttpDeep: false, metrics: false, region: 'eu-west-1', functionName: 'fn',
     });
   });
@@ -19,13 +19,13 @@ describe('parseConfig', () => {
       ...base, COVERAGE_S3_PREFIX: 'team/cov', COVERAGE_UPLOAD_TIMEOUT: '2.5', COVERAGE_S3_SSE: 'aws:kms',
       COVERAGE_S3_KMS_KEY_ID: 'alias/k', COVERAGE_S3_EXPECTED_BUCKET_OWNER: '123456789012', COVERAGE_FLUSH: 'deferred',
       COVERAGE_S3_ENDPOINT: 'http://127.0.0.1:9000', COVERAGE_S3_FORCE_PATH_STYLE: '1', COVERAGE_MANIFEST: 'm.json',
-      COVERAGE_HEALTH_HTTP: 'true', COVERAGE_HEALTH_HTTP_DEEP: '1', COVERAGE_METRICS: '1', COVERAGE_LOG_LEVEL: 'debug',
+      COVERAGE_HEALTH_HTTP: 'true', COVERAGE_HEALTH_HTTP_DEEP: '1', COVERAGE_METRICS: '1', COVERAGE_LOG_LEVEL: 'debug', COVERAGE_UPLOAD_PATH: 'sdk',
     });
     expect(r.ok).toBe(true);
     expect(r.config).toMatchObject({
       prefix: 'team/cov/', uploadTimeoutMs: 2500, sse: 'aws:kms', kmsKeyId: 'alias/k', expectedBucketOwner: '123456789012',
       flush: 'deferred', endpoint: 'http://127.0.0.1:9000', customEndpoint: true, forcePathStyle: true, manifest: 'm.json',
-      healthHttp: true, healthHttpDeep: true, metrics: true, debug: true,
+      healthHttp: true, healthHttpDeep: true, metrics: true, debug: true, uploadPath: 'sdk',
     });
   });
 
@@ -41,6 +41,7 @@ describe('parseConfig', () => {
     [{ COVERAGE_S3_SSE: 'DES' }, 'COVERAGE_S3_SSE', 'AES256'],
     [{ COVERAGE_S3_KMS_KEY_ID: 'k' }, 'COVERAGE_S3_KMS_KEY_ID', 'aws:kms'],
     [{ COVERAGE_FLUSH: 'later' }, 'COVERAGE_FLUSH', 'inline'],
+    [{ COVERAGE_UPLOAD_PATH: 'fast' }, 'COVERAGE_UPLOAD_PATH', 'light'],
     [{ COVERAGE_S3_ENDPOINT: 'localhost:9000' }, 'COVERAGE_S3_ENDPOINT', 'http'],
     [{ COVERAGE_S3_FORCE_PATH_STYLE: 'yes' }, 'COVERAGE_S3_FORCE_PATH_STYLE', 'flag'],
     [{ COVERAGE_HEALTH_HTTP_DEEP: 'yes' }, 'COVERAGE_HEALTH_HTTP_DEEP', 'flag'],

@@ -2,6 +2,8 @@
 // wrong credentials, a missing bucket, a slow S3 (a delaying proxy) against the function's deadline,
 // SIGTERM at shutdown, bad configuration, an uninstrumented bundle; plus two containers, many warm
 // invocations, deferred mode with frozen sandboxes, Managed Instances, and the health check.
+// Everything that uploads runs on both upload paths (COVERAGE_UPLOAD_PATH: light, sdk) with the same
+// assertions, each against its own S3 server; what does not depend on the path runs once.
 import { execFile } from 'node:child_process';
 import { readdirSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
@@ -20,15 +22,14 @@ const d = ric.ok ? describe : describe.skip;
 
 let s3: LocalS3;
 let opt: string;
+let uploadPath: 'light' | 'sdk' = 'light';
 const containers: Container[] = [];
 
-beforeAll(async () => {
-  s3 = await startLocalS3({ buckets: [BUCKET] });
+beforeAll(() => {
   opt = layerOpt();
 });
 afterAll(async () => {
   await Promise.all(containers.map((c) => c.shutdown().catch(() => undefined)));
-  await s3?.stop();
 });
 
 interface StartOpts { shape?: Shape; env?: Record<string, string>; endpoint?: string; taskRoot?: string; container?: Partial<ContainerOptions> }
@@ -36,7 +37,7 @@ interface StartOpts { shape?: Shape; env?: Record<string, string>; endpoint?: st
 async function start(fn: string, o: StartOpts = {}) {
   const taskRoot = o.taskRoot ?? tempDir('task');
   const fx = writeFixture(taskRoot, o.shape ?? 'cjs-async');
-  const env = coverageEnv(o.endpoint ?? s3.endpoint, { AWS_LAMBDA_EXEC_WRAPPER: `${opt}/lambda-coverage`, ...o.env });
+  const env = coverageEnv(o.endpoint ?? s3.endpoint, { AWS_LAMBDA_EXEC_WRAPPER: `${opt}/lambda-coverage`, COVERAGE_UPLOAD_PATH: uploadPath, ...o.env });
   const c = await startContainer({ taskRoot, optDir: opt, handler: fx.handler, env, functionName: fn, ...o.container });
   containers.push(c);
   await c.initDone;
@@ -54,7 +55,18 @@ async function shards(fn: string) {
   return Promise.all(keys.map((k) => awsShard(s3.endpoint, k)));
 }
 
-d('the layer under faults, on real parts', () => {
+for (const path of ['light', 'sdk'] as const) d(`the layer under faults, on real parts (${path} upload path)`, () => {
+  beforeAll(async () => {
+    uploadPath = path;
+    s3 = await startLocalS3({ buckets: [BUCKET] });
+  });
+  afterAll(async () => {
+    await Promise.all(containers.splice(0).map((c) => c.shutdown().catch(() => undefined)));
+    await s3?.stop();
+  });
+  // Tests that do not depend on the upload path run once.
+  const once = (path === 'light' ? it : () => undefined) as typeof it;
+
   it('two containers of one function write two shards that sum to every invocation, sharing one maps object', async () => {
     const fn = 'fn-two';
     const a = await start(fn);
@@ -305,7 +317,7 @@ d('the layer under faults, on real parts', () => {
     }
   });
 
-  it('the extension starts no other process inline, and only mkdir + mkfifo deferred: each would be on the cold start', async () => {
+  once('the extension starts no other process inline, and only mkdir + mkfifo deferred: each would be on the cold start', async () => {
     // PATH is the only way bash finds an external command: with none (inline) or just these two
     // (deferred) the extension must register, hold the phases and exit at SHUTDOWN without a word.
     const bare = tempDir('path-none');
@@ -330,7 +342,7 @@ d('the layer under faults, on real parts', () => {
     }
   });
 
-  it('deferred: the extension holds a phase only for a runtime that said ready; health checks, no wrapper and a bad configuration are not held', async () => {
+  once('deferred: the extension holds a phase only for a runtime that said ready; health checks, no wrapper and a bad configuration are not held', async () => {
     // Held phases end at the deadline with a "released invocation … without an upload report" line:
     // none may appear. A 5 s timeout keeps a wrongly held phase short.
     const container = { timeoutMs: 5_000 };
@@ -368,7 +380,7 @@ d('the layer under faults, on real parts', () => {
     expect(h.flush_mode_note).toContain('INVOKE');
   });
 
-  it('bad configuration: one JSON log line naming the variable, coverage off, the function unaffected', async () => {
+  once('bad configuration: one JSON log line naming the variable, coverage off, the function unaffected', async () => {
     const { c } = await start('fn-badconf', { env: { COVERAGE_S3_SSE: 'DES', COVERAGE_UPLOAD_TIMEOUT: 'soon' } });
     const r = await c.invoke({ n: 1 });
     expect(r.payload).toMatchObject({ ok: true, n: 1 });
@@ -382,7 +394,7 @@ d('the layer under faults, on real parts', () => {
     expect(await awsListKeys(s3.endpoint, 'coverage/fn-badconf/')).toEqual([]);
   });
 
-  it('a bundle that was not instrumented: the function runs, health says so', async () => {
+  once('a bundle that was not instrumented: the function runs, health says so', async () => {
     const { c } = await start('fn-plain', { shape: 'uninstrumented' });
     expect((await c.invoke({ n: 1 })).payload).toEqual({ ok: true, n: 1 });
     const h = await health(c);
@@ -395,8 +407,8 @@ d('the layer under faults, on real parts', () => {
     const { c } = await start('fn-health', { env: { COVERAGE_HEALTH_HTTP: '1', COVERAGE_S3_PREFIX: 'team/' } });
     await c.invoke({ n: 1 });
     const h = await health(c);
-    expect(Object.keys(h).sort()).toEqual(['container_id', 'coverage_enabled', 'errors', 'flush_mode', 'flush_mode_note', 'instrumented_files', 'invocations', 'last_upload', 'layer_version', 'pending', 's3_config', 'status', 'timestamp']);
-    expect(h).toMatchObject({ status: 'healthy', coverage_enabled: true, s3_config: { bucket: BUCKET, prefix: 'team/' }, instrumented_files: 1, pending: false, errors: [], invocations: 1 });
+    expect(Object.keys(h).sort()).toEqual(['container_id', 'coverage_enabled', 'errors', 'flush_mode', 'flush_mode_note', 'instrumented_files', 'invocations', 'last_upload', 'layer_version', 'pending', 's3_config', 'status', 'timestamp', 'upload_path']);
+    expect(h).toMatchObject({ status: 'healthy', coverage_enabled: true, s3_config: { bucket: BUCKET, prefix: 'team/' }, instrumented_files: 1, pending: false, errors: [], invocations: 1, upload_path: path });
     expect(h.last_upload).toMatchObject({ ok: true, error: null });
     expect(h.last_upload.key).toMatch(/^team\/fn-health\/shards\/.+\.json\.gz$/);
     const text = JSON.stringify(h);
@@ -416,13 +428,13 @@ d('the layer under faults, on real parts', () => {
     expect((await health(c)).invocations).toBe(1);
   });
 
-  it('the HTTP health route is off unless COVERAGE_HEALTH_HTTP=1 (the user\'s handler answers)', async () => {
+  once('the HTTP health route is off unless COVERAGE_HEALTH_HTTP=1 (the user\'s handler answers)', async () => {
     const { c } = await start('fn-nohttp');
     const r = await c.invoke({ rawPath: '/__coverage/health', requestContext: { http: { method: 'GET' } } });
     expect(r.payload).toMatchObject({ ok: true, id: 'fixture' });
   });
 
-  it('the S3 client is not loaded at init: inline loads it at the first flush, deferred after the first response', async () => {
+  it('the S3 client is not loaded at init: the SDK path loads it at the first flush (deferred: after the first response), the light path never', async () => {
     for (const flush of ['inline', 'deferred']) {
       const { c } = await start(`fn-lazy-${flush}`, { shape: 'sdk-probe', env: { COVERAGE_FLUSH: flush } });
       // The handler runs before any flush: whatever is loaded now was loaded at init.
@@ -430,7 +442,7 @@ d('the layer under faults, on real parts', () => {
       expect(first.payload).toMatchObject({ ok: true, sdkLoaded: false });
       await first.phaseEnd;
       const second = await c.invoke({ n: 2 });
-      expect(second.payload).toMatchObject({ ok: true, sdkLoaded: true });
+      expect(second.payload).toMatchObject({ ok: true, sdkLoaded: path === 'sdk' });
       expect((await health(c)).last_upload.ok).toBe(true);
     }
   });

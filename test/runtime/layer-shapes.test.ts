@@ -3,7 +3,7 @@
 // Handlers are hand-instrumented fixtures (lean counters + manifest), see fixtures.ts.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ricAvailable, startContainer, type Container } from '../../scripts/local/lambda.mjs';
-import { startLocalS3, type LocalS3 } from '../../scripts/local/s3.mjs';
+import { LOCAL_CREDENTIALS, startLocalS3, type LocalS3 } from '../../scripts/local/s3.mjs';
 import { FIXTURE_PATH, expectedCounters, fixtureMaps, writeFixture, type Shape } from './fixtures.js';
 import { startProxy } from './proxy.js';
 import { writeFileSync } from 'node:fs';
@@ -128,30 +128,38 @@ d('handler shapes through the layer and aws-lambda-ric', () => {
     expect((await awsShard(s3.endpoint, shardKey)).files[FIXTURE_PATH]).toEqual(expectedCounters(1, 0));
   });
 
-  it('every PUT asks for server-side encryption (AES256 default, aws:kms + key id) and ExpectedBucketOwner; bytes stored intact', async () => {
-    const proxy = await startProxy(s3.endpoint);
+  it('every PUT asks for server-side encryption (AES256 default, aws:kms + key id) and ExpectedBucketOwner, signed as S3 checks it; bytes stored intact; on both upload paths', async () => {
+    const proxy = await startProxy(s3.endpoint, { verify: LOCAL_CREDENTIALS });
     try {
-      const { c, fn } = await start('cjs-async', 'wrapper', { COVERAGE_S3_ENDPOINT: proxy.endpoint, COVERAGE_S3_EXPECTED_BUCKET_OWNER: '123456789012' }, 'fn-sse');
-      await c.invoke({ n: 1 });
-      const puts = proxy.requests.filter((r) => r.method === 'PUT');
-      expect(puts.length).toBe(2); // the shard and the maps, once
-      for (const p of puts) {
-        expect(p.headers['x-amz-server-side-encryption']).toBe('AES256');
-        expect(p.headers['x-amz-expected-bucket-owner']).toBe('123456789012');
-        // WHEN_REQUIRED with a custom endpoint: no streamed (aws-chunked) body for the store to mangle.
-        expect(String(p.headers['content-encoding'] ?? '')).not.toContain('aws-chunked');
-      }
-      const key = (await awsListKeys(s3.endpoint, `coverage/${fn}/shards/`))[0]!;
-      const got = await awsGet(s3.endpoint, key);
-      expect(got.bytes[0]).toBe(0x1f);
-      expect((await awsShard(s3.endpoint, key)).files[FIXTURE_PATH]).toEqual(expectedCounters(1, 0));
+      for (const path of ['light', 'sdk']) {
+        proxy.requests.length = 0;
+        const { c, fn } = await start('cjs-async', 'wrapper', { COVERAGE_S3_ENDPOINT: proxy.endpoint, COVERAGE_S3_EXPECTED_BUCKET_OWNER: '123456789012', COVERAGE_UPLOAD_PATH: path }, `fn-sse-${path}`);
+        await c.invoke({ n: 1 });
+        const puts = proxy.requests.filter((r) => r.method === 'PUT');
+        expect(puts.length).toBe(2); // the shard and the maps, once
+        for (const p of puts) {
+          expect(p.verified).toBe(true);
+          expect(p.headers['x-amz-server-side-encryption']).toBe('AES256');
+          expect(p.headers['x-amz-expected-bucket-owner']).toBe('123456789012');
+          // WHEN_REQUIRED with a custom endpoint: no streamed (aws-chunked) body for the store to mangle.
+          expect(String(p.headers['content-encoding'] ?? '')).not.toContain('aws-chunked');
+        }
+        // The maps existence check (HEAD) carries the owner too.
+        expect(proxy.requests.find((r) => r.method === 'HEAD')?.headers['x-amz-expected-bucket-owner']).toBe('123456789012');
+        const key = (await awsListKeys(s3.endpoint, `coverage/${fn}/shards/`))[0]!;
+        const got = await awsGet(s3.endpoint, key);
+        expect(got.bytes[0]).toBe(0x1f);
+        expect((await awsShard(s3.endpoint, key)).files[FIXTURE_PATH]).toEqual(expectedCounters(1, 0));
+        expect((await c.invoke({ lambdaCoverage: 'health' })).payload.upload_path).toBe(path);
 
-      proxy.requests.length = 0;
-      const kms = await start('cjs-async', 'wrapper', { COVERAGE_S3_ENDPOINT: proxy.endpoint, COVERAGE_S3_SSE: 'aws:kms', COVERAGE_S3_KMS_KEY_ID: 'alias/coverage' }, 'fn-kms');
-      await kms.c.invoke({ n: 1 });
-      const kmsPut = proxy.requests.find((r) => r.method === 'PUT' && r.path.includes('/shards/'));
-      expect(kmsPut?.headers['x-amz-server-side-encryption']).toBe('aws:kms');
-      expect(kmsPut?.headers['x-amz-server-side-encryption-aws-kms-key-id']).toBe('alias/coverage');
+        proxy.requests.length = 0;
+        const kms = await start('cjs-async', 'wrapper', { COVERAGE_S3_ENDPOINT: proxy.endpoint, COVERAGE_S3_SSE: 'aws:kms', COVERAGE_S3_KMS_KEY_ID: 'alias/coverage', COVERAGE_UPLOAD_PATH: path }, `fn-kms-${path}`);
+        await kms.c.invoke({ n: 1 });
+        const kmsPut = proxy.requests.find((r) => r.method === 'PUT' && r.path.includes('/shards/'));
+        expect(kmsPut?.verified).toBe(true);
+        expect(kmsPut?.headers['x-amz-server-side-encryption']).toBe('aws:kms');
+        expect(kmsPut?.headers['x-amz-server-side-encryption-aws-kms-key-id']).toBe('alias/coverage');
+      }
     } finally {
       await proxy.stop();
     }
