@@ -13,7 +13,7 @@
 //      `../`, and a symlink inside the root) never reaches a report, and fs.readFileSync is wrapped
 //      while combine() runs to record every path read (an observation of the combiner's reads).
 import { randomBytes } from 'node:crypto';
-import fs, { mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import fs, { mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { syncBuiltinESMExports } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve, sep } from 'node:path';
@@ -24,7 +24,7 @@ import { ingest, newStats } from '../../combiner/ingest.js';
 import { CoverageMerger } from '../../combiner/merge.js';
 import { dirItems } from '../../combiner/sources.js';
 import { MANIFEST_FORMAT, MAPS_FORMAT, SHARD_FORMAT, decodeJsonGz, mapsKey, parseManifest, shardKey } from '../../runtime/shard-format.js';
-import { APP, ROOT, instrument, invoke, manifestOf, runContainer, toShard } from './helpers.js';
+import { ROOT, instrument, invoke, manifestOf, projectWithCanary, runContainer, toShard } from './helpers.js';
 
 const SEED = 0x5eed_2026;
 const CASES = 400;
@@ -266,13 +266,7 @@ const clone = <T>(v: T): T => JSON.parse(JSON.stringify(v)) as T;
 
 beforeAll(() => {
   work = mkdtempSync(join(tmpdir(), 'lc-fuzz-'));
-  project = join(work, 'project');
-  mkdirSync(join(project, 'src'), { recursive: true });
-  for (const f of ['src/calc.js', 'src/greet.js']) writeFileSync(join(project, f), readFileSync(join(APP, f)));
-  mkdirSync(join(work, 'outside'));
-  canary = join(work, 'outside', 'canary.ts');
-  writeFileSync(canary, `export const secret = "${TOKEN}";\n`);
-  symlinkSync(canary, join(project, 'src/leak.js'));
+  ({ project, canary } = projectWithCanary(work, TOKEN));
   const data = runContainer(instrument(), (m) => [0, 1, 2, 3].forEach((i) => invoke(m, i)));
   const s = toShard(data, { containerId: 'c0' });
   base = { shard: clone(s.shard) as unknown as Record<string, Json>, maps: clone(s.maps) as unknown as Record<string, Json>, manifest: clone(manifestOf(data)) as unknown as Record<string, Json> };

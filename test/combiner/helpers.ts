@@ -1,7 +1,7 @@
 // Real Istanbul coverage for the combiner tests: the fixture files are instrumented with
 // istanbul-lib-instrument, run in a fresh VM context per "container", and their __coverage__ turned
 // into shards with the shard-format encoder, exactly as the runtime does.
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import vm from 'node:vm';
@@ -124,4 +124,20 @@ export function invoke(m: Modules, i: number): void {
   m.calc.add(i, 1);
   m.calc.classify([-5, 0, 7, 500][i % 4]!);
   if (i % 3 === 0) m.greet.greet(i % 2 === 0 ? '' : undefined, i % 5 === 0);
+}
+
+/**
+ * A project root with the fixture sources, a canary file outside it holding `token`, and a link inside
+ * the root to the canary (a valid relative path whose source must never be read): what the hostile
+ * input tests check the combiner's reads against.
+ */
+export function projectWithCanary(work: string, token: string): { project: string; canary: string } {
+  const project = join(work, 'project');
+  mkdirSync(join(project, 'src'), { recursive: true });
+  for (const f of FILES) writeFileSync(join(project, f), readFileSync(join(APP, f)));
+  mkdirSync(join(work, 'outside'), { recursive: true });
+  const canary = join(work, 'outside', 'canary.ts');
+  writeFileSync(canary, `export const secret = "${token}";\n`);
+  symlinkSync(canary, join(project, 'src/leak.js'));
+  return { project, canary };
 }

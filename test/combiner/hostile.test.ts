@@ -23,7 +23,7 @@ import {
 import { combine } from '../../combiner/combine.js';
 import { chromiumAvailable, dumpDom } from '../../scripts/local/chromium.mjs';
 import { localS3Env } from '../../scripts/local/s3.mjs';
-import { APP, NODE22, ROOT, instrument, invoke, localClient, putShard, runContainer, sumData, toShard, type IstanbulData } from './helpers.js';
+import { NODE22, ROOT, instrument, invoke, localClient, projectWithCanary, putShard, runContainer, sumData, toShard, type IstanbulData } from './helpers.js';
 import { startS3Process, type S3Process } from './s3-process.js';
 
 const CLI = join(ROOT, 'dist/combiner/cli.js');
@@ -291,15 +291,8 @@ beforeAll(async () => {
     throw new Error('dist/combiner/cli.js is missing or older than combiner/: run `npm run build` first (npm test does)');
   }
   work = mkdtempSync(join(tmpdir(), 'lc-hostile-'));
-  project = join(work, 'project');
-  mkdirSync(join(project, 'src'), { recursive: true });
-  for (const f of ['src/calc.js', 'src/greet.js']) writeFileSync(join(project, f), readFileSync(join(APP, f)));
-  mkdirSync(join(work, 'outside'));
   // The token is in the canary's content only (not its name): a path in a report is not a leak, its bytes are.
-  canary = join(work, 'outside', 'canary.ts');
-  writeFileSync(canary, `export const secret = "${TOKEN}";\n`);
-  // A link inside the source root to the canary: a valid relative path, whose source must not be read.
-  symlinkSync(canary, join(project, 'src/leak.js'));
+  ({ project, canary } = projectWithCanary(work, TOKEN));
   stage = join(work, 'stage');
 
   s3 = await startS3Process([BUCKET]);
