@@ -179,6 +179,21 @@ function parseS3Url(u: string): { bucket: string; key: string } | null {
   return m ? { bucket: m[1]!, key: m[2]! } : null;
 }
 
+/**
+ * Reads every shard (and plain coverage file) of the sources given, merges them and writes the reports:
+ * what `lambda-coverage combine` and the combiner Lambda run. Invalid inputs are skipped and listed in
+ * `summary.skipped`; only usage errors and S3 that stays unreachable throw.
+ *
+ * @example
+ * import { combine } from 'lambda-coverage/combiner';
+ *
+ * const { summary, thresholdErrors } = await combine({
+ *   bucket: 'my-coverage-bucket', reporters: ['lcov', 'json-summary'], out: 'coverage',
+ *   checkCoverage: true, thresholds: { lines: 80 },
+ * });
+ * console.log(`${summary.shards} shards, lines ${summary.totals.lines.pct}%`);
+ * if (thresholdErrors.length > 0) process.exitCode = 1;
+ */
 export async function combine(options: CombineOptions): Promise<CombineResult> {
   const started = performance.now();
   const env = options.env ?? process.env;
