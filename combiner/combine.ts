@@ -9,7 +9,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import libCoverage from 'istanbul-lib-coverage';
 import type { CoverageSummary } from 'istanbul-lib-coverage';
 import {
-  DEFAULT_LIMITS, LIMIT_FLAGS, checkStoredSize, combinedPrefix, decodeJsonGz, encodeJsonGz, keySegment, normalizePrefix, parseManifest,
+  DEFAULT_LIMITS, LIMIT_FLAGS, checkStoredSize, combinedPrefix, mapsKeyNear, decodeJsonGz, encodeJsonGz, keySegment, normalizePrefix, parseManifest,
   type BuildManifest, type InputLimits, type MapsDocument, type Shard,
 } from '../runtime/shard-format.js';
 import { ingest, newStats, type IngestProgress, type IngestStats, type Skipped } from './ingest.js';
@@ -19,7 +19,7 @@ import {
   DEFAULT_REPORTERS, METRICS, checkReporters, checkThresholds, sourceLookup, writeReports, type Metric, type SourceLookup, type Thresholds,
 } from './reports.js';
 import { createS3Client, getObjectBytes, putObject, type RetryOptions, type S3Settings } from './s3.js';
-import { dirItems, mapsKeyNear, s3Items, type SourceItem } from './sources.js';
+import { dirItems, s3Items, type SourceItem } from './sources.js';
 
 export interface CombineOptions extends S3Settings {
   /** Read shards from this bucket (`{prefix}{function}/shards/*.json.gz`). */

@@ -9,7 +9,7 @@
  */
 import libCoverage, { type CoverageMap, type FileCoverageData } from 'istanbul-lib-coverage';
 import {
-  DEFAULT_LIMITS, FORMAT_VERSION, LIMIT_FLAGS, MAPS_FORMAT, SHARD_FORMAT, ShardFormatError, arrayToCounters, checkCountersMatchMaps,
+  DEFAULT_LIMITS, FORMAT_VERSION, LIMIT_FLAGS, MAPS_FORMAT, SHARD_FORMAT, SHARD_VERSION, ShardFormatError, arrayToCounters, checkCountersMatchMaps,
   computeMapId, ownFile, projectPathProblem, quotePath, type InputLimits, type BuildManifest, type FileCounters, type FileMaps, type MapsDocument, type Shard,
 } from '../runtime/shard-format.js';
 import { packShard, type PackedFile, type PackedShard } from './decode.js';
@@ -478,7 +478,7 @@ export class CoverageMerger {
     }
     const now = (meta.now ?? new Date()).getTime();
     const shard: Shard = {
-      format: SHARD_FORMAT, version: FORMAT_VERSION,
+      format: SHARD_FORMAT, version: SHARD_VERSION,
       functionName: meta.functionName ?? 'combined', functionVersion: meta.functionVersion ?? 'combined', containerId: meta.containerId,
       startedAt: new Date(Number.isFinite(first) ? first : now).toISOString(),
       updatedAt: new Date(last > 0 ? last : now).toISOString(),

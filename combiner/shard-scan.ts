@@ -11,7 +11,7 @@
  * the general path then reads it, with its own error messages. Pure.
  */
 import {
-  DEFAULT_LIMITS, SHARD_FORMAT, boundMessage, isHash, isSafeName, projectPathProblem, quotePath, type InputLimits, type Shard,
+  DEFAULT_LIMITS, SHARD_FORMAT, SHARD_VERSIONS_READ, boundMessage, shardNeedsHashes, isHash, isSafeName, projectPathProblem, quotePath, type InputLimits, type Shard,
 } from '../runtime/shard-format.js';
 import type { PackedFile, PackedShard } from './decode.js';
 
@@ -355,9 +355,9 @@ export function scanShard(bytes: Uint8Array, limits: InputLimits = DEFAULT_LIMIT
   if (st.refused !== undefined) return { refused: st.refused };
   if (!ok || st.i !== st.n || !gotFiles) return undefined;
   // What parseShard asks of a shard (it would refuse the others, with a message saying why).
-  if (meta.format !== SHARD_FORMAT || (meta.version !== 1 && meta.version !== 2)) return undefined;
+  if (meta.format !== SHARD_FORMAT || !SHARD_VERSIONS_READ.includes(meta.version as number)) return undefined;
   for (const k of META_STRINGS) if (!isSafeName(meta[k], 1024)) return undefined;
   if (typeof meta.invocations !== 'number' || !('mapId' in meta) || (meta.mapId !== null && !isHash(meta.mapId))) return undefined;
-  if (!hashes && (meta.version === 1 || meta.mapId === null)) return undefined;
+  if (!hashes && shardNeedsHashes(meta.version, meta.mapId)) return undefined;
   return { shard: meta as unknown as Omit<Shard, 'files'>, files, counters: st.out.slice(0, st.len) };
 }

@@ -5,10 +5,11 @@
  */
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
-import { dirname, join, posix, resolve, sep } from 'node:path';
+import { dirname, join, resolve, sep } from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
 import {
-  DEFAULT_LIMITS, checkStoredSize, decodeJsonGz, keySegment, normalizePrefix, parseMaps, type InputLimits, type MapsDocument,
+  DEFAULT_LIMITS, checkStoredSize, combinedRoot, decodeJsonGz, keySegment, mapsKeyNear, normalizePrefix, parseMaps, parseShardKey,
+  type InputLimits, type MapsDocument,
 } from '../runtime/shard-format.js';
 import { getObjectBytes, listObjects, type ListedObject, type RetryOptions } from './s3.js';
 
@@ -59,12 +60,6 @@ export interface S3SourceOptions {
   limits?: InputLimits;
 }
 
-/** `{prefix}{fn}/shards/x.json.gz` → `{prefix}{fn}/maps/{mapId}.json.gz`: maps sit beside their shards. */
-export function mapsKeyNear(shardKey: string, mapId: string): string {
-  const dir = posix.dirname(posix.dirname(shardKey));
-  return `${dir === '.' ? '' : `${dir}/`}maps/${keySegment(mapId)}.json.gz`;
-}
-
 export async function* s3Items(opts: S3SourceOptions): AsyncGenerator<SourceItem> {
   const prefix = normalizePrefix(opts.prefix);
   const { client, bucket, retry } = opts;
@@ -96,18 +91,14 @@ export async function* s3Items(opts: S3SourceOptions): AsyncGenerator<SourceItem
   // One flat listing of the prefix, filtered to `{function}/shards/*`, rather than a Delimiter listing
   // (some S3-compatible servers, s3rver among them, omit deeper common prefixes). The combiner's own
   // output (`{prefix}combined/…`, many HTML files per run) is stepped over: keys before it, then after it.
-  const shardKey = new RegExp(`^${escapeRegExp(prefix)}([^/]+)/shards/[^/]+\\.json(\\.gz)?$`);
-  const ranges = [{ stopAt: `${prefix}combined/` }, { startAfter: `${prefix}combined0` }];
+  const combined = combinedRoot(prefix);
+  const ranges = [{ stopAt: combined }, { startAfter: `${combined.slice(0, -1)}0` }];
   for (const range of ranges) {
     for await (const o of listObjects(client, bucket, prefix, retry, range)) {
-      const m = shardKey.exec(o.key);
-      if (m) yield item(o, m[1]!);
+      const shard = parseShardKey(prefix, o.key);
+      if (shard) yield item(o, shard.functionName);
     }
   }
-}
-
-function escapeRegExp(s: string): string {
-  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
 // ---- directory -------------------------------------------------------------------------------------

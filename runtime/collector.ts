@@ -14,7 +14,7 @@ import { fs } from './fs.js';
 import { findManifest, readManifestEntries, type ManifestEntry } from './manifest.js';
 import { chooseUploadPath, classifyError, createS3Store, UploadError, type ObjectStore, type UploadPath } from './s3.js';
 import { gzipSync } from 'node:zlib';
-import { mapsKey, shardKey, type Shard } from './shard-format.js';
+import { mapsKey, probeKey, shardKey, type Shard } from './shard-format.js';
 import {
   buildShard, mapIdOf, mapsDocumentText, readLiveCoverage, selectMapsText, takeSnapshot,
   type LiveCoverage,
@@ -386,7 +386,7 @@ export class Collector {
    * text goes to the log line only; callers get the error's kind.
    */
   async probeWrite(deadline: number): Promise<ProbeResult> {
-    const key = `${this.config.prefix}${this.config.functionName}/health/probe.json`.replace(/^\/+/, '');
+    const key = probeKey(this.config.prefix, this.config.functionName);
     const now = this.now();
     if (!this.active) return { ok: false, key, ms: 0, kind: 'disabled', at: new Date(now).toISOString(), reused: false };
     const last = this.probe;

@@ -26,7 +26,16 @@ export const FORMAT_VERSION = 1;
  * digits per file were most of a shard's gzip'd bytes. Version 1 shards are still read.
  */
 export const SHARD_VERSION = 2;
-const SHARD_VERSIONS_READ: readonly number[] = [1, 2];
+/** The shard versions this reader reads (both of its paths: the one-pass scan and parseShard). */
+export const SHARD_VERSIONS_READ: readonly number[] = [1, 2];
+
+/**
+ * Whether a shard's files must each carry their hash: without a maps document the hash is what finds a
+ * file's maps (in a manifest), and version 1 always carried it.
+ */
+export function shardNeedsHashes(version: unknown, mapId: unknown): boolean {
+  return version === 1 || mapId === null;
+}
 /** File name of the build manifest the plugin writes next to the bundle (in esbuild's outdir). */
 export const MANIFEST_FILE = 'lambda-coverage-manifest.json';
 
@@ -224,8 +233,34 @@ export function mapsKey(prefix: string, functionName: string, mapId: string): st
   return `${normalizePrefix(prefix)}${keySegment(functionName)}/maps/${keySegment(mapId)}.json.gz`;
 }
 
+/** Where the combiner writes: `{prefix}combined/`, never read back as input. */
+export function combinedRoot(prefix: string): string {
+  return `${normalizePrefix(prefix)}combined/`;
+}
+
 export function combinedPrefix(prefix: string, runId: string): string {
-  return `${normalizePrefix(prefix)}combined/${keySegment(runId)}/`;
+  return `${combinedRoot(prefix)}${keySegment(runId)}/`;
+}
+
+/** The object the deep health check writes to prove the function can write to its prefix. */
+export function probeKey(prefix: string, functionName: string): string {
+  return `${normalizePrefix(prefix)}${keySegment(functionName)}/health/probe.json`;
+}
+
+/** `{prefix}{fn}/shards/x.json.gz` → `{prefix}{fn}/maps/{mapId}.json.gz`: maps sit beside their shards. */
+export function mapsKeyNear(shardKeyOrPath: string, mapId: string): string {
+  const parts = shardKeyOrPath.split('/');
+  const dir = parts.slice(0, -2).join('/');
+  return `${dir === '' ? '' : `${dir}/`}maps/${keySegment(mapId)}.json.gz`;
+}
+
+/** The function a key names when it is a shard key under `prefix` (`{prefix}{fn}/shards/x.json[.gz]`). */
+export function parseShardKey(prefix: string, key: string): { functionName: string } | undefined {
+  const p = normalizePrefix(prefix);
+  if (!key.startsWith(p)) return undefined;
+  const parts = key.slice(p.length).split('/');
+  if (parts.length !== 3 || parts[0] === '' || parts[1] !== 'shards' || !/^[^/]+\.json(\.gz)?$/.test(parts[2]!)) return undefined;
+  return { functionName: parts[0]! };
 }
 
 /** A maps id is content-addressed by the (path, hash) pairs, so every container of one build shares it. */
@@ -357,8 +392,7 @@ export function parseShard(value: unknown, what = 'shard', limits: InputLimits =
   }
   if (!isCount(doc.invocations)) fail(what, '"invocations" must be a non-negative integer');
   if (doc.mapId !== null && !isHash(doc.mapId)) fail(what, '"mapId" must be a string of letters and digits, or null');
-  // Without a maps document, the hash is what joins a file's counters to its maps (from a manifest).
-  const hashRequired = doc.version === 1 || doc.mapId === null;
+  const hashRequired = shardNeedsHashes(doc.version, doc.mapId);
   for (const [path, c] of checkFiles(doc.files, what, limits)) checkCounters(c, `${what} file ${quotePath(path)}`, hashRequired, limits);
   return doc as unknown as Shard;
 }
