@@ -6,6 +6,7 @@
  * the same "must be …" as the flag's.
  */
 import type { CombineOptions } from './combine.js';
+import type { CombineEvent } from './handler.js';
 import { COMBINE_OPTIONS, type CombineOptionSpec } from './commands/combine.js';
 import { choicesExpected, numberExpected, numberHolds } from './commands/options.js';
 
@@ -62,7 +63,7 @@ function checkValue(spec: CombineOptionSpec, name: string, v: unknown): void {
 }
 
 /** Checks an event before anything is read; the first wrong field is named. */
-export function checkEvent<T>(event: unknown): T {
+export function checkEvent(event: unknown): CombineEvent {
   if (typeof event !== 'object' || event === null) return fail('event must be an object like { "bucket": "my-bucket", "prefix": "coverage/" }');
   const e = event as Record<string, unknown>;
   for (const spec of EVENT_OPTIONS) {
@@ -80,11 +81,12 @@ export function checkEvent<T>(event: unknown): T {
       checkValue(spec, `${field}.${k}`, x);
     }
   }
-  return event as T;
+  return e as unknown as CombineEvent;
 }
 
 /** The CombineOptions a checked event gives through its declared top-level fields (not the object fields). */
-export function eventOptions(event: Record<string, unknown>): Partial<CombineOptions> {
+export function eventOptions(ev: CombineEvent): Partial<CombineOptions> {
+  const event = ev as unknown as Record<string, unknown>;
   const options: Record<string, unknown> = {};
   for (const spec of EVENT_OPTIONS) {
     if (!spec.field.includes('.') && event[spec.field] !== undefined) options[spec.field] = event[spec.field];

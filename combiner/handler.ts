@@ -62,13 +62,13 @@ export function createHandler(extra: Partial<CombineOptions> = {}): (event: unkn
 export const handler: (event: unknown) => Promise<CombineResponse> = createHandler();
 
 async function runHandler(event: unknown, extra: Partial<CombineOptions>): Promise<CombineResponse> {
-  const ev = checkEvent<CombineEvent>(event);
+  const ev = checkEvent(event);
   const runId = ev.runId ?? newRunId();
   const work = await mkdtemp(join(tmpdir(), 'lambda-coverage-'));
   try {
     const result = await combine({
       // Every field the event shares with the command line, then what the handler sets itself.
-      ...eventOptions(ev as unknown as Record<string, unknown>),
+      ...eventOptions(ev),
       prefix: ev.prefix ?? 'coverage/',
       reporters: ev.reporters ?? HANDLER_REPORTERS,
       out: join(work, 'report'),
