@@ -1,7 +1,7 @@
 // The built bin (dist/combiner/cli.js) as a real child process: real argv, environment, exit codes,
 // against the real local S3 server; what it uploads is listed with the aws CLI.
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -23,7 +23,9 @@ function bin(args: string[], env: Record<string, string> = {}): Promise<{ code: 
 }
 
 beforeAll(async () => {
-  if (!existsSync(CLI) || statSync(CLI).mtimeMs < statSync(join(ROOT, 'combiner/main.ts')).mtimeMs) {
+  // The command line is main.ts and the command modules it dispatches to.
+  const sources = ['combiner/main.ts', ...readdirSync(join(ROOT, 'combiner/commands')).map((f) => `combiner/commands/${f}`)];
+  if (!existsSync(CLI) || sources.some((f) => statSync(CLI).mtimeMs < statSync(join(ROOT, f)).mtimeMs)) {
     throw new Error('dist/combiner/cli.js is missing or older than combiner/: run `npm run build` first (npm test does)');
   }
   work = mkdtempSync(join(tmpdir(), 'lc-comb-cli-'));
