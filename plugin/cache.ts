@@ -32,7 +32,7 @@ import type { Instrumented, InstrumentRequest } from './instrumented.js';
 export function cacheKey(req: Omit<InstrumentRequest, 'code'>, code: string | Uint8Array, toolVersions: string): string {
   // Not the absolute path: the output depends on the key only, so a cache restored into another
   // checkout directory (CI) still hits.
-  const options = JSON.stringify([toolVersions, req.key, req.loader, req.lean, req.coverageVariable, req.decorators, req.ignoreClassMethods, req.sourceMap]);
+  const options = JSON.stringify([toolVersions, req.key, req.loader, req.lean, req.decorators, req.ignoreClassMethods, req.sourceMap]);
   // Two one-shot hashes: a third of the time of one streaming Hash fed four times (rxjs: 0.8 vs 2.5 ms a build).
   return hash('sha256', `${options}\0${hash('sha256', code)}`);
 }

@@ -59,7 +59,7 @@ function newStats(): BuildStats {
 export function buildId(build: PluginBuild['initialOptions'], opts: ResolvedOptions, buildCwd: string): string {
   const out = build.outdir ?? build.outfile;
   const output = out === undefined ? null : coverageKey(opts.cwd, resolve(buildCwd, out));
-  const id = [output, build.entryPoints ?? null, build.stdin?.sourcefile ?? null, opts.lean, opts.coverageVariable, build.sourcemap ?? null];
+  const id = [output, build.entryPoints ?? null, build.stdin?.sourcefile ?? null, opts.lean, build.sourcemap ?? null];
   return hash('sha256', JSON.stringify(id)).slice(0, 32);
 }
 
@@ -178,7 +178,7 @@ function setupEnabled(build: PluginBuild, opts: ResolvedOptions, buildCwd: strin
       const source = readFileSync(args.path);
       const flavor = opts.decorators === 'auto' ? await decorators.flavorFor(args.path) : opts.decorators;
       const out = await produce({
-        filename: args.path, key, loader, lean: opts.lean, coverageVariable: opts.coverageVariable,
+        filename: args.path, key, loader, lean: opts.lean,
         decorators: flavor, ignoreClassMethods: opts.ignoreClassMethods, sourceMap: sourcemap,
       }, source);
       if (out.mapsJson !== null) {

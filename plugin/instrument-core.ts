@@ -13,6 +13,7 @@ import babel from '@babel/core';
 import type { NodePath, PluginObj, types as BabelTypes } from '@babel/core';
 import istanbul from 'istanbul-lib-instrument';
 import type { ProgramVisitorResult } from 'istanbul-lib-instrument';
+import { COVERAGE_GLOBAL } from '../runtime/coverage-global.js';
 import type { FileMaps } from '../runtime/shard-format.js';
 import { compactIncrements, shiftMappings, shortName } from './compact-counters.js';
 import type { DecoratorsFlavor } from './options.js';
@@ -24,7 +25,6 @@ export type { CodeLoader, Instrumented, InstrumentRequest, SourceLocation } from
 interface CoveragePluginOptions {
   key: string;
   lean: boolean;
-  coverageVariable: string;
   ignoreClassMethods: string[];
 }
 
@@ -53,9 +53,9 @@ const LEAN_PLACEHOLDER = '__lambda_coverage_lean_init__';
  * it replaces itself with the helper's accessor. It takes the place of a one-line placeholder after
  * Babel prints the code, so the source map's lines stay exact.
  */
-export function leanFunction(name: string, coverageVariable: string, cov: ProgramVisitorResult['fileCoverage'], hash: string): string {
+export function leanFunction(name: string, cov: ProgramVisitorResult['fileCoverage'], hash: string): string {
   const arms = Object.values(cov.b).map((a) => a.length);
-  const args = [JSON.stringify(coverageVariable), JSON.stringify(cov.path), JSON.stringify(hash), Object.keys(cov.s).length, Object.keys(cov.f).length, `[${arms.join(',')}]`];
+  const args = [JSON.stringify(COVERAGE_GLOBAL), JSON.stringify(cov.path), JSON.stringify(hash), Object.keys(cov.s).length, Object.keys(cov.f).length, `[${arms.join(',')}]`];
   // As short as possible: every file's function is compiled at cold start (an explicit "no helper"
   // check here cost ~9% of the rxjs bundle's load). Without the helper the call fails with
   // "globalThis.__lambdaCoverageLean1 is not a function", which docs/plugin.md explains.
@@ -70,7 +70,7 @@ function coveragePlugin({ types: t }: { types: typeof BabelTypes }): PluginObj<C
       Program: {
         enter(path: NodePath<BabelTypes.Program>) {
           this.visitor = istanbul.programVisitor(t, this.opts.key, {
-            coverageVariable: this.opts.coverageVariable,
+            coverageVariable: COVERAGE_GLOBAL,
             coverageGlobalScope: 'globalThis',
             coverageGlobalScopeFunc: false,
             ignoreClassMethods: this.opts.ignoreClassMethods,
@@ -100,7 +100,7 @@ function coveragePlugin({ types: t }: { types: typeof BabelTypes }): PluginObj<C
           };
           this.file.metadata.lambdaCoverage = maps;
           if (this.opts.lean && first.id) {
-            this.file.metadata.lambdaCoverageLean = leanFunction(first.id.name, this.opts.coverageVariable, cov, hashInit.value);
+            this.file.metadata.lambdaCoverageLean = leanFunction(first.id.name, cov, hashInit.value);
             this.file.metadata.lambdaCoverageName = first.id.name;
             path.node.body[0] = t.expressionStatement(t.identifier(LEAN_PLACEHOLDER));
           }
@@ -151,7 +151,6 @@ async function transformOnce(req: InstrumentRequest, decorators: DecoratorsFlavo
   const pluginOptions: CoveragePluginOptions = {
     key: req.key,
     lean: req.lean,
-    coverageVariable: req.coverageVariable,
     ignoreClassMethods: req.ignoreClassMethods,
   };
   const result = await babel.transformAsync(req.code, {

@@ -9,7 +9,7 @@ import { recordChained } from './registry.js';
 import { coverageKey, loaderFor } from './select.js';
 import type { FileMaps } from '../runtime/shard-format.js';
 
-export type InstrumentOptions = Pick<CoverageInstrumentOptions, 'cwd' | 'lean' | 'coverageVariable' | 'ignoreClassMethods'> & {
+export type InstrumentOptions = Pick<CoverageInstrumentOptions, 'cwd' | 'lean' | 'ignoreClassMethods'> & {
   /** Decorator syntax of the file. @default 'legacy' when the code parses so, else 'standard' */
   decorators?: 'legacy' | 'standard';
   /** esbuild loader the file goes back with. @default by extension (.ts → ts, .tsx → tsx, .js → js, …) */
@@ -42,7 +42,7 @@ export async function instrument(code: string, path: string, options: Instrument
   // Babel is loaded on the first call, not when lambda-coverage/esbuild is imported.
   const { instrumentSource } = await import('./instrument-core.js');
   const out = await instrumentSource({
-    code, filename: abs, key, loader, lean: opts.lean, coverageVariable: opts.coverageVariable,
+    code, filename: abs, key, loader, lean: opts.lean,
     decorators: decorators ?? 'legacy', ignoreClassMethods: opts.ignoreClassMethods, sourceMap: true,
   });
   if (out.maps) recordChained(abs, out.maps);

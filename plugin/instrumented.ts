@@ -18,7 +18,6 @@ export interface InstrumentRequest {
   key: string;
   loader: CodeLoader;
   lean: boolean;
-  coverageVariable: string;
   decorators: DecoratorsFlavor;
   ignoreClassMethods: string[];
   /** Produce the source map to the original text (a quarter of Babel's time; skipped when the build writes none). */
