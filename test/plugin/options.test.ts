@@ -9,7 +9,7 @@ import { coverageKey, createSelector, extensionsFilter, literalPieces, loaderFor
 import { DecoratorsResolver, parseJsonc } from '../../plugin/tsconfig.js';
 import { manifestSignature, mergeEntries, readManifestEntries, renderManifest, writeManifest } from '../../plugin/manifest.js';
 import { parseManifest } from '../../runtime/shard-format.js';
-import { cacheKey, decodeEntry, decodePack, encodeEntry, encodePack, InstrumentCache } from '../../plugin/cache.js';
+import { decodeEntry, decodePack, encodeEntry, encodePack, InstrumentCache } from '../../plugin/cache.js';
 import type { FileMaps } from '../../runtime/shard-format.js';
 
 const cwd = '/proj';
@@ -209,24 +209,6 @@ describe('manifest', () => {
 });
 
 describe('cache entries', () => {
-  it('are keyed by the text, every option that changes the output and the tool versions, not the absolute path', () => {
-    const req = { filename: '/a/src/x.ts', key: 'src/x.ts', loader: 'ts', lean: true, decorators: 'standard', ignoreClassMethods: [], sourceMap: false } as const;
-    const key = cacheKey({ ...req, ignoreClassMethods: [] }, 'const x = 1;', 'tools@1');
-    expect(key).toMatch(/^[0-9a-f]{64}$/);
-    expect(cacheKey({ ...req, ignoreClassMethods: [], filename: '/b/src/x.ts' }, Buffer.from('const x = 1;'), 'tools@1')).toBe(key);
-    const others = [
-      cacheKey({ ...req, ignoreClassMethods: [] }, 'const x = 2;', 'tools@1'),
-      cacheKey({ ...req, ignoreClassMethods: [] }, 'const x = 1;', 'tools@2'),
-      cacheKey({ ...req, ignoreClassMethods: [], key: 'src/y.ts' }, 'const x = 1;', 'tools@1'),
-      cacheKey({ ...req, ignoreClassMethods: [], loader: 'tsx' }, 'const x = 1;', 'tools@1'),
-      cacheKey({ ...req, ignoreClassMethods: [], lean: false }, 'const x = 1;', 'tools@1'),
-      cacheKey({ ...req, ignoreClassMethods: [], decorators: 'legacy' }, 'const x = 1;', 'tools@1'),
-      cacheKey({ ...req, ignoreClassMethods: ['render'] }, 'const x = 1;', 'tools@1'),
-      cacheKey({ ...req, ignoreClassMethods: [], sourceMap: true }, 'const x = 1;', 'tools@1'),
-    ];
-    expect(new Set([key, ...others]).size).toBe(others.length + 1);
-  });
-
   it('round-trip code, source map and maps, and refuse what is not an entry', () => {
     const mapsJson = JSON.stringify(maps('a.ts', 'h'));
     const back = decodeEntry(Buffer.from(encodeEntry({ code: 'a\nb\n', map: '{"version":3}', mapsJson })))!;
