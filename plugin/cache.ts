@@ -1,7 +1,7 @@
 /**
- * Content-hash disk cache of instrumented files. The key covers everything the output depends on:
- * the file's bytes, its coverage key, every option that changes the output, and the versions
- * of the tools that produce it. Entries are written atomically (temp file + rename), so concurrent
+ * Content-hash disk cache of instrumented files, keyed by request.ts `cacheKey`: a hash of the file's
+ * whole instrument spec (its bytes' hash, its coverage key, every option that changes the output,
+ * the versions of the tools that produce it). Entries are written atomically (temp file + rename), so concurrent
  * builds sharing one directory never read half a file; an unreadable entry is a miss.
  *
  * Entry layout, one file, so that a hit costs one read and no JSON parsing:
@@ -23,19 +23,11 @@
  * files, if it did: a warm build that uses exactly these entries and finds that file unchanged has
  * nothing to merge or write.
  */
-import { hash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { closeSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import type { Instrumented, InstrumentRequest } from './instrumented.js';
-
-export function cacheKey(req: Omit<InstrumentRequest, 'code'>, code: string | Uint8Array, toolVersions: string): string {
-  // Not the absolute path: the output depends on the key only, so a cache restored into another
-  // checkout directory (CI) still hits.
-  const options = JSON.stringify([toolVersions, req.key, req.loader, req.lean, req.coverageVariable, req.decorators, req.ignoreClassMethods, req.sourceMap]);
-  // Two one-shot hashes: a third of the time of one streaming Hash fed four times (rxjs: 0.8 vs 2.5 ms a build).
-  return hash('sha256', `${options}\0${hash('sha256', code)}`);
-}
+import type { Instrumented } from './instrumented.js';
 
 /**
  * One file as the plugin hands it on: code and source map as text or bytes (a cache hit stays bytes

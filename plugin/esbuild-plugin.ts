@@ -7,11 +7,12 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import type { BuildResult, OnLoadArgs, OnLoadResult, PartialMessage, Plugin, PluginBuild } from 'esbuild';
 import { MANIFEST_FILE } from '../runtime/shard-format.js';
-import { InstrumentCache, cacheKey, fromInstrumented, type Loaded } from './cache.js';
-import { InstrumentError, LEAN_HELPER, withInlineMap, type InstrumentRequest } from './instrumented.js';
+import { InstrumentCache, fromInstrumented, type Loaded } from './cache.js';
+import { InstrumentError, LEAN_HELPER, withInlineMap } from './instrumented.js';
 import { manifestSignature, mergeEntries, renderManifest, writeManifest } from './manifest.js';
 import { resolveOptions, type CoverageInstrumentOptions, type ResolvedOptions } from './options.js';
 import { chainedMaps } from './registry.js';
+import { cacheKey, instrumentSpec, type InstrumentSpec, type SpecSettings } from './request.js';
 import { coverageKey, createSelector, extensionsFilter, loaderFor } from './select.js';
 import { DecoratorsResolver } from './tsconfig.js';
 import { generatorName, toolVersions } from './versions.js';
@@ -59,7 +60,7 @@ function newStats(): BuildStats {
 export function buildId(build: PluginBuild['initialOptions'], opts: ResolvedOptions, buildCwd: string): string {
   const out = build.outdir ?? build.outfile;
   const output = out === undefined ? null : coverageKey(opts.cwd, resolve(buildCwd, out));
-  const id = [output, build.entryPoints ?? null, build.stdin?.sourcefile ?? null, opts.lean, opts.coverageVariable, build.sourcemap ?? null];
+  const id = [output, build.entryPoints ?? null, build.stdin?.sourcefile ?? null, opts.lean, build.sourcemap ?? null];
   return hash('sha256', JSON.stringify(id)).slice(0, 32);
 }
 
@@ -123,10 +124,10 @@ function setupEnabled(build: PluginBuild, opts: ResolvedOptions, buildCwd: strin
   }
   const selected = createSelector(opts);
   const cache = opts.cacheDir ? new InstrumentCache(opts.cacheDir) : undefined;
-  const versions = toolVersions();
   const decorators = new DecoratorsResolver({ tsconfigRaw: initial.tsconfigRaw, tsconfig: initial.tsconfig, cwd: buildCwd });
   const useWorkers = opts.workers > 0 && workerAvailable();
   const sourcemap = initial.sourcemap !== undefined && initial.sourcemap !== false;
+  const settings: SpecSettings = { tools: toolVersions(), lean: opts.lean, ignoreClassMethods: opts.ignoreClassMethods, sourceMap: sourcemap };
   let pool: InstrumentPool | undefined;
   let stats = newStats();
   let previousKeys = new Set<string>();
@@ -140,8 +141,8 @@ function setupEnabled(build: PluginBuild, opts: ResolvedOptions, buildCwd: strin
   });
 
   /** A cache hit never decodes the file: bytes in, bytes out. */
-  async function produce(req: Omit<InstrumentRequest, 'code'>, source: Buffer): Promise<Loaded> {
-    const key = cache ? cacheKey(req, source, versions) : undefined;
+  async function produce(filename: string, spec: InstrumentSpec, source: Buffer): Promise<Loaded> {
+    const key = cache ? cacheKey(spec) : undefined;
     if (cache && key) {
       const hit = cache.get(key);
       if (hit) {
@@ -150,7 +151,7 @@ function setupEnabled(build: PluginBuild, opts: ResolvedOptions, buildCwd: strin
       }
     }
     if (useWorkers) pool ??= new InstrumentPool(opts.workers);
-    const full = { ...req, code: source.toString('utf8') };
+    const full = { spec, code: source.toString('utf8'), filename };
     const result = fromInstrumented(pool ? await pool.run(full) : await (await loadInstrumenter()).instrumentSource(full));
     if (cache && key) {
       await cache.set(key, result).catch((e: Error) => {
@@ -177,10 +178,7 @@ function setupEnabled(build: PluginBuild, opts: ResolvedOptions, buildCwd: strin
       // Sync: source files are small and fs.promises costs four round trips a file (measured 2x slower).
       const source = readFileSync(args.path);
       const flavor = opts.decorators === 'auto' ? await decorators.flavorFor(args.path) : opts.decorators;
-      const out = await produce({
-        filename: args.path, key, loader, lean: opts.lean, coverageVariable: opts.coverageVariable,
-        decorators: flavor, ignoreClassMethods: opts.ignoreClassMethods, sourceMap: sourcemap,
-      }, source);
+      const out = await produce(args.path, instrumentSpec(settings, { key, loader, decorators: flavor, source }), source);
       if (out.mapsJson !== null) {
         stats.instrumented++;
         stats.files.set(key, out.mapsJson);

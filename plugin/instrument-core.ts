@@ -13,23 +13,20 @@ import babel from '@babel/core';
 import type { NodePath, PluginObj, types as BabelTypes } from '@babel/core';
 import istanbul from 'istanbul-lib-instrument';
 import type { ProgramVisitorResult } from 'istanbul-lib-instrument';
+import { COVERAGE_GLOBAL } from '../runtime/coverage-global.js';
 import type { FileMaps } from '../runtime/shard-format.js';
 import { compactIncrements, shiftMappings, shortName } from './compact-counters.js';
 import type { DecoratorsFlavor } from './options.js';
-import { InstrumentError, LEAN_HELPER_GLOBAL, type CodeLoader, type Instrumented, type InstrumentRequest } from './instrumented.js';
+import { InstrumentError, LEAN_HELPER_GLOBAL, type CodeLoader, type Instrumented } from './instrumented.js';
+import type { InstrumentRequest, InstrumentSpec } from './request.js';
 
 export { InstrumentError, LEAN_HELPER, LEAN_HELPER_GLOBAL, withInlineMap } from './instrumented.js';
-export type { CodeLoader, Instrumented, InstrumentRequest, SourceLocation } from './instrumented.js';
-
-interface CoveragePluginOptions {
-  key: string;
-  lean: boolean;
-  coverageVariable: string;
-  ignoreClassMethods: string[];
-}
+export type { CodeLoader, Instrumented, SourceLocation } from './instrumented.js';
+export type { InstrumentRequest, InstrumentSpec } from './request.js';
 
 interface CoverageState {
-  opts: CoveragePluginOptions;
+  /** The Babel plugin's options are the file's spec itself: it reads nothing the cache key lacks. */
+  opts: InstrumentSpec;
   file: { metadata: Record<string, unknown> };
   visitor?: ReturnType<typeof istanbul.programVisitor>;
 }
@@ -53,9 +50,9 @@ const LEAN_PLACEHOLDER = '__lambda_coverage_lean_init__';
  * it replaces itself with the helper's accessor. It takes the place of a one-line placeholder after
  * Babel prints the code, so the source map's lines stay exact.
  */
-export function leanFunction(name: string, coverageVariable: string, cov: ProgramVisitorResult['fileCoverage'], hash: string): string {
+export function leanFunction(name: string, cov: ProgramVisitorResult['fileCoverage'], hash: string): string {
   const arms = Object.values(cov.b).map((a) => a.length);
-  const args = [JSON.stringify(coverageVariable), JSON.stringify(cov.path), JSON.stringify(hash), Object.keys(cov.s).length, Object.keys(cov.f).length, `[${arms.join(',')}]`];
+  const args = [JSON.stringify(COVERAGE_GLOBAL), JSON.stringify(cov.path), JSON.stringify(hash), Object.keys(cov.s).length, Object.keys(cov.f).length, `[${arms.join(',')}]`];
   // As short as possible: every file's function is compiled at cold start (an explicit "no helper"
   // check here cost ~9% of the rxjs bundle's load). Without the helper the call fails with
   // "globalThis.__lambdaCoverageLean1 is not a function", which docs/plugin.md explains.
@@ -70,10 +67,10 @@ function coveragePlugin({ types: t }: { types: typeof BabelTypes }): PluginObj<C
       Program: {
         enter(path: NodePath<BabelTypes.Program>) {
           this.visitor = istanbul.programVisitor(t, this.opts.key, {
-            coverageVariable: this.opts.coverageVariable,
+            coverageVariable: COVERAGE_GLOBAL,
             coverageGlobalScope: 'globalThis',
             coverageGlobalScopeFunc: false,
-            ignoreClassMethods: this.opts.ignoreClassMethods,
+            ignoreClassMethods: [...this.opts.ignoreClassMethods],
           });
           this.visitor.enter(path);
         },
@@ -100,7 +97,7 @@ function coveragePlugin({ types: t }: { types: typeof BabelTypes }): PluginObj<C
           };
           this.file.metadata.lambdaCoverage = maps;
           if (this.opts.lean && first.id) {
-            this.file.metadata.lambdaCoverageLean = leanFunction(first.id.name, this.opts.coverageVariable, cov, hashInit.value);
+            this.file.metadata.lambdaCoverageLean = leanFunction(first.id.name, cov, hashInit.value);
             this.file.metadata.lambdaCoverageName = first.id.name;
             path.node.body[0] = t.expressionStatement(t.identifier(LEAN_PLACEHOLDER));
           }
@@ -147,21 +144,20 @@ export function significantComment(value: string): boolean {
   return /^\*?!|@license|@preserve|[@#]__[A-Z_]+__|@jsx|[@#] source(?:Mapping)?URL=|webpack|@vite-ignore/.test(value);
 }
 
+/**
+ * One Babel pass. Its output depends on `req.spec` and `req.code` only (request.ts): `filename` is
+ * given to Babel for its messages, and the source map names the file by the last segment of its key.
+ */
 async function transformOnce(req: InstrumentRequest, decorators: DecoratorsFlavor): Promise<Instrumented> {
-  const pluginOptions: CoveragePluginOptions = {
-    key: req.key,
-    lean: req.lean,
-    coverageVariable: req.coverageVariable,
-    ignoreClassMethods: req.ignoreClassMethods,
-  };
+  const { spec } = req;
   const result = await babel.transformAsync(req.code, {
     filename: req.filename,
-    sourceFileName: basename(req.filename),
+    sourceFileName: basename(spec.key),
     configFile: false,
     babelrc: false,
     browserslistConfigFile: false,
     sourceType: 'unambiguous',
-    sourceMaps: req.sourceMap,
+    sourceMaps: spec.sourceMap,
     // A file's own sourceMappingURL comment is not followed: locations are those of the text we read.
     inputSourceMap: false as unknown as undefined,
     compact: false,
@@ -169,17 +165,17 @@ async function transformOnce(req: InstrumentRequest, decorators: DecoratorsFlavo
     shouldPrintComment: significantComment,
     ast: false,
     parserOpts: {
-      plugins: parserPlugins(req.loader, decorators),
+      plugins: parserPlugins(spec.loader, decorators),
       allowReturnOutsideFunction: true,
       allowAwaitOutsideFunction: true,
       allowUndeclaredExports: true,
     },
-    plugins: [[coveragePlugin, pluginOptions]],
+    plugins: [[coveragePlugin, spec]],
   });
   if (!result?.code) throw new InstrumentError(`Babel returned no code for ${req.filename}`, req.filename);
   const maps = (result.metadata as Record<string, unknown> | undefined)?.lambdaCoverage as FileMaps | null | undefined;
   if (maps === null || maps === undefined) return { code: req.code, map: '', maps: null };
-  if (req.sourceMap && !result.map) throw new InstrumentError(`Babel returned no source map for ${req.filename}`, req.filename);
+  if (spec.sourceMap && !result.map) throw new InstrumentError(`Babel returned no source map for ${req.filename}`, req.filename);
   let code = result.code;
   const lean = (result.metadata as unknown as Record<string, unknown> | undefined)?.lambdaCoverageLean;
   if (typeof lean === 'string') {
@@ -201,11 +197,11 @@ async function transformOnce(req: InstrumentRequest, decorators: DecoratorsFlavo
  */
 export async function instrumentSource(req: InstrumentRequest): Promise<Instrumented> {
   try {
-    return await transformOnce(req, req.decorators);
+    return await transformOnce(req, req.spec.decorators);
   } catch (first) {
     if (isParseError(first) && req.code.includes('@')) {
       try {
-        return await transformOnce(req, req.decorators === 'legacy' ? 'standard' : 'legacy');
+        return await transformOnce(req, req.spec.decorators === 'legacy' ? 'standard' : 'legacy');
       } catch {
         // Report the error of the flavor the tsconfig asked for.
       }
@@ -220,11 +216,11 @@ function toInstrumentError(e: unknown, req: InstrumentRequest): InstrumentError 
   if (isParseError(err) && err.loc) {
     const lineText = req.code.split(/\r\n|\r|\n/)[err.loc.line - 1] ?? '';
     return new InstrumentError(
-      `could not parse ${req.key}: ${shortMessage(err, req.filename)}`,
+      `could not parse ${req.spec.key}: ${shortMessage(err, req.filename)}`,
       req.filename,
       { line: err.loc.line, column: err.loc.column, lineText },
       { cause: err },
     );
   }
-  return new InstrumentError(`could not instrument ${req.key}: ${shortMessage(err, req.filename)}`, req.filename, undefined, { cause: err });
+  return new InstrumentError(`could not instrument ${req.spec.key}: ${shortMessage(err, req.filename)}`, req.filename, undefined, { cause: err });
 }

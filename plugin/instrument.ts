@@ -6,10 +6,12 @@ import { isAbsolute, resolve } from 'node:path';
 import { withInlineMap, type CodeLoader } from './instrumented.js';
 import { resolveOptions, type CoverageInstrumentOptions } from './options.js';
 import { recordChained } from './registry.js';
+import { instrumentSpec } from './request.js';
 import { coverageKey, loaderFor } from './select.js';
+import { toolVersions } from './versions.js';
 import type { FileMaps } from '../runtime/shard-format.js';
 
-export type InstrumentOptions = Pick<CoverageInstrumentOptions, 'cwd' | 'lean' | 'coverageVariable' | 'ignoreClassMethods'> & {
+export type InstrumentOptions = Pick<CoverageInstrumentOptions, 'cwd' | 'lean' | 'ignoreClassMethods'> & {
   /** Decorator syntax of the file. @default 'legacy' when the code parses so, else 'standard' */
   decorators?: 'legacy' | 'standard';
   /** esbuild loader the file goes back with. @default by extension (.ts → ts, .tsx → tsx, .js → js, …) */
@@ -41,10 +43,11 @@ export async function instrument(code: string, path: string, options: Instrument
   const key = coverageKey(opts.cwd, abs);
   // Babel is loaded on the first call, not when lambda-coverage/esbuild is imported.
   const { instrumentSource } = await import('./instrument-core.js');
-  const out = await instrumentSource({
-    code, filename: abs, key, loader, lean: opts.lean, coverageVariable: opts.coverageVariable,
-    decorators: decorators ?? 'legacy', ignoreClassMethods: opts.ignoreClassMethods, sourceMap: true,
-  });
+  const spec = instrumentSpec(
+    { tools: toolVersions(), lean: opts.lean, ignoreClassMethods: opts.ignoreClassMethods, sourceMap: true },
+    { key, loader, decorators: decorators ?? 'legacy', source: code },
+  );
+  const out = await instrumentSource({ spec, code, filename: abs });
   if (out.maps) recordChained(abs, out.maps);
   return { contents: withInlineMap(out, true), loader, key, maps: out.maps };
 }

@@ -1,29 +1,12 @@
 /**
- * The light half of the instrument step: what it takes and gives, its error, the lean helper and the
+ * The light half of the instrument step: what it gives (what it takes is request.ts), its error, the lean helper and the
  * inline source map. instrument-core.ts (Babel and istanbul-lib-instrument, ~0.4 s to import) is
  * loaded only when a file must be instrumented, so a build served from the cache, and a build with
  * coverage off, never load Babel.
  */
 import type { FileMaps } from '../runtime/shard-format.js';
-import type { DecoratorsFlavor } from './options.js';
 
 export type CodeLoader = 'ts' | 'tsx' | 'js' | 'jsx';
-
-export interface InstrumentRequest {
-  /** The original text of the file. */
-  code: string;
-  /** Absolute path of the file (for messages and the source map). */
-  filename: string;
-  /** Coverage key and Istanbul `path`: relative to the project root, `/` separators. */
-  key: string;
-  loader: CodeLoader;
-  lean: boolean;
-  coverageVariable: string;
-  decorators: DecoratorsFlavor;
-  ignoreClassMethods: string[];
-  /** Produce the source map to the original text (a quarter of Babel's time; skipped when the build writes none). */
-  sourceMap: boolean;
-}
 
 export interface Instrumented {
   /** Instrumented source for esbuild (no source map comment). */

@@ -4,6 +4,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { isAbsolute, resolve } from 'node:path';
+import { COVERAGE_GLOBAL } from '../runtime/coverage-global.js';
 
 /** Options of `coverageInstrument()`. Every field is optional. */
 export interface CoverageInstrumentOptions {
@@ -42,11 +43,6 @@ export interface CoverageInstrumentOptions {
    * @default true
    */
   lean?: boolean;
-  /**
-   * Name of the global that holds coverage data (`globalThis[coverageVariable]`).
-   * @default '__coverage__'
-   */
-  coverageVariable?: string;
   /**
    * Decorator syntax to parse: `'auto'` reads `experimentalDecorators` from esbuild's tsconfig
    * (tsconfigRaw, tsconfig, else the nearest tsconfig.json of each file) and picks Babel's
@@ -95,7 +91,6 @@ export interface ResolvedOptions {
   extensions: string[];
   cwd: string;
   lean: boolean;
-  coverageVariable: string;
   decorators: 'auto' | DecoratorsFlavor;
   ignoreClassMethods: string[];
   cacheDir: string | null;
@@ -160,8 +155,16 @@ export function autoWorkers(cores: number): number {
 }
 
 const KNOWN = new Set([
-  'enabled', 'include', 'exclude', 'extensions', 'cwd', 'lean', 'coverageVariable', 'decorators',
+  'enabled', 'include', 'exclude', 'extensions', 'cwd', 'lean', 'decorators',
   'ignoreClassMethods', 'cache', 'workers', 'onFailure', 'summary',
+]);
+
+/**
+ * Options that existed and were taken out, with what to do instead: a build that still passes one
+ * fails with that advice rather than an "unknown option" that leaves the user guessing.
+ */
+const REMOVED = new Map([
+  ['coverageVariable', `the bundle always counts into globalThis.${COVERAGE_GLOBAL}, the global the Lambda layer reads (a bundle counting into another one was reported "not-instrumented"); remove the option`],
 ]);
 
 /**
@@ -177,6 +180,8 @@ export function resolveOptions(
     throw new CoverageOptionsError(`lambda-coverage: options must be an object, got ${JSON.stringify(options)}`);
   }
   for (const k of Object.keys(options)) {
+    const removed = REMOVED.get(k);
+    if (removed !== undefined) throw new CoverageOptionsError(`lambda-coverage: option "${k}" was removed: ${removed}`);
     if (!KNOWN.has(k)) {
       throw new CoverageOptionsError(
         `lambda-coverage: unknown option "${k}"; known options are ${[...KNOWN].join(', ')}`,
@@ -193,10 +198,6 @@ export function resolveOptions(
   }
   if (o.lean !== undefined && typeof o.lean !== 'boolean') bad('lean', 'a boolean', o.lean);
   if (o.summary !== undefined && typeof o.summary !== 'boolean') bad('summary', 'a boolean', o.summary);
-  const coverageVariable = o.coverageVariable ?? '__coverage__';
-  if (typeof coverageVariable !== 'string' || !/^[A-Za-z_$][\w$]*$/.test(coverageVariable)) {
-    bad('coverageVariable', 'a JavaScript identifier', o.coverageVariable);
-  }
   const decorators = o.decorators ?? 'auto';
   if (!['auto', 'legacy', 'standard'].includes(decorators)) bad('decorators', '"auto", "legacy" or "standard"', o.decorators);
   const ignoreClassMethods = o.ignoreClassMethods ?? [];
@@ -222,7 +223,6 @@ export function resolveOptions(
     extensions: [...extensions],
     cwd,
     lean: o.lean ?? true,
-    coverageVariable,
     decorators,
     ignoreClassMethods: [...ignoreClassMethods],
     cacheDir,

@@ -5,7 +5,8 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { InstrumentError, type Instrumented, type InstrumentRequest } from './instrumented.js';
+import { InstrumentError, type Instrumented } from './instrumented.js';
+import type { InstrumentRequest } from './request.js';
 import type { WorkerReply } from './worker.js';
 
 const WORKER_URL = new URL('./worker.js', import.meta.url);

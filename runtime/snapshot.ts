@@ -6,6 +6,7 @@ import {
   FORMAT_VERSION, MAPS_FORMAT, SHARD_FORMAT, SHARD_VERSION, computeMapId,
   type BuildManifest, type FileCounters, type FileMaps, type MapsDocument, type Shard,
 } from './shard-format.js';
+import { COVERAGE_GLOBAL } from './coverage-global.js';
 
 /** One entry of `__coverage__`: lean (counters only) or a full Istanbul FileCoverage object. */
 export interface LiveFileCoverage {
@@ -31,7 +32,7 @@ export interface Snapshot {
 }
 
 export function readLiveCoverage(scope: object = globalThis): LiveCoverage | undefined {
-  const cov = (scope as { __coverage__?: unknown }).__coverage__;
+  const cov = (scope as Record<string, unknown>)[COVERAGE_GLOBAL];
   return typeof cov === 'object' && cov !== null ? (cov as LiveCoverage) : undefined;
 }
 

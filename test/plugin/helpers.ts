@@ -9,6 +9,7 @@ import * as esbuild from 'esbuild';
 import type { FileCoverageData } from 'istanbul-lib-coverage';
 import { vi } from 'vitest';
 import type { Range } from '../../runtime/shard-format.js';
+import { COVERAGE_GLOBAL } from '../../runtime/coverage-global.js';
 
 const execFileAsync = promisify(execFile);
 export const FIXTURE = new URL('../fixtures/plugin-project/', import.meta.url);
@@ -43,12 +44,11 @@ export type Coverage = Record<string, Partial<FileCoverageData> & { path: string
 
 /**
  * Runs the bundle in a fresh Node 22 process (source maps on) and returns what `call` returned,
- * the coverage variable after it, and stderr.
+ * the coverage global after it, and stderr.
  */
 export async function runBundle(
   bundle: string,
   call: 'run' | 'fail' | 'none',
-  coverageVariable = '__coverage__',
 ): Promise<{ result: unknown; coverage: Coverage; stderr: string }> {
   const script = `
     const m = await import(process.argv[1]);
@@ -59,7 +59,7 @@ export async function runBundle(
   `;
   const { stdout, stderr } = await execFileAsync(
     process.execPath,
-    ['--enable-source-maps', '--input-type=module', '-e', script, pathToFileURL(bundle).href, call, coverageVariable],
+    ['--enable-source-maps', '--input-type=module', '-e', script, pathToFileURL(bundle).href, call, COVERAGE_GLOBAL],
     { encoding: 'utf8' },
   );
   const parsed = JSON.parse(stdout) as { result: unknown; coverage: Coverage };

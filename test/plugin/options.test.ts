@@ -9,7 +9,7 @@ import { coverageKey, createSelector, extensionsFilter, literalPieces, loaderFor
 import { DecoratorsResolver, parseJsonc } from '../../plugin/tsconfig.js';
 import { manifestSignature, mergeEntries, readManifestEntries, renderManifest, writeManifest } from '../../plugin/manifest.js';
 import { parseManifest } from '../../runtime/shard-format.js';
-import { cacheKey, decodeEntry, decodePack, encodeEntry, encodePack, InstrumentCache } from '../../plugin/cache.js';
+import { decodeEntry, decodePack, encodeEntry, encodePack, InstrumentCache } from '../../plugin/cache.js';
 import type { FileMaps } from '../../runtime/shard-format.js';
 
 const cwd = '/proj';
@@ -92,7 +92,7 @@ describe('resolveOptions', () => {
   it('applies defaults, with cwd from esbuild\'s absWorkingDir', () => {
     const o = resolveOptions({}, { env: {}, buildCwd: '/work/app', cores: 2 });
     expect(o).toMatchObject({
-      enabled: false, lean: true, coverageVariable: '__coverage__', cwd: '/work/app', workers: 0,
+      enabled: false, lean: true, cwd: '/work/app', workers: 0,
       cacheDir: '/work/app/node_modules/.cache/lambda-coverage', onFailure: 'error', decorators: 'auto',
     });
   });
@@ -112,10 +112,17 @@ describe('resolveOptions', () => {
 
   it('says which option is wrong and what it expected', () => {
     expect(() => resolveOptions({ include: [''] })).toThrow(/option "include" must be a glob string/);
-    expect(() => resolveOptions({ coverageVariable: 'a-b' })).toThrow(/option "coverageVariable" must be a JavaScript identifier/);
     expect(() => resolveOptions({ workers: -1 })).toThrow(/option "workers"/);
     expect(() => resolveOptions({ cache: 3 as never })).toThrow(/option "cache" must be a directory path or false/);
     expect(resolveOptions({ cache: false }).cacheDir).toBeNull();
+  });
+
+  it('refuses the removed coverageVariable, saying why and what to do, whatever its value', () => {
+    // The runtime reads one global (runtime/coverage-global.ts); a build counting elsewhere went unseen.
+    for (const v of ['__lambdaCov__', '__coverage__']) {
+      expect(() => resolveOptions({ coverageVariable: v } as never)).toThrow(/option "coverageVariable" was removed: the bundle always counts into globalThis.__coverage__, the global the Lambda layer reads .*; remove the option/);
+    }
+    expect('coverageVariable' in resolveOptions({})).toBe(false);
   });
 });
 
@@ -202,25 +209,6 @@ describe('manifest', () => {
 });
 
 describe('cache entries', () => {
-  it('are keyed by the text, every option that changes the output and the tool versions, not the absolute path', () => {
-    const req = { filename: '/a/src/x.ts', key: 'src/x.ts', loader: 'ts', lean: true, coverageVariable: '__coverage__', decorators: 'standard', ignoreClassMethods: [], sourceMap: false } as const;
-    const key = cacheKey({ ...req, ignoreClassMethods: [] }, 'const x = 1;', 'tools@1');
-    expect(key).toMatch(/^[0-9a-f]{64}$/);
-    expect(cacheKey({ ...req, ignoreClassMethods: [], filename: '/b/src/x.ts' }, Buffer.from('const x = 1;'), 'tools@1')).toBe(key);
-    const others = [
-      cacheKey({ ...req, ignoreClassMethods: [] }, 'const x = 2;', 'tools@1'),
-      cacheKey({ ...req, ignoreClassMethods: [] }, 'const x = 1;', 'tools@2'),
-      cacheKey({ ...req, ignoreClassMethods: [], key: 'src/y.ts' }, 'const x = 1;', 'tools@1'),
-      cacheKey({ ...req, ignoreClassMethods: [], loader: 'tsx' }, 'const x = 1;', 'tools@1'),
-      cacheKey({ ...req, ignoreClassMethods: [], lean: false }, 'const x = 1;', 'tools@1'),
-      cacheKey({ ...req, ignoreClassMethods: [], coverageVariable: '__c__' }, 'const x = 1;', 'tools@1'),
-      cacheKey({ ...req, ignoreClassMethods: [], decorators: 'legacy' }, 'const x = 1;', 'tools@1'),
-      cacheKey({ ...req, ignoreClassMethods: ['render'] }, 'const x = 1;', 'tools@1'),
-      cacheKey({ ...req, ignoreClassMethods: [], sourceMap: true }, 'const x = 1;', 'tools@1'),
-    ];
-    expect(new Set([key, ...others]).size).toBe(others.length + 1);
-  });
-
   it('round-trip code, source map and maps, and refuse what is not an entry', () => {
     const mapsJson = JSON.stringify(maps('a.ts', 'h'));
     const back = decodeEntry(Buffer.from(encodeEntry({ code: 'a\nb\n', map: '{"version":3}', mapsJson })))!;

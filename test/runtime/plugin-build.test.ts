@@ -13,6 +13,7 @@ import { coverageInstrument } from '../../plugin/index.js';
 import { nodeBinary, ricAvailable, startContainer, type Container } from '../../scripts/local/lambda.mjs';
 import { localS3Env, startLocalS3, type LocalS3 } from '../../scripts/local/s3.mjs';
 import { checkCountersMatchMaps } from '../../runtime/shard-format.js';
+import { COVERAGE_GLOBAL } from '../../runtime/coverage-global.js';
 import { awsListKeys, awsMaps, awsShard, coverageEnv, layerOpt, tempDir, BUCKET } from './helpers.js';
 
 const ric = ricAvailable();
@@ -66,7 +67,7 @@ async function bundle(dir: string, explicit: boolean): Promise<string> {
 const events = [{ n: 1 }, { n: 2 }, { n: -3 }, { n: 'x' }, { n: 4 }];
 
 async function inProcess(file: string) {
-  const script = `const m = await import(${JSON.stringify(file)}); for (const e of ${JSON.stringify(events)}) { try { await m.handler(e, {}); } catch {} } process.stdout.write(JSON.stringify(globalThis.__coverage__));`;
+  const script = `const m = await import(${JSON.stringify(file)}); for (const e of ${JSON.stringify(events)}) { try { await m.handler(e, {}); } catch {} } process.stdout.write(JSON.stringify(globalThis[${JSON.stringify(COVERAGE_GLOBAL)}]));`;
   const { stdout } = await promisify(execFile)(nodeBinary(), ['--input-type=module', '-e', script], { env: { PATH: process.env.PATH ?? '' } });
   return JSON.parse(stdout) as Record<string, { hash: string; s: Record<string, number>; f: Record<string, number>; b: Record<string, number[]> }>;
 }
