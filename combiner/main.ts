@@ -65,7 +65,7 @@ export async function main(argv: string[], ioOverrides: Partial<CliIO> = {}): Pr
   } catch (e) {
     const err = e as Error;
     // Bad option values found by the library (a --path-map without '=', an unknown reporter) are usage errors too.
-    const usage = err instanceof UsageError || ['CombineError', 'PathMapError', 'ReporterError'].includes(err?.name);
+    const usage = err instanceof UsageError || ['CombineError', 'PathMapError', 'ReporterError', 'CoverageEnvError'].includes(err?.name);
     io.stderr(`lambda-coverage: ${usage ? '' : 'error: '}${err.message}\n`);
     if (usage) io.stderr('Run "lambda-coverage combine --help" for the options.\n');
     if (verbose && err.stack) io.stderr(`${err.stack}\n`);

@@ -3,6 +3,7 @@
  * with one attempt) so every call has the same timeout-per-attempt and backoff, and tests can see them.
  */
 import type { ListObjectsV2CommandOutput, S3Client } from '@aws-sdk/client-s3';
+import { CoverageEnvError, readFlag, readRegion, readS3Endpoint, type EnvProblem } from '../runtime/env.js';
 import { ShardFormatError, checkStoredSize, type InputLimits } from '../runtime/shard-format.js';
 
 type Sdk = typeof import('@aws-sdk/client-s3');
@@ -13,9 +14,9 @@ function sdk(): Promise<Sdk> {
 }
 
 export interface S3Settings {
-  /** `--endpoint-url`, else COVERAGE_S3_ENDPOINT, else AWS_ENDPOINT_URL_S3. */
+  /** `--endpoint-url`, else COVERAGE_S3_ENDPOINT, else AWS_ENDPOINT_URL_S3, else AWS_ENDPOINT_URL (as the runtime). */
   endpointUrl?: string;
-  /** `--force-path-style`, else COVERAGE_S3_FORCE_PATH_STYLE=1. */
+  /** `--force-path-style`, else the flag COVERAGE_S3_FORCE_PATH_STYLE (read as the runtime reads it). */
   forcePathStyle?: boolean;
   /** `--region`, else AWS_REGION / AWS_DEFAULT_REGION, else us-east-1 (redirects to the bucket's region are followed). */
   region?: string;
@@ -36,14 +37,17 @@ export class S3AccessError extends Error {
   override name = 'S3AccessError';
 }
 
+/**
+ * Flags first, then the environment, read by runtime/env.ts as the functions read it. A variable that is
+ * consulted and wrong (COVERAGE_S3_FORCE_PATH_STYLE=maybe, COVERAGE_S3_ENDPOINT without http://) throws
+ * CoverageEnvError naming it: a guess would talk to the wrong place.
+ */
 export function resolveS3Settings(opts: S3Settings, env: NodeJS.ProcessEnv): Required<Pick<S3Settings, 'region' | 'forcePathStyle'>> & { endpointUrl: string | undefined } {
-  const endpointUrl = opts.endpointUrl ?? (env.COVERAGE_S3_ENDPOINT || env.AWS_ENDPOINT_URL_S3 || undefined);
-  const fps = env.COVERAGE_S3_FORCE_PATH_STYLE;
-  return {
-    endpointUrl,
-    forcePathStyle: opts.forcePathStyle ?? (fps === '1' || fps === 'true'),
-    region: opts.region ?? (env.AWS_REGION || env.AWS_DEFAULT_REGION || 'us-east-1'),
-  };
+  const problems: EnvProblem[] = [];
+  const endpointUrl = opts.endpointUrl ?? readS3Endpoint(env, problems);
+  const forcePathStyle = opts.forcePathStyle ?? readFlag(env, 'COVERAGE_S3_FORCE_PATH_STYLE', problems);
+  if (problems.length > 0) throw new CoverageEnvError(problems);
+  return { endpointUrl, forcePathStyle, region: opts.region ?? readRegion(env) ?? 'us-east-1' };
 }
 
 export async function createS3Client(opts: S3Settings, env: NodeJS.ProcessEnv = process.env): Promise<S3Client> {

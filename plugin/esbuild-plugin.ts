@@ -6,6 +6,7 @@ import { hash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import type { BuildResult, OnLoadArgs, OnLoadResult, PartialMessage, Plugin, PluginBuild } from 'esbuild';
+import { BUILD_DEBUG_VARIABLE, parseFlag } from '../runtime/env.js';
 import { MANIFEST_FILE } from '../runtime/shard-format.js';
 import { InstrumentCache, fromInstrumented, type Loaded } from './cache.js';
 import { InstrumentError, LEAN_HELPER, withInlineMap } from './instrumented.js';
@@ -24,7 +25,7 @@ const NAME = 'lambda-coverage';
 const loadInstrumenter = (): Promise<typeof import('./instrument-core.js')> => import('./instrument-core.js');
 
 /** `LAMBDA_COVERAGE_DEBUG=1`: one line per file (selected or not, cache hit or not) and phase times. */
-const debugOn = (): boolean => /^(1|true)$/i.test(process.env.LAMBDA_COVERAGE_DEBUG ?? '');
+const debugOn = (): boolean => parseFlag(process.env[BUILD_DEBUG_VARIABLE]) === true;
 function debug(line: string): void {
   process.stderr.write(`${NAME} debug: ${line}\n`);
 }

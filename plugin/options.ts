@@ -5,13 +5,14 @@
 import { availableParallelism } from 'node:os';
 import { isAbsolute, resolve } from 'node:path';
 import { COVERAGE_GLOBAL } from '../runtime/coverage-global.js';
+import { isCoverageEnabled } from '../runtime/env.js';
 
 /** Options of `coverageInstrument()`. Every field is optional. */
 export interface CoverageInstrumentOptions {
   /**
    * Instrument at all. When not enabled the plugin registers no callbacks and the build output is
    * byte-identical to a build without it.
-   * @default process.env.COVERAGE_ENABLED === '1'
+   * @default true when COVERAGE_ENABLED is a true flag value (`1`, `true`, `yes`, `on`, …; runtime/env.ts)
    */
   enabled?: boolean;
   /**
@@ -139,14 +140,13 @@ function globList(option: string, v: unknown, fallback: string[]): string[] {
   return [...list];
 }
 
-/** Whether the plugin is on: the option wins, else `COVERAGE_ENABLED=1` (or `true`). */
+/** Whether the plugin is on: the option wins, else COVERAGE_ENABLED, read as the layer reads it. */
 export function isEnabled(options: CoverageInstrumentOptions, env: NodeJS.ProcessEnv): boolean {
   if (options.enabled !== undefined) {
     if (typeof options.enabled !== 'boolean') bad('enabled', 'a boolean', options.enabled);
     return options.enabled;
   }
-  const v = env.COVERAGE_ENABLED?.trim().toLowerCase();
-  return v === '1' || v === 'true';
+  return isCoverageEnabled(env);
 }
 
 /** The number of worker threads `'auto'` means on a machine with `cores` cores. */

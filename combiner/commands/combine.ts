@@ -120,9 +120,9 @@ export const COMBINE_OPTIONS: readonly CombineOptionSpec[] = [
   })),
 
   // The function's own S3 settings and worker threads are its configuration (createHandler), not the event's.
-  { flag: 'endpoint-url', arg: 'URL', type: 'string', section: 's3', field: 'endpointUrl', default: '`COVERAGE_S3_ENDPOINT`, else `AWS_ENDPOINT_URL_S3`',
+  { flag: 'endpoint-url', arg: 'URL', type: 'string', section: 's3', field: 'endpointUrl', default: '`COVERAGE_S3_ENDPOINT`, else `AWS_ENDPOINT_URL_S3`, else `AWS_ENDPOINT_URL`',
     description: 'S3-compatible endpoint', event: false },
-  { flag: 'force-path-style', type: 'boolean', section: 's3', field: 'forcePathStyle', default: code('COVERAGE_S3_FORCE_PATH_STYLE=1'),
+  { flag: 'force-path-style', type: 'boolean', section: 's3', field: 'forcePathStyle', default: '`COVERAGE_S3_FORCE_PATH_STYLE` (a flag)',
     description: 'path-style URLs', event: false },
   { flag: 'region', arg: 'R', type: 'string', section: 's3', field: 'region', default: '`AWS_REGION`, `AWS_DEFAULT_REGION`, else `us-east-1`',
     description: 'region of the bucket, redirects followed', event: false },

@@ -363,5 +363,9 @@ describe('S3 settings', () => {
       .toEqual({ endpointUrl: 'http://ours:2', forcePathStyle: true, region: 'us-east-1' });
     expect(resolveS3Settings({ endpointUrl: 'http://flag:3', forcePathStyle: false, region: 'ap-south-1' }, { COVERAGE_S3_ENDPOINT: 'http://ours:2', COVERAGE_S3_FORCE_PATH_STYLE: '1' }))
       .toEqual({ endpointUrl: 'http://flag:3', forcePathStyle: false, region: 'ap-south-1' });
+    // As the runtime reads them (runtime/env.ts): the SDK's general endpoint variable last, any flag value.
+    expect(resolveS3Settings({}, { AWS_ENDPOINT_URL: 'http://all:4', COVERAGE_S3_FORCE_PATH_STYLE: 'TRUE' }))
+      .toEqual({ endpointUrl: 'http://all:4', forcePathStyle: true, region: 'us-east-1' });
+    expect(() => resolveS3Settings({}, { COVERAGE_S3_ENDPOINT: 'localhost:9000' })).toThrow(/COVERAGE_S3_ENDPOINT="localhost:9000" must be an http/);
   });
 });

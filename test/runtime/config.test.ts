@@ -43,8 +43,8 @@ describe('parseConfig', () => {
     [{ COVERAGE_FLUSH: 'later' }, 'COVERAGE_FLUSH', 'inline'],
     [{ COVERAGE_UPLOAD_PATH: 'fast' }, 'COVERAGE_UPLOAD_PATH', 'light'],
     [{ COVERAGE_S3_ENDPOINT: 'localhost:9000' }, 'COVERAGE_S3_ENDPOINT', 'http'],
-    [{ COVERAGE_S3_FORCE_PATH_STYLE: 'yes' }, 'COVERAGE_S3_FORCE_PATH_STYLE', 'flag'],
-    [{ COVERAGE_HEALTH_HTTP_DEEP: 'yes' }, 'COVERAGE_HEALTH_HTTP_DEEP', 'flag'],
+    [{ COVERAGE_S3_FORCE_PATH_STYLE: 'maybe' }, 'COVERAGE_S3_FORCE_PATH_STYLE', 'flag'],
+    [{ COVERAGE_HEALTH_HTTP_DEEP: 'sure' }, 'COVERAGE_HEALTH_HTTP_DEEP', 'flag'],
     [{ COVERAGE_S3_EXPECTED_BUCKET_OWNER: 'me' }, 'COVERAGE_S3_EXPECTED_BUCKET_OWNER', '12-digit'],
     [{ COVERAGE_S3_PREFIX: '../x' }, 'COVERAGE_S3_PREFIX', '..'],
   ])('rejects %o naming the variable', (bad, variable, words) => {
