@@ -201,7 +201,7 @@ describe('npm i -D lambda-coverage in a fresh TypeScript project', () => {
   it('imports its three exports and runs its bin', (ctx) => {
     skipIfUnreachable(ctx);
     const script = `
-      const parts = { esbuild: ['coverageInstrument', 'instrument'], runtime: ['withCoverage', 'flushCoverage', 'coverageHealth'], combiner: ['combine', 'handler', 'main'] };
+      const parts = { esbuild: ['coverageInstrument', 'instrument'], runtime: ['withCoverage', 'flushCoverage', 'coverageHealth'], combiner: ['combine', 'handler', 'createHandler'] };
       for (const [part, names] of Object.entries(parts)) {
         const url = import.meta.resolve('lambda-coverage/' + part);
         const mod = await import(url);
