@@ -6,14 +6,14 @@
  *   lambda-coverage                                   AWS_LAMBDA_EXEC_WRAPPER=/opt/lambda-coverage
  *   extensions/lambda-coverage                        external extension (SHUTDOWN, INVOKE when deferred)
  *   nodejs/node_modules/lambda-coverage/package.json
- *   nodejs/node_modules/lambda-coverage/dist/runtime/*.js
+ *   nodejs/node_modules/lambda-coverage/dist/runtime/{*,shapes/*}.js
  *   nodejs/node_modules/lambda-coverage/layer/{shim.mjs,*.mjs,preload.cjs}   (shim bundled by npm run build)
  *
  * Not loaded inside Lambda. The zip is written here (deflate from node:zlib, CRC-32, Unix modes) so
  * no `zip` program is needed.
  */
 import { chmodSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { crc32, deflateRawSync } from 'node:zlib';
 
@@ -41,7 +41,8 @@ export function layerFiles(root = packageRoot()): LayerFile[] {
   const runtimeDir = join(root, 'dist', 'runtime');
   let names: string[];
   try {
-    names = readdirSync(runtimeDir).filter((n) => n.endsWith('.js') && !NOT_IN_LAYER.has(n)).sort();
+    // Recursive: the runtime has subfolders (shapes/), which its index.js imports.
+    names = readdirSync(runtimeDir, { recursive: true, encoding: 'utf8' }).map((n) => n.split(sep).join('/')).filter((n) => n.endsWith('.js') && !NOT_IN_LAYER.has(n)).sort();
   } catch (cause) {
     throw new Error(`buildLayer: ${runtimeDir} is missing; run \`npm run build\` first`, { cause });
   }

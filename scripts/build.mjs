@@ -5,7 +5,8 @@
 import { execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, renameSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
+import { relative } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const require = createRequire(import.meta.url);
 const esbuild = await import('esbuild');
@@ -73,13 +74,16 @@ async function bundleSigner(out) {
 
 /**
  * The layer's handler shim, bundled: what a cold start runs (the shim, the handler loader, withCoverage,
- * configuration, log, the extension link) is one module, instead of the eight ES modules of
- * dist/runtime that it would resolve, read and link one by one. What runs later (the collector with
- * snapshot and S3, the health report) is bundled apart as collector.mjs and health.mjs (sharing a
- * chunk), imported at the first flush; the few small modules both sides use are in both, which is safe
- * as they keep no state of their own (the runtime's shared state lives under Symbol.for keys on
- * globalThis). Written to dist/layer/; the layer zip takes the files from there
- * (runtime/layer-build.ts).
+ * its lifecycle and shape adapters, configuration, log, the extension link) is one module, instead of
+ * the dozen ES modules of dist/runtime that it would resolve, read and link one by one. What runs later
+ * is whatever the runtime imports dynamically (today the collector with snapshot and S3, and the
+ * health report): each such `import('./x.js')` is found while bundling the shim, kept as an import of
+ * `./x.mjs`, and bundled apart as x.mjs (sharing chunks), so it is loaded at first use and not even
+ * parsed at init. The list is the import graph's, not written here: a new lazy import becomes a lazy
+ * file by itself (test/runtime/layer-bundle.test.ts holds dist/layer to that). The few small modules
+ * both sides use are in both, which is safe as they keep no state of their own (the runtime's shared
+ * state lives under Symbol.for keys on globalThis). Written to dist/layer/; the layer zip takes the
+ * files from there (runtime/layer-build.ts).
  */
 async function bundleLayerShim(out) {
   const runtimeDir = `${out}/runtime/`;
@@ -87,7 +91,8 @@ async function bundleLayerShim(out) {
     absWorkingDir: fileURLToPath(root), bundle: true, format: 'esm', platform: 'node', target: 'node22',
     outdir: `${out}/layer`, outExtension: { '.js': '.mjs' }, legalComments: 'none', logLevel: 'warning',
   };
-  const lazy = new Set(['collector', 'health']);
+  /** Entry name (path under dist/runtime without .js) -> the compiled module, for every lazy import. */
+  const lazy = new Map();
   await esbuild.build({
     ...common,
     entryPoints: { shim: 'layer/shim.mjs' },
@@ -96,17 +101,24 @@ async function bundleLayerShim(out) {
       setup(b) {
         // The shim imports ../dist/runtime/…: take those from this build's output, not the old dist/.
         b.onResolve({ filter: /^\.\.\/dist\/runtime\// }, (a) => ({ path: runtimeDir + a.path.slice('../dist/runtime/'.length) }));
-        // The lazy parts stay lazy: their dynamic imports point at the bundles built below.
-        b.onResolve({ filter: /^\.\/(collector|health)\.js$/ }, (a) => {
-          const name = a.path.slice(2, -3);
-          return lazy.has(name) && a.importer.startsWith(runtimeDir) ? { path: `./${name}.mjs`, external: true } : undefined;
+        // A dynamic import of one of this build's modules stays lazy: it points at its own bundle,
+        // named for its path under dist/runtime, flat (the layer zip takes dist/layer's top level).
+        b.onResolve({ filter: /^\.\.?\/.*\.js$/ }, (a) => {
+          if (a.kind !== 'dynamic-import' || !a.importer.startsWith(`${out}/`)) return undefined;
+          const target = fileURLToPath(new URL(a.path, pathToFileURL(a.importer)));
+          const name = relative(runtimeDir, target).slice(0, -'.js'.length).replace(/^(\.\.\/)+/, '').replaceAll('/', '.');
+          const seen = lazy.get(name);
+          if (seen !== undefined && seen !== target) throw new Error(`lazy modules ${seen} and ${target} would both be dist/layer/${name}.mjs: rename one`);
+          lazy.set(name, target);
+          return { path: `./${name}.mjs`, external: true };
         });
       },
     }],
   });
+  if (lazy.size === 0) return;
   await esbuild.build({
     ...common,
-    entryPoints: { collector: `${runtimeDir}collector.js`, health: `${runtimeDir}health.js` },
+    entryPoints: Object.fromEntries(lazy),
     splitting: true, chunkNames: 'lazy-[hash]',
   });
 }
