@@ -58,7 +58,15 @@ export function createHandler(extra: Partial<CombineOptions> = {}): (event: unkn
   return (event) => runHandler(event, extra);
 }
 
-/** `lambda-coverage/combiner` handler: set the function's handler to `…/combiner/index.handler`. */
+/**
+ * `lambda-coverage/combiner` handler: set the function's handler to `…/combiner/index.handler`, or
+ * re-export it.
+ *
+ * @example
+ * // combiner/index.mjs of your stack, handler `index.handler`; invoke it with
+ * // { "bucket": "my-coverage-bucket", "thresholds": { "lines": 80 } }
+ * export { handler } from 'lambda-coverage/combiner';
+ */
 export const handler: (event: unknown) => Promise<CombineResponse> = createHandler();
 
 async function runHandler(event: unknown, extra: Partial<CombineOptions>): Promise<CombineResponse> {

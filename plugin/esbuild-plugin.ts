@@ -97,6 +97,15 @@ function failureMessage(e: unknown, key: string): PartialMessage {
 /**
  * The esbuild plugin. Enabled by `options.enabled`, else by `COVERAGE_ENABLED=1`; when not enabled
  * it registers no callbacks at all.
+ *
+ * @example
+ * import * as esbuild from 'esbuild';
+ * import { coverageInstrument } from 'lambda-coverage/esbuild';
+ *
+ * await esbuild.build({
+ *   entryPoints: ['src/handler.ts'], bundle: true, platform: 'node', format: 'esm', outdir: 'dist',
+ *   plugins: [coverageInstrument({ include: ['src/**'] })], // counters only with COVERAGE_ENABLED=1
+ * });
  */
 export function coverageInstrument(options: CoverageInstrumentOptions = {}): Plugin {
   // Bad options fail where the plugin is created, not in the middle of a build.

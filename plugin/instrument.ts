@@ -33,6 +33,16 @@ export interface InstrumentResult {
  * Instruments one file's text. `path` is the file's path (absolute, or relative to `cwd`).
  * Throws InstrumentError (with `location`) when the file cannot be parsed.
  * When `coverageInstrument()` is in the same build, it adds the file's maps to the manifest.
+ *
+ * @example
+ * // In another plugin's onLoad (esbuild gives a file to the first onLoad that claims it):
+ * import { instrument } from 'lambda-coverage/esbuild';
+ *
+ * build.onLoad({ filter: /\.svelte$/ }, async (args) => {
+ *   const js = compileSvelte(await readFile(args.path, 'utf8'));
+ *   const out = await instrument(js, args.path, { loader: 'js' });
+ *   return { contents: out.contents, loader: out.loader };
+ * });
  */
 export async function instrument(code: string, path: string, options: InstrumentOptions = {}): Promise<InstrumentResult> {
   const { decorators, loader: loaderOption, ...rest } = options;

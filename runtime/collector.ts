@@ -22,7 +22,7 @@ import {
 
 const { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } = fs;
 
-export const LAYER_VERSION = '0.1.0';
+export { LAYER_VERSION } from './version.js';
 /** Below this many ms left, an upload is not attempted: the state waits for the next flush. */
 export const MIN_UPLOAD_MS = 150;
 const ATTEMPTS = 3;

@@ -223,7 +223,15 @@ async function answerHealth(s: RuntimeState, deep: boolean, http: boolean, conte
   }
 }
 
-/** For custom runtimes and tests: upload now (bounded by `timeoutMs`, default COVERAGE_UPLOAD_TIMEOUT). */
+/**
+ * For custom runtimes and tests: upload now (bounded by `timeoutMs`, default COVERAGE_UPLOAD_TIMEOUT).
+ *
+ * @example
+ * import { flushCoverage } from 'lambda-coverage/runtime';
+ *
+ * const r = await flushCoverage({ timeoutMs: 2000 });
+ * if (r.outcome === 'failed') console.warn(`coverage upload failed: ${r.error}`);
+ */
 export async function flushCoverage(options?: { timeoutMs?: number; env?: Record<string, string | undefined> }): Promise<FlushResult> {
   const env = options?.env ?? process.env;
   const existing = existingState();
@@ -233,7 +241,14 @@ export async function flushCoverage(options?: { timeoutMs?: number; env?: Record
   return c.flush(Date.now() + (options?.timeoutMs ?? s.parsed.config.uploadTimeoutMs), 'explicit');
 }
 
-/** The health report, for custom runtimes that route their own events. */
+/**
+ * The health report, for custom runtimes that route their own events.
+ *
+ * @example
+ * import { coverageHealth } from 'lambda-coverage/runtime';
+ *
+ * if (event.path === '/internal/coverage') return { statusCode: 200, body: JSON.stringify(await coverageHealth()) };
+ */
 export async function coverageHealth(options?: { deep?: boolean }): Promise<unknown> {
   const s = existingState() ?? runtimeState(process.env);
   return answerHealth(s, options?.deep === true, false, undefined);

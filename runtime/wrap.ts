@@ -41,6 +41,11 @@ function envFrom(options: WithCoverageOptions | undefined): Record<string, strin
 /**
  * Wraps a Lambda handler (async, callback or response-streaming). With COVERAGE_ENABLED not 1 it
  * returns the handler itself.
+ *
+ * @example
+ * import { withCoverage } from 'lambda-coverage/runtime';
+ *
+ * export const handler = withCoverage(async (event: { name?: string }) => ({ statusCode: 200, body: `hi ${event.name}` }));
  */
 export function withCoverage<H extends (...args: any[]) => any>(handler: H, options?: WithCoverageOptions): H {
   if (typeof handler !== 'function') {

@@ -29,6 +29,11 @@ describe('the lambda-coverage package', () => {
     expect(typeof esbuildPart.instrument).toBe('function');
   });
 
+  it('reports the layer version of package.json', async () => {
+    const { LAYER_VERSION } = await import('../../runtime/version.js');
+    expect(LAYER_VERSION).toBe((pkg as unknown as { version: string }).version);
+  });
+
   it('has an executable bin and asks for Node 22 or later', () => {
     for (const file of Object.values(pkg.bin)) {
       expect(() => accessSync(fileURLToPath(new URL(file, root)), constants.X_OK)).not.toThrow();
