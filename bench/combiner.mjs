@@ -22,7 +22,7 @@ const NODE = existsSync(join(ROOT, 'node_modules/.bin/node')) ? join(ROOT, 'node
 // LC_BENCH_DIST: another build output (e.g. a private tsc --outDir while dist/ is being rebuilt).
 const DIST_DIR = process.env.LC_BENCH_DIST ?? join(ROOT, 'dist');
 const DIST = join(DIST_DIR, 'combiner/index.js');
-const FORMAT = await import(pathToFileURL(join(DIST_DIR, 'runtime/shard-format.js')).href);
+const FORMAT = await import(pathToFileURL(join(DIST_DIR, 'contract/format.js')).href);
 
 /** Deterministic PRNG (mulberry32), so every run merges the same counters. */
 function rng(seed) {

@@ -11,7 +11,7 @@ import type { CoverageSummary } from 'istanbul-lib-coverage';
 import {
   DEFAULT_LIMITS, LIMIT_FLAGS, checkStoredSize, combinedPrefix, mapsKeyNear, decodeJsonGz, encodeJsonGz, keySegment, normalizePrefix, parseManifest,
   type BuildManifest, type InputLimits, type MapsDocument, type Shard,
-} from '../runtime/shard-format.js';
+} from '../contract/format.js';
 import { ingest, newStats, type IngestProgress, type IngestStats, type Skipped } from './ingest.js';
 import { CoverageMerger, type BuildMode, type DroppedVersions, type MergeResult, type SpellingWarning } from './merge.js';
 import { parsePathMap, toKeySuffix, type PathMapping, type PrefixDetection } from './paths.js';

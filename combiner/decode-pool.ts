@@ -8,8 +8,8 @@ import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { DEFAULT_LIMITS, type InputLimits } from '../runtime/shard-format.js';
-import { decodeInput, sameLayout, type Decoded, type PackedFile } from './decode.js';
+import { DEFAULT_LIMITS, type InputLimits } from '../contract/format.js';
+import { decodeInput, sameLayout, type Decoded, type PackedFile } from '../contract/decode.js';
 import type { WorkerReply } from './decode-worker.js';
 
 const WORKER_URL = new URL('./decode-worker.js', import.meta.url);

@@ -2,8 +2,8 @@
 // Every shard of one build lists the same files with the same lengths: that list (the layout) is sent
 // once per build and then referred to by number, so a message is little more than the counters buffer.
 import { parentPort, workerData } from 'node:worker_threads';
-import type { InputLimits } from '../runtime/shard-format.js';
-import { decodeInput, sameLayout, type Decoded, type PackedFile } from './decode.js';
+import type { InputLimits } from '../contract/format.js';
+import { decodeInput, sameLayout, type Decoded, type PackedFile } from '../contract/decode.js';
 
 const limits = (workerData as { limits: InputLimits }).limits;
 const layouts = new Map<string, { id: number; files: PackedFile[] }>();

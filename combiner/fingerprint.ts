@@ -1,6 +1,6 @@
 /** Identity of a file version by its static maps (see merge.ts). */
 import { createHash } from 'node:crypto';
-import type { FileMaps } from '../runtime/shard-format.js';
+import type { FileMaps } from '../contract/format.js';
 
 const fingerprints = new WeakMap<object, string>();
 

@@ -10,7 +10,7 @@ import { combine, newRunId, removeDir, type CombineOptions, type CombineSummary 
 import { checkEvent, eventOptions } from './event.js';
 import { formatSummary } from './summary.js';
 import type { Thresholds } from './reports.js';
-import type { InputLimits } from '../runtime/shard-format.js';
+import type { InputLimits } from '../contract/format.js';
 
 export interface CombineEvent {
   bucket: string;

@@ -13,4 +13,4 @@ export type { PathMapping, PrefixDetection } from './paths.js';
 export type { Metric, Thresholds } from './reports.js';
 export { S3AccessError, type S3Settings } from './s3.js';
 export type { IngestProgress, Skipped, SkipKind } from './ingest.js';
-export type { InputLimits } from '../runtime/shard-format.js';
+export type { InputLimits } from '../contract/format.js';

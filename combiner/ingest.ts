@@ -3,7 +3,7 @@
  * them to the merger. An invalid input is skipped whole and reported; only I/O that keeps failing after
  * retries (S3 unreachable, access denied) stops the run.
  */
-import { DEFAULT_LIMITS, ShardFormatError, type InputLimits } from '../runtime/shard-format.js';
+import { DEFAULT_LIMITS, ShardFormatError, type InputLimits } from '../contract/format.js';
 import { createDecoder, type Decoder } from './decode-pool.js';
 import { InputRejectedError, type CoverageMerger } from './merge.js';
 import type { SourceItem } from './sources.js';

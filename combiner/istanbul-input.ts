@@ -5,7 +5,7 @@
  */
 import {
   DEFAULT_LIMITS, LIMIT_FLAGS, isSafeName, quotePath, type BranchMapping, type FileMaps, type FnMapping, type InputLimits, type Range,
-} from '../runtime/shard-format.js';
+} from '../contract/format.js';
 import { InputRejectedError } from './errors.js';
 import { mapsFingerprint } from './fingerprint.js';
 

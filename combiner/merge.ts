@@ -11,8 +11,8 @@ import libCoverage, { type CoverageMap, type FileCoverageData } from 'istanbul-l
 import {
   DEFAULT_LIMITS, FORMAT_VERSION, LIMIT_FLAGS, MAPS_FORMAT, SHARD_FORMAT, SHARD_VERSION, ShardFormatError, arrayToCounters, checkCountersMatchMaps,
   computeMapId, ownFile, projectPathProblem, quotePath, type InputLimits, type BuildManifest, type FileCounters, type FileMaps, type MapsDocument, type Shard,
-} from '../runtime/shard-format.js';
-import { packShard, type PackedFile, type PackedShard } from './decode.js';
+} from '../contract/format.js';
+import { packShard, type PackedFile, type PackedShard } from '../contract/decode.js';
 import { InputRejectedError } from './errors.js';
 import { mapsFingerprint } from './fingerprint.js';
 import { validateFileCoverage } from './istanbul-input.js';

@@ -11,7 +11,7 @@ import { relative, resolve, sep } from 'node:path';
 import type { CoverageMap, CoverageSummary } from 'istanbul-lib-coverage';
 import type libReportType from 'istanbul-lib-report';
 import type reportsType from 'istanbul-reports';
-import { projectPathProblem } from '../runtime/shard-format.js';
+import { projectPathProblem } from '../contract/format.js';
 import { assertInside } from './paths.js';
 
 const require = createRequire(import.meta.url);

@@ -4,7 +4,7 @@
  */
 import type { ListObjectsV2CommandOutput, S3Client } from '@aws-sdk/client-s3';
 import { CoverageEnvError, readFlag, readRegion, readS3Endpoint, type EnvProblem } from '../runtime/env.js';
-import { ShardFormatError, checkStoredSize, type InputLimits } from '../runtime/shard-format.js';
+import { ShardFormatError, checkStoredSize, type InputLimits } from '../contract/format.js';
 
 type Sdk = typeof import('@aws-sdk/client-s3');
 let sdkPromise: Promise<Sdk> | undefined;

@@ -1,5 +1,5 @@
 /**
- * Where inputs come from: an S3 bucket laid out as runtime/shard-format.ts says, or a directory (the
+ * Where inputs come from: an S3 bucket laid out as contract/keys.ts says, or a directory (the
  * same layout copied down, plain `coverage-final.json` files, nyc's `.nyc_output`). Each source yields
  * items; an item reads its bytes and can load the maps document its shard points at.
  */
@@ -10,7 +10,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import {
   DEFAULT_LIMITS, checkStoredSize, combinedRoot, decodeJsonGz, keySegment, mapsKeyNear, normalizePrefix, parseMaps, parseShardKey,
   type InputLimits, type MapsDocument,
-} from '../runtime/shard-format.js';
+} from '../contract/format.js';
 import { getObjectBytes, listObjects, type ListedObject, type RetryOptions } from './s3.js';
 
 export interface SourceItem {

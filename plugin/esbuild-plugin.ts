@@ -7,7 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import type { BuildResult, OnLoadArgs, OnLoadResult, PartialMessage, Plugin, PluginBuild } from 'esbuild';
 import { BUILD_DEBUG_VARIABLE, parseFlag } from '../runtime/env.js';
-import { MANIFEST_FILE } from '../runtime/shard-format.js';
+import { MANIFEST_FILE } from '../contract/format.js';
 import { InstrumentCache, fromInstrumented, type Loaded } from './cache.js';
 import { InstrumentError, LEAN_HELPER, withInlineMap } from './instrumented.js';
 import { manifestSignature, mergeEntries, renderManifest, writeManifest } from './manifest.js';

@@ -11,5 +11,5 @@ export { InstrumentError } from './instrumented.js';
 export type { CodeLoader, SourceLocation } from './instrumented.js';
 export { CoverageOptionsError, DEFAULT_EXCLUDE, DEFAULT_EXTENSIONS, DEFAULT_CACHE_DIR } from './options.js';
 export type { CoverageInstrumentOptions } from './options.js';
-export { MANIFEST_FILE } from '../runtime/shard-format.js';
-export type { BuildManifest, FileMaps } from '../runtime/shard-format.js';
+export { MANIFEST_FILE } from '../contract/format.js';
+export type { BuildManifest, FileMaps } from '../contract/format.js';

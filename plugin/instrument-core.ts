@@ -14,7 +14,7 @@ import type { NodePath, PluginObj, types as BabelTypes } from '@babel/core';
 import istanbul from 'istanbul-lib-instrument';
 import type { ProgramVisitorResult } from 'istanbul-lib-instrument';
 import { COVERAGE_GLOBAL } from '../runtime/coverage-global.js';
-import type { FileMaps } from '../runtime/shard-format.js';
+import type { FileMaps } from '../contract/format.js';
 import { compactIncrements, shiftMappings, shortName } from './compact-counters.js';
 import type { DecoratorsFlavor } from './options.js';
 import { InstrumentError, LEAN_HELPER_GLOBAL, type CodeLoader, type Instrumented } from './instrumented.js';

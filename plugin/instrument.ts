@@ -9,7 +9,7 @@ import { recordChained } from './registry.js';
 import { instrumentSpec } from './request.js';
 import { coverageKey, loaderFor } from './select.js';
 import { toolVersions } from './versions.js';
-import type { FileMaps } from '../runtime/shard-format.js';
+import type { FileMaps } from '../contract/format.js';
 
 export type InstrumentOptions = Pick<CoverageInstrumentOptions, 'cwd' | 'lean' | 'ignoreClassMethods'> & {
   /** Decorator syntax of the file. @default 'legacy' when the code parses so, else 'standard' */

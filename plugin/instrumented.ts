@@ -4,7 +4,7 @@
  * loaded only when a file must be instrumented, so a build served from the cache, and a build with
  * coverage off, never load Babel.
  */
-import type { FileMaps } from '../runtime/shard-format.js';
+import type { FileMaps } from '../contract/format.js';
 
 export type CodeLoader = 'ts' | 'tsx' | 'js' | 'jsx';
 

@@ -1,5 +1,5 @@
 /**
- * The build manifest (runtime/shard-format.ts `BuildManifest`) written next to the bundle: the static
+ * The build manifest (contract/documents.ts `BuildManifest`) written next to the bundle: the static
  * maps of every instrumented file, so lean bundles carry counters only and the combiner can report
  * files that were bundled but never ran.
  *
@@ -11,7 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { statSync, type BigIntStats } from 'node:fs';
 import { mkdir, open, rename } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { FORMAT_VERSION, MANIFEST_FORMAT, parseManifest } from '../runtime/shard-format.js';
+import { FORMAT_VERSION, MANIFEST_FORMAT, parseManifest } from '../contract/format.js';
 
 /** Coverage key -> JSON text of that file's FileMaps. */
 export type ManifestEntries = Map<string, string>;

@@ -4,7 +4,7 @@
  */
 import { resolve } from 'node:path';
 import type { Metafile } from 'esbuild';
-import type { FileMaps } from '../runtime/shard-format.js';
+import type { FileMaps } from '../contract/format.js';
 
 const byAbsolutePath = new Map<string, FileMaps>();
 

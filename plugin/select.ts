@@ -5,7 +5,7 @@
 import { createRequire } from 'node:module';
 import { extname, relative, sep } from 'node:path';
 import type TestExclude from 'test-exclude';
-import { projectPathProblem } from '../runtime/shard-format.js';
+import { projectPathProblem } from '../contract/format.js';
 import type { CodeLoader } from './instrumented.js';
 import type { ResolvedOptions } from './options.js';
 

@@ -14,7 +14,7 @@ import { fs } from './fs.js';
 import { findManifest, readManifestEntries, type ManifestEntry } from './manifest.js';
 import { chooseUploadPath, classifyError, createS3Store, UploadError, type ObjectStore, type UploadPath } from './s3.js';
 import { gzipSync } from 'node:zlib';
-import { mapsKey, probeKey, shardKey, type Shard } from './shard-format.js';
+import { mapsKey, probeKey, shardKey, type Shard } from '../contract/format.js';
 import {
   buildShard, mapIdOf, mapsDocumentText, readLiveCoverage, selectMapsText, takeSnapshot,
   type LiveCoverage,

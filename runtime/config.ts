@@ -9,7 +9,7 @@ import {
   DEFAULT_PREFIX, DEFAULT_UPLOAD_TIMEOUT_SECONDS, MAX_UPLOAD_TIMEOUT_SECONDS, ORIGINAL_HANDLER_VARIABLE, RUNTIME_VARIABLES,
   isCoverageEnabled, readChoice, readFlag, readRegion, readS3Endpoint, readSecondsAsMs, readString, type Env, type EnvProblem,
 } from './env.js';
-import { normalizePrefix } from './shard-format.js';
+import { normalizePrefix } from '../contract/format.js';
 
 export { isCoverageEnabled } from './env.js';
 

@@ -22,6 +22,8 @@ export interface LayerFile { path: string; data: Buffer; mode: number }
 const PKG = 'nodejs/node_modules/lambda-coverage';
 /** Modules of dist/runtime that are never loaded inside Lambda. */
 const NOT_IN_LAYER = new Set(['layer-build.js']);
+/** Modules of dist/contract only the combiner loads. */
+const CONTRACT_NOT_IN_LAYER = new Set(['scan.js', 'decode.js']);
 
 /** The lambda-coverage package this file belongs to (from dist/runtime or, in tests, runtime/). */
 function packageRoot(): string {
@@ -58,6 +60,11 @@ export function layerFiles(root = packageRoot()): LayerFile[] {
     },
   ];
   for (const n of names) files.push({ path: `${PKG}/dist/runtime/${n}`, data: readFileSync(join(runtimeDir, n)), mode: 0o644 });
+  // The contract modules the runtime imports (not the combiner's bulk readers, scan.js and decode.js).
+  const contractDir = join(root, 'dist', 'contract');
+  for (const n of readdirSync(contractDir).filter((f) => f.endsWith('.js') && !CONTRACT_NOT_IN_LAYER.has(f)).sort()) {
+    files.push({ path: `${PKG}/dist/contract/${n}`, data: readFileSync(join(contractDir, n)), mode: 0o644 });
+  }
   // The shim as `npm run build` bundled it (one module and the chunks of its lazy imports), not the
   // source layer/shim.mjs, which would load dist/runtime's modules one by one at cold start.
   const bundled = join(root, 'dist', 'layer');

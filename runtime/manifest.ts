@@ -4,7 +4,7 @@
  * LAMBDA_TASK_ROOT, else in LAMBDA_TASK_ROOT.
  */
 import { dirname, join, relative, resolve, sep } from 'node:path';
-import { FORMAT_VERSION, MANIFEST_FILE, MANIFEST_FORMAT, parseManifest, type BuildManifest } from './shard-format.js';
+import { FORMAT_VERSION, MANIFEST_FILE, MANIFEST_FORMAT, parseManifest, type BuildManifest } from '../contract/format.js';
 
 import { fs } from './fs.js';
 

@@ -5,7 +5,7 @@
 import {
   FORMAT_VERSION, MAPS_FORMAT, SHARD_FORMAT, SHARD_VERSION, computeMapId,
   type BuildManifest, type FileCounters, type FileMaps, type MapsDocument, type Shard,
-} from './shard-format.js';
+} from '../contract/format.js';
 import { COVERAGE_GLOBAL } from './coverage-global.js';
 
 /** One entry of `__coverage__`: lean (counters only) or a full Istanbul FileCoverage object. */

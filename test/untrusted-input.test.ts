@@ -4,13 +4,13 @@
 // the general path) refuse the same inputs.
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { decodeInput, type PackedShard } from '../combiner/decode.js';
+import { decodeInput, type PackedShard } from '../contract/decode.js';
 import { CoverageMerger, InputRejectedError } from '../combiner/merge.js';
-import { scanShard } from '../combiner/shard-scan.js';
+import { scanShard } from '../contract/scan.js';
 import {
   DEFAULT_LIMITS, MAPS_FORMAT, SHARD_FORMAT, ShardFormatError, parseManifest, parseMaps, parseShard, projectPathProblem,
   type MapsDocument,
-} from '../runtime/shard-format.js';
+} from '../contract/format.js';
 
 const loc = { start: { line: 1, column: 0 }, end: { line: 1, column: 5 } };
 const fileMaps = (hash = 'h1') => ({

@@ -8,7 +8,7 @@
 import { combine, TooManyInvalidError, type CombineOptions } from '../combine.js';
 import { formatSummary, progressLine } from '../summary.js';
 import { DEFAULT_REPORTERS, METRICS, type Metric } from '../reports.js';
-import { DEFAULT_LIMITS, type InputLimits } from '../../runtime/shard-format.js';
+import { DEFAULT_LIMITS, type InputLimits } from '../../contract/format.js';
 import { EXIT_OK, EXIT_THRESHOLD, UsageError, type CliIO, type Command } from './io.js';
 import { parseOptions, renderHelp, type NumberRule, type OptionSpec } from './options.js';
 

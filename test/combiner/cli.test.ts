@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { localS3Env } from '../../scripts/local/s3.mjs';
-import { encodeJsonGz } from '../../runtime/shard-format.js';
+import { encodeJsonGz } from '../../contract/format.js';
 import { APP, NODE22, ROOT, instrument, invoke, localClient, putShard, runContainer, toShard, writeShardFiles } from './helpers.js';
 import { startS3Process, type S3Process } from './s3-process.js';
 

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../combiner/main.js';
-import { encodeJsonGz } from '../../runtime/shard-format.js';
+import { encodeJsonGz } from '../../contract/format.js';
 import { chromiumAvailable, dumpDom } from '../../scripts/local/chromium.mjs';
 import { APP, NODE22, ROOT, instrument, invoke, runContainer, sumData, toShard, writeShardFiles, type IstanbulData } from './helpers.js';
 

@@ -8,7 +8,7 @@
 //   1. never an exception other than the documented ones (a rejected input lands in `skipped`;
 //      combine() throws only the CombineError family; a bad --manifest only ShardFormatError/InputRejectedError);
 //   2. a mutated input is merged only if it still validates under the independent checker below,
-//      written from the contract in runtime/shard-format.ts, and then with exactly its own counts;
+//      written from the contract in contract/documents.ts, and then with exactly its own counts;
 //   3. nothing outside the source root is read: a canary file outside it (reached by absolute paths,
 //      `../`, and a symlink inside the root) never reaches a report, and fs.readFileSync is wrapped
 //      while combine() runs to record every path read (an observation of the combiner's reads).
@@ -23,7 +23,7 @@ import { combine } from '../../combiner/combine.js';
 import { ingest, newStats } from '../../combiner/ingest.js';
 import { CoverageMerger } from '../../combiner/merge.js';
 import { dirItems } from '../../combiner/sources.js';
-import { MANIFEST_FORMAT, MAPS_FORMAT, SHARD_FORMAT, decodeJsonGz, mapsKey, parseManifest, shardKey } from '../../runtime/shard-format.js';
+import { MANIFEST_FORMAT, MAPS_FORMAT, SHARD_FORMAT, decodeJsonGz, mapsKey, parseManifest, shardKey } from '../../contract/format.js';
 import { ROOT, instrument, invoke, manifestOf, projectWithCanary, runContainer, toShard } from './helpers.js';
 
 const SEED = 0x5eed_2026;
@@ -47,7 +47,7 @@ function prng(seed: number) {
 }
 type Rng = ReturnType<typeof prng>;
 
-// ---- the independent checker (from the contract in runtime/shard-format.ts) --------------------------
+// ---- the independent checker (from the contract in contract/documents.ts) --------------------------
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);

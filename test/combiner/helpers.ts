@@ -1,6 +1,6 @@
 // Real Istanbul coverage for the combiner tests: the fixture files are instrumented with
 // istanbul-lib-instrument, run in a fresh VM context per "container", and their __coverage__ turned
-// into shards with the shard-format encoder, exactly as the runtime does.
+// into shards with the contract's encoder, exactly as the runtime does.
 import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -10,7 +10,7 @@ import { createInstrumenter } from 'istanbul-lib-instrument';
 import {
   FORMAT_VERSION, MANIFEST_FORMAT, MAPS_FORMAT, SHARD_FORMAT, SHARD_VERSION, computeMapId, countersToArray, encodeJsonGz, mapsKey,
   shardKey, type BuildManifest, type FileMaps, type MapsDocument, type Shard,
-} from '../../runtime/shard-format.js';
+} from '../../contract/format.js';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../scripts/local/s3.mjs';
 
 export const APP = resolve(dirname(fileURLToPath(import.meta.url)), 'fixtures/app');

@@ -19,7 +19,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   FORMAT_VERSION, MAPS_FORMAT, SHARD_FORMAT, SHARD_VERSION, encodeJsonGz, mapsKey, shardKey,
   type FileMaps, type MapsDocument, type Shard,
-} from '../../runtime/shard-format.js';
+} from '../../contract/format.js';
 import { combine } from '../../combiner/combine.js';
 import { chromiumAvailable, dumpDom } from '../../scripts/local/chromium.mjs';
 import { localS3Env } from '../../scripts/local/s3.mjs';

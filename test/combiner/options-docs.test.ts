@@ -13,7 +13,7 @@ import { docType, flagText } from '../../combiner/commands/options.js';
 import { EVENT_FIELDS } from '../../combiner/event.js';
 import type { CombineEvent } from '../../combiner/handler.js';
 import { METRICS } from '../../combiner/reports.js';
-import { LIMIT_FLAGS } from '../../runtime/shard-format.js';
+import { LIMIT_FLAGS } from '../../contract/format.js';
 import { ROOT } from './helpers.js';
 
 interface Row { cell: string; flags: string[]; type: string; default: string }

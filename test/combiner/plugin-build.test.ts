@@ -14,7 +14,7 @@ import { main } from '../../combiner/main.js';
 import {
   FORMAT_VERSION, MANIFEST_FILE, MAPS_FORMAT, SHARD_FORMAT, computeMapId, countersToArray, parseManifest,
   type FileMaps, type Shard,
-} from '../../runtime/shard-format.js';
+} from '../../contract/format.js';
 import { APP, writeShardFiles, type IstanbulData } from './helpers.js';
 
 let work: string;

@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { combine } from '../../combiner/combine.js';
 import { coverageInstrument } from '../../plugin/index.js';
 import { buildLayer } from '../../runtime/layer-build.js';
-import { MANIFEST_FILE } from '../../runtime/shard-format.js';
+import { MANIFEST_FILE } from '../../contract/format.js';
 import { ricAvailable, startContainer, type Container } from '../../scripts/local/lambda.mjs';
 import { LOCAL_CREDENTIALS, localS3Env, startLocalS3, type LocalS3 } from '../../scripts/local/s3.mjs';
 import { APP, ROOT, sumData, type IstanbulData } from './helpers.js';

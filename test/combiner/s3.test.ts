@@ -8,7 +8,7 @@ import { DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, PutObjectC
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { combine } from '../../combiner/combine.js';
 import { createHandler } from '../../combiner/handler.js';
-import { encodeJsonGz, type MapsDocument, type Shard } from '../../runtime/shard-format.js';
+import { encodeJsonGz, type MapsDocument, type Shard } from '../../contract/format.js';
 import { LOCAL_CREDENTIALS } from '../../scripts/local/s3.mjs';
 import { startS3Process, type S3Process } from './s3-process.js';
 import { APP, instrument, invoke, localClient, putShard, runContainer, sumData, toShard, type IstanbulData } from './helpers.js';

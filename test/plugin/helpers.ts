@@ -8,7 +8,7 @@ import { promisify } from 'node:util';
 import * as esbuild from 'esbuild';
 import type { FileCoverageData } from 'istanbul-lib-coverage';
 import { vi } from 'vitest';
-import type { Range } from '../../runtime/shard-format.js';
+import type { Range } from '../../contract/format.js';
 import { COVERAGE_GLOBAL } from '../../runtime/coverage-global.js';
 
 const execFileAsync = promisify(execFile);

@@ -8,9 +8,9 @@ import { autoWorkers, DEFAULT_EXCLUDE, DEFAULT_EXTENSIONS, resolveOptions } from
 import { coverageKey, createSelector, extensionsFilter, literalPieces, loaderFor } from '../../plugin/select.js';
 import { DecoratorsResolver, parseJsonc } from '../../plugin/tsconfig.js';
 import { manifestSignature, mergeEntries, readManifestEntries, renderManifest, writeManifest } from '../../plugin/manifest.js';
-import { parseManifest } from '../../runtime/shard-format.js';
+import { parseManifest } from '../../contract/format.js';
 import { decodeEntry, decodePack, encodeEntry, encodePack, InstrumentCache } from '../../plugin/cache.js';
-import type { FileMaps } from '../../runtime/shard-format.js';
+import type { FileMaps } from '../../contract/format.js';
 
 const cwd = '/proj';
 const paths = [

@@ -6,7 +6,7 @@ import * as esbuild from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodePack } from '../../plugin/cache.js';
 import { coverageInstrument, instrument, MANIFEST_FILE } from '../../plugin/index.js';
-import { checkCountersMatchMaps, countersToArray, parseManifest, type BuildManifest } from '../../runtime/shard-format.js';
+import { checkCountersMatchMaps, countersToArray, parseManifest, type BuildManifest } from '../../contract/format.js';
 import { buildOptions, captureStderr, makeProject, readJson, runBundle, sliceRange, type Coverage } from './helpers.js';
 
 let project: { dir: string; cleanup: () => void };

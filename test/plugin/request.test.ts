@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { coverageInstrument } from '../../plugin/index.js';
 import { instrumentSource } from '../../plugin/instrument-core.js';
 import { canonicalJson, cacheKey, instrumentSpec, type InstrumentSpec } from '../../plugin/request.js';
-import { MANIFEST_FILE } from '../../runtime/shard-format.js';
+import { MANIFEST_FILE } from '../../contract/format.js';
 import { buildOptions, makeProject } from './helpers.js';
 
 const CODE = `export class Widget {

@@ -4,7 +4,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as esbuild from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MANIFEST_FILE, parseManifest } from '../../runtime/shard-format.js';
+import { MANIFEST_FILE, parseManifest } from '../../contract/format.js';
 import { buildOptions, captureStderr, makeProject, readJson, runBundle } from './helpers.js';
 
 type PluginModule = typeof import('../../plugin/index.js');

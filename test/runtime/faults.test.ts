@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nodeBinary, ricAvailable, startContainer, type Container, type ContainerOptions } from '../../scripts/local/lambda.mjs';
 import { startLocalS3, type LocalS3 } from '../../scripts/local/s3.mjs';
 import { FIXTURE_PATH, expectedCounters, writeFixture, type Shape } from './fixtures.js';
-import { computeMapId } from '../../runtime/shard-format.js';
+import { computeMapId } from '../../contract/format.js';
 import { startProxy } from './proxy.js';
 import { awsListKeys, awsShard, coverageEnv, layerOpt, tempDir, waitFor, BUCKET } from './helpers.js';
 

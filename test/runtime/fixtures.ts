@@ -6,7 +6,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { FORMAT_VERSION, MANIFEST_FILE, MANIFEST_FORMAT, type BuildManifest, type FileMaps } from '../../runtime/shard-format.js';
+import { FORMAT_VERSION, MANIFEST_FILE, MANIFEST_FORMAT, type BuildManifest, type FileMaps } from '../../contract/format.js';
 
 export const FIXTURE_PATH = 'src/handler.ts';
 export const FIXTURE_HASH = 'hand-instrumented-v1';

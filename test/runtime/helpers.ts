@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { localS3Env } from '../../scripts/local/s3.mjs';
 import { buildLayer } from '../../runtime/layer-build.js';
-import { decodeJsonGz, parseMaps, parseShard, type MapsDocument, type Shard } from '../../runtime/shard-format.js';
+import { decodeJsonGz, parseMaps, parseShard, type MapsDocument, type Shard } from '../../contract/format.js';
 
 export const AWS = '/usr/bin/aws';
 export const BUCKET = 'cov-bucket';

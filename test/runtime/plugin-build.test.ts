@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { coverageInstrument } from '../../plugin/index.js';
 import { nodeBinary, ricAvailable, startContainer, type Container } from '../../scripts/local/lambda.mjs';
 import { localS3Env, startLocalS3, type LocalS3 } from '../../scripts/local/s3.mjs';
-import { checkCountersMatchMaps } from '../../runtime/shard-format.js';
+import { checkCountersMatchMaps } from '../../contract/format.js';
 import { COVERAGE_GLOBAL } from '../../runtime/coverage-global.js';
 import { awsListKeys, awsMaps, awsShard, coverageEnv, layerOpt, tempDir, BUCKET } from './helpers.js';
 

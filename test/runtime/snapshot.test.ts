@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { computeMapId, decodeJsonGz, encodeJsonGz, parseShard, checkCountersMatchMaps } from '../../runtime/shard-format.js';
+import { computeMapId, decodeJsonGz, encodeJsonGz, parseShard, checkCountersMatchMaps } from '../../contract/format.js';
 import { buildMapsDocument, buildShard, coverageFingerprint, mapIdOf, selectMaps, takeSnapshot, type LiveCoverage } from '../../runtime/snapshot.js';
 import { FIXTURE_HASH, FIXTURE_PATH, fixtureManifest, fixtureMaps } from './fixtures.js';
 
@@ -69,7 +69,7 @@ describe('maps from the manifest without parsing them', () => {
     const { join } = await import('node:path');
     const { readManifestEntries } = await import('../../runtime/manifest.js');
     const { mapsDocumentText, selectMapsText } = await import('../../runtime/snapshot.js');
-    const { parseMaps } = await import('../../runtime/shard-format.js');
+    const { parseMaps } = await import('../../contract/format.js');
     const manifest = fixtureManifest([fixtureMaps(), fixtureMaps('src/(quoted) ü.ts', 'h2'), fixtureMaps('src/unused.ts', 'h3')]);
     const dir = mkdtempSync(join(tmpdir(), 'lc-manifest-'));
     const header = JSON.stringify({ ...manifest, files: {} }).slice(0, -3);

@@ -12,7 +12,7 @@
  */
 import {
   DEFAULT_LIMITS, SHARD_FORMAT, SHARD_VERSIONS_READ, boundMessage, shardNeedsHashes, isHash, isSafeName, projectPathProblem, quotePath, type InputLimits, type Shard,
-} from '../runtime/shard-format.js';
+} from './format.js';
 import type { PackedFile, PackedShard } from './decode.js';
 
 const QUOTE = 0x22;

@@ -6,8 +6,8 @@
 import {
   DEFAULT_LIMITS, MANIFEST_FORMAT, MAPS_FORMAT, SHARD_FORMAT, gunzipMaybe, parseJsonText, parseShard,
   type FileCounters, type InputLimits, type Shard,
-} from '../runtime/shard-format.js';
-import { scanShard } from './shard-scan.js';
+} from './format.js';
+import { scanShard } from './scan.js';
 
 export type InputKind = 'shard' | 'maps' | 'manifest' | 'summary' | 'istanbul';
 

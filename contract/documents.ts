@@ -1,14 +1,15 @@
 /**
- * The S3 data contract between the runtime (writer) and the combiner (reader), and the build
- * manifest the plugin writes beside a bundle. Nothing else in the project knows these layouts.
- *
- * Pure: no fs, no network, no SDK. (gzip comes from node:zlib, which every Lambda runtime has.)
- *
- * Layout:
- *   {prefix}{functionName}/shards/{containerId}.json.gz   cumulative counters of one container (overwritten)
- *   {prefix}{functionName}/maps/{mapId}.json.gz           static maps the shards point at (written once)
- *   {prefix}combined/{runId}/…                             combiner output
+ * The documents the parts exchange: shards (runtime → combiner), maps documents (written once per
+ * build) and build manifests (plugin → runtime and combiner): their types, format versions and the
+ * versions read, encoding, and validation at the boundary (with the bounds of limits.ts). Pure: no fs,
+ * no network, no SDK (gzip comes from node:zlib, which every Lambda runtime has).
  */
+import { ShardFormatError } from './errors.js';
+import {
+  DEFAULT_LIMITS, checkJsonDepth, isHash, isSafeName, overBound, projectPathProblem, quotePath, type InputLimits,
+} from './limits.js';
+
+export { ShardFormatError };
 
 // node:crypto and node:zlib are taken on first use: the layer imports this module at cold start only
 // for its constants, and loading node:crypto there would cost more than the rest of the layer's init.
@@ -92,175 +93,6 @@ export interface BuildManifest {
   /** Tool versions that produced the counters (informational). */
   generator: string;
   files: Record<string, FileMaps>;
-}
-
-export class ShardFormatError extends Error {
-  override name = 'ShardFormatError';
-}
-
-/**
- * What one input may cost a reader. Everything read back from S3 or a directory is untrusted (any role
- * that can write under the prefix can write it), so each input is bounded before it is inflated, parsed
- * or merged; over a bound it is refused, named, and the combine goes on. The defaults fit real fleets
- * with room to spare: a 321-file function's shard is 2.4 KB gzip'd, its maps document about 1 MB.
- */
-export interface InputLimits {
-  /** Largest shard or plain coverage file, as stored and inflated (bytes). @default 32 MiB */
-  maxInputBytes: number;
-  /** Largest maps document or build manifest, as stored and inflated (bytes). @default 256 MiB */
-  maxMapsBytes: number;
-  /** Files in one shard, maps document, manifest or coverage file. @default 50,000 */
-  maxFiles: number;
-  /** Counters of one file (statements + functions + branch arms). @default 1,000,000 */
-  maxCounters: number;
-  /** Characters of one file path. @default 1,024 */
-  maxPathLength: number;
-}
-
-export const DEFAULT_LIMITS: Readonly<InputLimits> = Object.freeze({
-  maxInputBytes: 32 * 1024 * 1024,
-  maxMapsBytes: 256 * 1024 * 1024,
-  maxFiles: 50_000,
-  maxCounters: 1_000_000,
-  maxPathLength: 1024,
-});
-
-/** The combiner's flag for each bound, named in every message about it. */
-export const LIMIT_FLAGS: Readonly<Record<keyof InputLimits, string>> = {
-  maxInputBytes: '--max-shard-mb', maxMapsBytes: '--max-maps-mb', maxFiles: '--max-files',
-  maxCounters: '--max-counters', maxPathLength: '--max-path-length',
-};
-
-/** The message for an input over one of its bounds: what was found, the bound, and the flag. */
-export function boundMessage(what: string, name: keyof InputLimits, limits: InputLimits, found?: string): string {
-  const n = limits[name];
-  const bytes = name === 'maxInputBytes' || name === 'maxMapsBytes';
-  const bound = !bytes ? String(n) : n < 1048576 ? `${n} bytes` : `${+(n / 1048576).toFixed(3)} MiB`;
-  return `${what ? `${what}: ` : ''}${found ? `${found}, ` : ''}over the bound of ${bound} (raise it with ${LIMIT_FLAGS[name]} if this input is genuine)`;
-}
-
-function overBound(what: string, name: keyof InputLimits, limits: InputLimits, found?: string): never {
-  throw new ShardFormatError(boundMessage(what, name, limits, found));
-}
-
-/** Deeper than any document of the contract or of Istanbul (about 9 levels): refused before parsing. */
-export const MAX_JSON_DEPTH = 64;
-
-/**
- * Refuses JSON text nested deeper than MAX_JSON_DEPTH before JSON.parse builds it: a few bytes of
- * `[[[[…` would otherwise become a million objects. One pass over the bytes, strings skipped.
- */
-export function checkJsonDepth(raw: Uint8Array, what: string): void {
-  let depth = 0;
-  let inString = false;
-  for (let i = 0; i < raw.length; i++) {
-    const c = raw[i]!;
-    if (inString) {
-      if (c === 0x5c) i++;
-      else if (c === 0x22) inString = false;
-    } else if (c === 0x22) {
-      inString = true;
-    } else if (c === 0x5b || c === 0x7b) {
-      if (++depth > MAX_JSON_DEPTH) throw new ShardFormatError(`${what}: nested deeper than ${MAX_JSON_DEPTH} levels; no coverage document is`);
-    } else if (c === 0x5d || c === 0x7d) {
-      depth--;
-    }
-  }
-}
-
-/** Throws when an object's stored size is over its bound (checked from a listing before it is read). */
-export function checkStoredSize(bytes: number, what: string, limits: InputLimits, bound: 'maxInputBytes' | 'maxMapsBytes'): void {
-  if (bytes > limits[bound]) overBound(what, bound, limits, `${bytes} bytes stored`);
-}
-
-/**
- * Characters no file path of a project needs and that would change what a report means: C0/C1
- * controls (a newline starts a new lcov record, escapes rewrite a terminal), the markup characters
- * istanbul-reports does not escape everywhere (breadcrumbs, XML attributes, html-spa's inline
- * script), line separators, and bidirectional overrides (a name that reads as another).
- */
-const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
-// eslint-disable-next-line no-control-regex
-const UNSAFE_CHARS = /[\u0000-\u001f\u007f-\u009f<>"\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]/;
-
-/**
- * Why `p` is not a path of the contract, or undefined when it is one: a relative POSIX path inside
- * the project (no leading `/`, drive letter or backslash, no `.`, `..` or empty segment), of safe
- * characters, at most `maxLength` long. Shards, maps documents and manifests carry only such paths.
- */
-export function projectPathProblem(p: unknown, maxLength: number = DEFAULT_LIMITS.maxPathLength): string | undefined {
-  if (typeof p !== 'string' || p === '') return 'is empty or not a string';
-  if (p.length > maxLength) return `is ${p.length} characters long, over the bound of ${maxLength} (raise it with ${LIMIT_FLAGS.maxPathLength})`;
-  if (UNSAFE_CHARS.test(p)) return 'contains a control, markup or direction-changing character';
-  if (p.includes('\\')) return 'contains a backslash (paths use /)';
-  if (p.startsWith('/') || /^[A-Za-z]:/.test(p)) return 'is absolute (paths are relative to the project root)';
-  for (const seg of p.split('/')) {
-    // `__proto__` as a key of a plain object would set its prototype instead of adding an entry.
-    if (seg === '__proto__') return 'has a "__proto__" segment';
-    if (seg === '' || seg === '.' || seg === '..') return `has a ${seg === '' ? 'empty' : `"${seg}"`} segment (paths stay inside the project)`;
-  }
-  if (LONE_SURROGATE.test(p)) return 'is not well-formed Unicode';
-  return undefined;
-}
-
-/** A file path inside a document, quoted for a message (cut short: it is untrusted). */
-export function quotePath(p: string): string {
-  return JSON.stringify(p.length > 120 ? `${p.slice(0, 120)}…` : p);
-}
-
-/** A name a report prints (function names, branch types): bounded, and no line or markup breaks. */
-export function isSafeName(s: unknown, maxLength: number): s is string {
-  return typeof s === 'string' && s.length <= maxLength && !UNSAFE_CHARS.test(s);
-}
-
-/** `coverage/` stays, `coverage` becomes `coverage/`, `` and `/` become ``. */
-export function normalizePrefix(prefix: string | undefined): string {
-  const p = (prefix ?? '').replace(/^\/+/, '');
-  return p === '' || p.endsWith('/') ? p : `${p}/`;
-}
-
-/** S3 keys may not be built from unvetted strings: names become one safe path segment. */
-export function keySegment(value: string): string {
-  const s = value.replace(/[^A-Za-z0-9._=-]/g, '_').replace(/^\.+/, '_');
-  return s === '' ? '_' : s.slice(0, 200);
-}
-
-export function shardKey(prefix: string, functionName: string, containerId: string): string {
-  return `${normalizePrefix(prefix)}${keySegment(functionName)}/shards/${keySegment(containerId)}.json.gz`;
-}
-
-export function mapsKey(prefix: string, functionName: string, mapId: string): string {
-  return `${normalizePrefix(prefix)}${keySegment(functionName)}/maps/${keySegment(mapId)}.json.gz`;
-}
-
-/** Where the combiner writes: `{prefix}combined/`, never read back as input. */
-export function combinedRoot(prefix: string): string {
-  return `${normalizePrefix(prefix)}combined/`;
-}
-
-export function combinedPrefix(prefix: string, runId: string): string {
-  return `${combinedRoot(prefix)}${keySegment(runId)}/`;
-}
-
-/** The object the deep health check writes to prove the function can write to its prefix. */
-export function probeKey(prefix: string, functionName: string): string {
-  return `${normalizePrefix(prefix)}${keySegment(functionName)}/health/probe.json`;
-}
-
-/** `{prefix}{fn}/shards/x.json.gz` → `{prefix}{fn}/maps/{mapId}.json.gz`: maps sit beside their shards. */
-export function mapsKeyNear(shardKeyOrPath: string, mapId: string): string {
-  const parts = shardKeyOrPath.split('/');
-  const dir = parts.slice(0, -2).join('/');
-  return `${dir === '' ? '' : `${dir}/`}maps/${keySegment(mapId)}.json.gz`;
-}
-
-/** The function a key names when it is a shard key under `prefix` (`{prefix}{fn}/shards/x.json[.gz]`). */
-export function parseShardKey(prefix: string, key: string): { functionName: string } | undefined {
-  const p = normalizePrefix(prefix);
-  if (!key.startsWith(p)) return undefined;
-  const parts = key.slice(p.length).split('/');
-  if (parts.length !== 3 || parts[0] === '' || parts[1] !== 'shards' || !/^[^/]+\.json(\.gz)?$/.test(parts[2]!)) return undefined;
-  return { functionName: parts[0]! };
 }
 
 /** A maps id is content-addressed by the (path, hash) pairs, so every container of one build shares it. */
@@ -374,11 +206,6 @@ function checkCounters(c: unknown, what: string, hashRequired: boolean, limits: 
   if (!armsOk) fail(what, '"b" must be an array of arrays of non-negative integers');
   if (n > limits.maxCounters) overBound(what, 'maxCounters', limits, `${n} counters`);
   return fc as unknown as FileCounters;
-}
-
-/** Istanbul's hash of a file (hex, or base64 from other tools): what messages and reports may print. */
-export function isHash(h: unknown): h is string {
-  return typeof h === 'string' && /^[A-Za-z0-9+/=._:-]{1,256}$/.test(h);
 }
 
 /** Validates the shape of a shard (not yet against its maps: see `checkCountersMatchMaps`). */

@@ -3,7 +3,7 @@ import {
   SHARD_FORMAT, SHARD_VERSION, ShardFormatError, arrayToCounters, checkCountersMatchMaps, computeMapId,
   countersToArray, decodeJsonGz, encodeJsonGz, keySegment, mapsKey, normalizePrefix, parseShard, shardKey,
   type FileMaps, type Shard,
-} from '../runtime/shard-format.js';
+} from '../contract/format.js';
 
 const shard = (): Shard => ({
   format: SHARD_FORMAT, version: SHARD_VERSION, functionName: 'fn', functionVersion: '$LATEST',
