@@ -2,23 +2,24 @@
  * The one library call behind the CLI and the Lambda handler: read every input, merge, write reports,
  * check thresholds, optionally upload and write the result back as a shard.
  */
-import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { basename, dirname, join, resolve } from 'node:path';
+import { mkdir, readFile, stat } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
 import type { S3Client } from '@aws-sdk/client-s3';
 import libCoverage from 'istanbul-lib-coverage';
 import type { CoverageSummary } from 'istanbul-lib-coverage';
 import {
-  DEFAULT_LIMITS, LIMIT_FLAGS, checkStoredSize, combinedPrefix, mapsKeyNear, decodeJsonGz, encodeJsonGz, keySegment, normalizePrefix, parseManifest,
-  type BuildManifest, type InputLimits, type MapsDocument, type Shard,
+  DEFAULT_LIMITS, LIMIT_FLAGS, checkStoredSize, combinedPrefix, decodeJsonGz, keySegment, normalizePrefix, parseManifest,
+  type BuildManifest, type InputLimits,
 } from '../contract/format.js';
 import { ingest, newStats, type IngestProgress, type IngestStats, type Skipped } from './ingest.js';
 import { CoverageMerger, type BuildMode, type DroppedVersions, type MergeResult, type SpellingWarning } from './merge.js';
-import { parsePathMap, toKeySuffix, type PathMapping, type PrefixDetection } from './paths.js';
+import { parsePathMap, type PathMapping, type PrefixDetection } from './paths.js';
 import {
   DEFAULT_REPORTERS, METRICS, checkReporters, checkThresholds, sourceLookup, writeReports, type Metric, type SourceLookup, type Thresholds,
 } from './reports.js';
-import { createS3Client, getObjectBytes, putObject, type RetryOptions, type S3Settings } from './s3.js';
+import { parseS3Url, uploadReports, writeAsShard } from './publish.js';
+import { createS3Client, getObjectBytes, type RetryOptions, type S3Settings } from './s3.js';
 import { dirItems, s3Items, type SourceItem } from './sources.js';
 
 export interface CombineOptions extends S3Settings {
@@ -140,24 +141,6 @@ export function newRunId(now = new Date()): string {
   return `${now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}-${randomBytes(3).toString('hex')}`;
 }
 
-const CONTENT_TYPES: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8', '.css': 'text/css', '.js': 'text/javascript', '.json': 'application/json',
-  '.png': 'image/png', '.xml': 'application/xml', '.info': 'text/plain; charset=utf-8', '.txt': 'text/plain; charset=utf-8',
-  '.gz': 'application/gzip',
-};
-
-function contentType(file: string): string {
-  const m = /\.[^./]+$/.exec(file);
-  return (m && CONTENT_TYPES[m[0]]) ?? 'application/octet-stream';
-}
-
-async function pool<T>(items: readonly T[], n: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let i = 0;
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(n, items.length)) }, async () => {
-    while (i < items.length) await fn(items[i++]!);
-  }));
-}
-
 function totalsOf(summary: CoverageSummary): Record<Metric, MetricTotal> {
   const out = {} as Record<Metric, MetricTotal>;
   for (const m of METRICS) {
@@ -172,11 +155,6 @@ function allBuilds(sums: readonly CoverageSummary[]): CoverageSummary {
   const total = libCoverage.createCoverageSummary();
   for (const s of sums) total.merge(s);
   return total;
-}
-
-function parseS3Url(u: string): { bucket: string; key: string } | null {
-  const m = /^s3:\/\/([^/]+)\/(.+)$/.exec(u);
-  return m ? { bucket: m[1]!, key: m[2]! } : null;
 }
 
 /**
@@ -362,41 +340,4 @@ async function writeAllReports(merge: MergeResult, sums: readonly CoverageSummar
     thresholdErrors.push(`ERROR: No coverage data to check (${summary.shards} shards and ${summary.coverageFiles} coverage files read)`);
   }
   return { written, terminal, thresholdErrors };
-}
-
-async function uploadReports(client: S3Client, bucket: string, prefix: string, out: string, files: string[], concurrency: number, retry: RetryOptions): Promise<NonNullable<CombineResult['uploaded']>> {
-  const keys: string[] = [];
-  await pool(files, concurrency, async (file) => {
-    const key = `${prefix}${toKeySuffix(out, file)}`;
-    await putObject(client, bucket, key, await readFile(file), contentType(file), retry);
-    keys.push(key);
-  });
-  return { bucket, prefix, keys: keys.sort() };
-}
-
-/**
- * The merged result as a shard: to `s3://bucket/key` (maps beside it, `…/maps/{mapId}.json.gz`) or
- * to a local file (maps in `maps/` next to it, or next to its `shards/` folder).
- */
-async function writeAsShard(doc: { shard: Shard; maps: MapsDocument }, target: string, ctx: { cwd: string; client: S3Client | undefined; retry: RetryOptions }): Promise<NonNullable<CombineResult['asShard']>> {
-  const s3 = parseS3Url(target);
-  if (s3 && ctx.client) {
-    const mapsKey = mapsKeyNear(s3.key, doc.maps.mapId);
-    await putObject(ctx.client, s3.bucket, mapsKey, encodeJsonGz(doc.maps), 'application/gzip', ctx.retry);
-    await putObject(ctx.client, s3.bucket, s3.key, encodeJsonGz(doc.shard), 'application/gzip', ctx.retry);
-    return { shard: target, maps: `s3://${s3.bucket}/${mapsKey}` };
-  }
-  const file = resolve(ctx.cwd, target);
-  const mapsDir = basename(dirname(file)) === 'shards' ? join(dirname(dirname(file)), 'maps') : join(dirname(file), 'maps');
-  const mapsFile = join(mapsDir, `${keySegment(doc.maps.mapId)}.json.gz`);
-  await mkdir(mapsDir, { recursive: true });
-  await writeFile(mapsFile, encodeJsonGz(doc.maps));
-  await mkdir(dirname(file), { recursive: true });
-  await writeFile(file, encodeJsonGz(doc.shard));
-  return { shard: file, maps: mapsFile };
-}
-
-/** Removes a directory the caller made for one run (the Lambda handler's /tmp folder). */
-export async function removeDir(dir: string): Promise<void> {
-  await rm(dir, { recursive: true, force: true });
 }

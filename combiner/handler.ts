@@ -6,7 +6,8 @@
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { combine, newRunId, removeDir, type CombineOptions, type CombineSummary } from './combine.js';
+import { combine, newRunId, type CombineOptions, type CombineSummary } from './combine.js';
+import { removeDir } from './publish.js';
 import { checkEvent, eventOptions } from './event.js';
 import { formatSummary } from './summary.js';
 import type { Thresholds } from './reports.js';

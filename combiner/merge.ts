@@ -7,9 +7,9 @@
  * Memory is one accumulator per file version (typed arrays), never per input: shards are validated,
  * added and dropped one at a time.
  */
-import libCoverage, { type CoverageMap, type FileCoverageData } from 'istanbul-lib-coverage';
+import libCoverage, { type CoverageMap } from 'istanbul-lib-coverage';
 import {
-  DEFAULT_LIMITS, FORMAT_VERSION, LIMIT_FLAGS, MAPS_FORMAT, SHARD_FORMAT, SHARD_VERSION, ShardFormatError, arrayToCounters, checkCountersMatchMaps,
+  DEFAULT_LIMITS, FORMAT_VERSION, LIMIT_FLAGS, MAPS_FORMAT, SHARD_FORMAT, SHARD_VERSION, ShardFormatError, checkCountersMatchMaps,
   computeMapId, ownFile, projectPathProblem, quotePath, type InputLimits, type BuildManifest, type FileCounters, type FileMaps, type MapsDocument, type Shard,
 } from '../contract/format.js';
 import { packShard, type PackedFile, type PackedShard } from '../contract/decode.js';
@@ -17,7 +17,11 @@ import { InputRejectedError } from './errors.js';
 import { mapsFingerprint } from './fingerprint.js';
 import { validateFileCoverage } from './istanbul-input.js';
 import {
-  applyPathMap, detectBuildPrefix, isAbsolutePath, normalizeCoveragePath, sameFileSpelling, type PathMapping,
+  addInto, addRange, fitsShape, flatten, minHash, newVersion, shapeOf, sum, sumVersions, toCoverageMap, toMergedFile,
+  type MergedFile, type PlannedFile, type Version,
+} from './accumulator.js';
+import {
+  applyPathMap, detectBuildPrefix, isAbsolutePath, normalizeCoveragePath, pathMapHint, sameFileSpelling, type PathMapping,
   type PrefixDetection,
 } from './paths.js';
 
@@ -68,19 +72,6 @@ export interface MergedBuild {
   files: MergedFile[];
 }
 
-export interface MergedFile {
-  path: string;
-  hash: string;
-  maps: FileMaps;
-  s: Float64Array;
-  f: Float64Array;
-  b: number[][];
-  /** Newest time of any input counted here (ms). */
-  time: number;
-  /** When this version was first seen: the earliest start of any input counted here (ms). */
-  since: number;
-  inputs: number;
-}
 
 export interface MergeResult {
   builds: MergedBuild[];
@@ -98,22 +89,6 @@ export interface MergeResult {
   remapNeeded: string[];
 }
 
-interface Version {
-  path: string;
-  group: string;
-  fingerprint: string;
-  hashes: Set<string>;
-  maps: FileMaps;
-  s: Float64Array;
-  f: Float64Array;
-  b: Float64Array;
-  /** b[i] is b.subarray(bStart[i], bStart[i+1]). */
-  bStart: Uint32Array;
-  time: number;
-  since: number;
-  inputs: number;
-  saturated: boolean;
-}
 
 interface LayoutPlan {
   maps: MapsDocument;
@@ -123,20 +98,6 @@ interface LayoutPlan {
   entries: { v: Version; offset: number; nS: number; nF: number; time: number | undefined; since: number | undefined }[];
 }
 
-interface PlannedFile {
-  path: string;
-  hash: string;
-  maps: FileMaps;
-  /** Counters s, then f, then every branch's arms, at data[offset…]. */
-  data: ArrayLike<number>;
-  offset: number;
-  nS: number;
-  nF: number;
-  arms: readonly number[];
-  time: number;
-  /** When the input's container (or build) started: what decides which version is newest. */
-  since: number;
-}
 
 
 function parseTime(value: unknown): number | undefined {
@@ -488,122 +449,6 @@ export class CoverageMerger {
   }
 }
 
-/** `pass --path-map /build/dir=.` when an absolute path ends with a path the project has. */
-function pathMapHint(p: string, inside: ReadonlySet<string>): string | undefined {
-  if (!isAbsolutePath(p)) return undefined;
-  for (let i = p.indexOf('/', 1); i !== -1; i = p.indexOf('/', i + 1)) {
-    if (inside.has(p.slice(i + 1))) return `pass --path-map ${p.slice(0, i)}=. to merge it with ${quotePath(p.slice(i + 1))}`;
-  }
-  return undefined;
-}
-
-interface Shape { hash: string; s: number; f: number; arms: number[] }
-const shapes = new WeakMap<FileMaps, Shape>();
-
-function shapeOf(maps: FileMaps): Shape {
-  let shape = shapes.get(maps);
-  if (!shape) {
-    const nB = Object.keys(maps.branchMap).length;
-    const arms: number[] = [];
-    for (let i = 0; i < nB; i++) arms.push(maps.branchMap[i]?.locations?.length ?? -1);
-    shape = { hash: maps.hash, s: Object.keys(maps.statementMap).length, f: Object.keys(maps.fnMap).length, arms };
-    shapes.set(maps, shape);
-  }
-  return shape;
-}
-
-/** The check of checkCountersMatchMaps, on lengths cached per maps object (it runs for its message only when this fails). */
-function fitsShape(c: { hash: string; s: number; f: number; arms: readonly number[] }, maps: FileMaps): boolean {
-  const shape = shapeOf(maps);
-  if (c.hash !== shape.hash || c.s !== shape.s || c.f !== shape.f || c.arms.length !== shape.arms.length) return false;
-  for (let i = 0; i < c.arms.length; i++) if (c.arms[i] !== shape.arms[i]) return false;
-  return true;
-}
-
-function sum(xs: readonly number[]): number {
-  let n = 0;
-  for (const x of xs) n += x;
-  return n;
-}
-
-function flatten(file: { path: string; hash: string; maps: FileMaps; s: number[]; f: number[]; b: number[][] }): Omit<PlannedFile, 'time' | 'since'> {
-  const arms = file.b.map((a) => a.length);
-  const data = new Float64Array(file.s.length + file.f.length + sum(arms));
-  let o = 0;
-  data.set(file.s, o); o += file.s.length;
-  data.set(file.f, o); o += file.f.length;
-  for (const arm of file.b) { data.set(arm, o); o += arm.length; }
-  return { path: file.path, hash: file.hash, maps: file.maps, data, offset: 0, nS: file.s.length, nF: file.f.length, arms };
-}
-
-function newVersion(path: string, group: string, fingerprint: string, maps: FileMaps, arms: readonly number[]): Version {
-  const bStart = new Uint32Array(arms.length + 1);
-  for (let i = 0; i < arms.length; i++) bStart[i + 1] = bStart[i]! + arms[i]!;
-  return {
-    path, group, fingerprint, maps, hashes: new Set(), time: -Infinity, since: Infinity, inputs: 0, saturated: false,
-    s: new Float64Array(Object.keys(maps.statementMap).length),
-    f: new Float64Array(Object.keys(maps.fnMap).length),
-    b: new Float64Array(bStart[arms.length]!),
-    bStart,
-  };
-}
-
-const MAX = Number.MAX_SAFE_INTEGER;
-
-/** into[0…n) += from[at…at+n), saturating at MAX_SAFE_INTEGER. */
-function addRange(into: Float64Array, from: ArrayLike<number>, at: number, n: number, v: Version): void {
-  for (let i = 0; i < n; i++) {
-    let x = into[i]! + from[at + i]!;
-    if (x > MAX) { x = MAX; v.saturated = true; }
-    into[i] = x;
-  }
-}
-
-function addInto(v: Version, p: PlannedFile): void {
-  if (p.data.length === 0) return; // a manifest's zero counts
-  let at = p.offset;
-  addRange(v.s, p.data, at, p.nS, v); at += p.nS;
-  addRange(v.f, p.data, at, p.nF, v); at += p.nF;
-  addRange(v.b, p.data, at, v.b.length, v);
-}
-
-function sumVersions(a: Version, b: Version, path: string): Version {
-  const out: Version = {
-    ...a, path, hashes: new Set([...a.hashes, ...b.hashes]), time: Math.max(a.time, b.time), since: Math.min(a.since, b.since),
-    inputs: a.inputs + b.inputs, s: a.s.slice(), f: a.f.slice(), b: a.b.slice(), saturated: a.saturated || b.saturated,
-  };
-  addRange(out.s, b.s, 0, b.s.length, out);
-  addRange(out.f, b.f, 0, b.f.length, out);
-  addRange(out.b, b.b, 0, b.b.length, out);
-  return out;
-}
-
-function minHash(v: Version): string {
-  return [...v.hashes].sort()[0] ?? v.fingerprint;
-}
-
-function toMergedFile(v: Version): MergedFile {
-  const b: number[][] = [];
-  for (let i = 0; i + 1 < v.bStart.length; i++) b.push(Array.from(v.b.subarray(v.bStart[i]!, v.bStart[i + 1]!)));
-  return { path: v.path, hash: minHash(v), maps: v.maps, s: v.s, f: v.f, b, time: v.time, since: v.since, inputs: v.inputs };
-}
-
-/** Classic Istanbul objects, key === path. */
-export function toCoverageMap(files: readonly MergedFile[]): CoverageMap {
-  const data: Record<string, FileCoverageData & { hash: string }> = {};
-  for (const f of files) {
-    data[f.path] = {
-      path: f.path, hash: f.hash,
-      statementMap: f.maps.statementMap as FileCoverageData['statementMap'],
-      fnMap: f.maps.fnMap as unknown as FileCoverageData['fnMap'],
-      branchMap: f.maps.branchMap as unknown as FileCoverageData['branchMap'],
-      s: arrayToCounters(Array.from(f.s)),
-      f: arrayToCounters(Array.from(f.f)),
-      b: arrayToCounters(f.b),
-    };
-  }
-  return libCoverage.createCoverageMap(data);
-}
 
 function findSpellings(byPath: Map<string, Map<string, Version>>): SpellingWarning[] {
   const byFp = new Map<string, Set<string>>();
@@ -632,4 +477,4 @@ function findSpellings(byPath: Map<string, Map<string, Version>>): SpellingWarni
   return out;
 }
 
-export { ShardFormatError, InputRejectedError, mapsFingerprint, packShard, type PackedShard };
+export { ShardFormatError, InputRejectedError, mapsFingerprint, packShard, toCoverageMap, type MergedFile, type PackedShard };

@@ -3,6 +3,7 @@
  * untrusted names (S3 keys, paths inside coverage data) from escaping a local directory. Pure.
  */
 import { posix, relative, resolve, sep } from 'node:path';
+import { quotePath } from '../contract/format.js';
 
 export interface PathMapping {
   /** Prefix as it appears in the coverage data, e.g. `/home/runner/work/app`. */
@@ -125,4 +126,13 @@ export function assertInside(root: string, target: string): string {
     throw new UnsafePathError(`refusing to write ${t}: it is outside ${base}`);
   }
   return t;
+}
+
+/** `pass --path-map /build/dir=.` when an absolute path ends with a path the project has. */
+export function pathMapHint(p: string, inside: ReadonlySet<string>): string | undefined {
+  if (!isAbsolutePath(p)) return undefined;
+  for (let i = p.indexOf('/', 1); i !== -1; i = p.indexOf('/', i + 1)) {
+    if (inside.has(p.slice(i + 1))) return `pass --path-map ${p.slice(0, i)}=. to merge it with ${quotePath(p.slice(i + 1))}`;
+  }
+  return undefined;
 }

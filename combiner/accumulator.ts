@@ -1,0 +1,162 @@
+/**
+ * The merger's accumulators: one per file version, typed arrays summed by index and saturating at
+ * Number.MAX_SAFE_INTEGER, and what is read off them (a merged file, Istanbul coverage objects). Pure.
+ */
+import libCoverage, { type CoverageMap, type FileCoverageData } from 'istanbul-lib-coverage';
+import { arrayToCounters, type FileMaps } from '../contract/format.js';
+
+export interface MergedFile {
+  path: string;
+  hash: string;
+  maps: FileMaps;
+  s: Float64Array;
+  f: Float64Array;
+  b: number[][];
+  /** Newest time of any input counted here (ms). */
+  time: number;
+  /** When this version was first seen: the earliest start of any input counted here (ms). */
+  since: number;
+  inputs: number;
+}
+
+/** The running sums of one file version (path, group and static maps). */
+export interface Version {
+  path: string;
+  group: string;
+  fingerprint: string;
+  hashes: Set<string>;
+  maps: FileMaps;
+  s: Float64Array;
+  f: Float64Array;
+  b: Float64Array;
+  /** b[i] is b.subarray(bStart[i], bStart[i+1]). */
+  bStart: Uint32Array;
+  time: number;
+  since: number;
+  inputs: number;
+  saturated: boolean;
+}
+
+/** One file of an input, about to be added: its counters at data[offset…]. */
+export interface PlannedFile {
+  path: string;
+  hash: string;
+  maps: FileMaps;
+  /** Counters s, then f, then every branch's arms, at data[offset…]. */
+  data: ArrayLike<number>;
+  offset: number;
+  nS: number;
+  nF: number;
+  arms: readonly number[];
+  time: number;
+  /** When the input's container (or build) started: what decides which version is newest. */
+  since: number;
+}
+
+interface Shape { hash: string; s: number; f: number; arms: number[] }
+const shapes = new WeakMap<FileMaps, Shape>();
+
+export function shapeOf(maps: FileMaps): Shape {
+  let shape = shapes.get(maps);
+  if (!shape) {
+    const nB = Object.keys(maps.branchMap).length;
+    const arms: number[] = [];
+    for (let i = 0; i < nB; i++) arms.push(maps.branchMap[i]?.locations?.length ?? -1);
+    shape = { hash: maps.hash, s: Object.keys(maps.statementMap).length, f: Object.keys(maps.fnMap).length, arms };
+    shapes.set(maps, shape);
+  }
+  return shape;
+}
+
+/** The check of checkCountersMatchMaps, on lengths cached per maps object (it runs for its message only when this fails). */
+export function fitsShape(c: { hash: string; s: number; f: number; arms: readonly number[] }, maps: FileMaps): boolean {
+  const shape = shapeOf(maps);
+  if (c.hash !== shape.hash || c.s !== shape.s || c.f !== shape.f || c.arms.length !== shape.arms.length) return false;
+  for (let i = 0; i < c.arms.length; i++) if (c.arms[i] !== shape.arms[i]) return false;
+  return true;
+}
+
+export function sum(xs: readonly number[]): number {
+  let n = 0;
+  for (const x of xs) n += x;
+  return n;
+}
+
+export function flatten(file: { path: string; hash: string; maps: FileMaps; s: number[]; f: number[]; b: number[][] }): Omit<PlannedFile, 'time' | 'since'> {
+  const arms = file.b.map((a) => a.length);
+  const data = new Float64Array(file.s.length + file.f.length + sum(arms));
+  let o = 0;
+  data.set(file.s, o); o += file.s.length;
+  data.set(file.f, o); o += file.f.length;
+  for (const arm of file.b) { data.set(arm, o); o += arm.length; }
+  return { path: file.path, hash: file.hash, maps: file.maps, data, offset: 0, nS: file.s.length, nF: file.f.length, arms };
+}
+
+export function newVersion(path: string, group: string, fingerprint: string, maps: FileMaps, arms: readonly number[]): Version {
+  const bStart = new Uint32Array(arms.length + 1);
+  for (let i = 0; i < arms.length; i++) bStart[i + 1] = bStart[i]! + arms[i]!;
+  return {
+    path, group, fingerprint, maps, hashes: new Set(), time: -Infinity, since: Infinity, inputs: 0, saturated: false,
+    s: new Float64Array(Object.keys(maps.statementMap).length),
+    f: new Float64Array(Object.keys(maps.fnMap).length),
+    b: new Float64Array(bStart[arms.length]!),
+    bStart,
+  };
+}
+
+const MAX = Number.MAX_SAFE_INTEGER;
+
+/** into[0…n) += from[at…at+n), saturating at MAX_SAFE_INTEGER. */
+export function addRange(into: Float64Array, from: ArrayLike<number>, at: number, n: number, v: Version): void {
+  for (let i = 0; i < n; i++) {
+    let x = into[i]! + from[at + i]!;
+    if (x > MAX) { x = MAX; v.saturated = true; }
+    into[i] = x;
+  }
+}
+
+export function addInto(v: Version, p: PlannedFile): void {
+  if (p.data.length === 0) return; // a manifest's zero counts
+  let at = p.offset;
+  addRange(v.s, p.data, at, p.nS, v); at += p.nS;
+  addRange(v.f, p.data, at, p.nF, v); at += p.nF;
+  addRange(v.b, p.data, at, v.b.length, v);
+}
+
+export function sumVersions(a: Version, b: Version, path: string): Version {
+  const out: Version = {
+    ...a, path, hashes: new Set([...a.hashes, ...b.hashes]), time: Math.max(a.time, b.time), since: Math.min(a.since, b.since),
+    inputs: a.inputs + b.inputs, s: a.s.slice(), f: a.f.slice(), b: a.b.slice(), saturated: a.saturated || b.saturated,
+  };
+  addRange(out.s, b.s, 0, b.s.length, out);
+  addRange(out.f, b.f, 0, b.f.length, out);
+  addRange(out.b, b.b, 0, b.b.length, out);
+  return out;
+}
+
+export function minHash(v: Version): string {
+  return [...v.hashes].sort()[0] ?? v.fingerprint;
+}
+
+export function toMergedFile(v: Version): MergedFile {
+  const b: number[][] = [];
+  for (let i = 0; i + 1 < v.bStart.length; i++) b.push(Array.from(v.b.subarray(v.bStart[i]!, v.bStart[i + 1]!)));
+  return { path: v.path, hash: minHash(v), maps: v.maps, s: v.s, f: v.f, b, time: v.time, since: v.since, inputs: v.inputs };
+}
+
+/** Classic Istanbul objects, key === path. */
+export function toCoverageMap(files: readonly MergedFile[]): CoverageMap {
+  const data: Record<string, FileCoverageData & { hash: string }> = {};
+  for (const f of files) {
+    data[f.path] = {
+      path: f.path, hash: f.hash,
+      statementMap: f.maps.statementMap as FileCoverageData['statementMap'],
+      fnMap: f.maps.fnMap as unknown as FileCoverageData['fnMap'],
+      branchMap: f.maps.branchMap as unknown as FileCoverageData['branchMap'],
+      s: arrayToCounters(Array.from(f.s)),
+      f: arrayToCounters(Array.from(f.f)),
+      b: arrayToCounters(f.b),
+    };
+  }
+  return libCoverage.createCoverageMap(data);
+}
