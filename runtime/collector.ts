@@ -4,16 +4,12 @@
  * (overwritten each time) and the build's maps (once), within a time budget, and remembers what
  * happened for the health check. Never throws into the function.
  */
-import { randomBytes } from 'node:crypto';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { isMainThread, threadId } from 'node:worker_threads';
 import type { CoverageConfig, ConfigProblem } from './config.js';
 import { CoverageLog } from './log.js';
 import { fs } from './fs.js';
 import { findManifest, readManifestEntries, type ManifestEntry } from './manifest.js';
 import { chooseUploadPath, classifyError, createS3Store, UploadError, type ObjectStore, type UploadPath } from './s3.js';
-import { gzipSync } from 'node:zlib';
 import { mapsKey, shardKey, type Shard } from './shard-format.js';
 import {
   buildShard, mapIdOf, mapsDocumentText, readLiveCoverage, selectMapsText, takeSnapshot,
@@ -21,6 +17,13 @@ import {
 } from './snapshot.js';
 
 const { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } = fs;
+// Builtins are taken from the process, not imported: an ES import of a builtin builds its whole
+// namespace, running every lazy getter (fs.ts says the same of node:fs), and this module is what a
+// container's first flush loads.
+const { randomBytes } = process.getBuiltinModule('node:crypto');
+const { tmpdir } = process.getBuiltinModule('node:os');
+const { isMainThread, threadId } = process.getBuiltinModule('node:worker_threads');
+const { gzipSync } = process.getBuiltinModule('node:zlib');
 
 export const LAYER_VERSION = '0.1.0';
 /** Below this many ms left, an upload is not attempted: the state waits for the next flush. */
