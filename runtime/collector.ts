@@ -13,7 +13,7 @@ import { chooseUploadPath, classifyError, createS3Store, UploadError, type Objec
 import { mapsKey, shardKey, type Shard } from './shard-format.js';
 import {
   buildShard, mapIdOf, mapsDocumentText, readLiveCoverage, selectMapsText, takeSnapshot,
-  type LiveCoverage,
+  type LiveCoverage, type Snapshot,
 } from './snapshot.js';
 
 const { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } = fs;
@@ -132,6 +132,8 @@ export class Collector {
   private readonly now: () => number;
   private store: ObjectStore | undefined;
   private lastFingerprint: string | null = null;
+  /** Its arrays are refilled by the next snapshot (takeSnapshot says why); never read across an await. */
+  private lastSnapshot: Snapshot | undefined;
   private maps: MapsState | null = null;
   private queue: Promise<unknown> = Promise.resolve();
   private orphansChecked = false;
@@ -262,7 +264,8 @@ export class Collector {
    * nothing ran since the last upload. Returns null then.
    */
   private encode(cov: LiveCoverage, maps: MapsState, force = false): { fp: string; body: Buffer; files: number } | null {
-    const snap = takeSnapshot(cov, maps.keys ?? undefined);
+    const snap = takeSnapshot(cov, maps.keys ?? undefined, this.lastSnapshot);
+    this.lastSnapshot = snap;
     const fp = `${snap.fileCount}:${snap.total}`;
     if (!force && fp === this.lastFingerprint && !this.pending) return null;
     const shard = buildShard({
