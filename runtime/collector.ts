@@ -4,23 +4,26 @@
  * (overwritten each time) and the build's maps (once), within a time budget, and remembers what
  * happened for the health check. Never throws into the function.
  */
-import { randomBytes } from 'node:crypto';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { isMainThread, threadId } from 'node:worker_threads';
 import type { CoverageConfig, ConfigProblem } from './config.js';
 import { CoverageLog } from './log.js';
 import { fs } from './fs.js';
 import { findManifest, readManifestEntries, type ManifestEntry } from './manifest.js';
 import { chooseUploadPath, classifyError, createS3Store, UploadError, type ObjectStore, type UploadPath } from './s3.js';
-import { gzipSync } from 'node:zlib';
 import { mapsKey, probeKey, shardKey, type Shard } from '../contract/format.js';
 import {
   buildShard, mapIdOf, mapsDocumentText, readLiveCoverage, selectMapsText, takeSnapshot,
-  type LiveCoverage,
+  type LiveCoverage, type Snapshot,
 } from './snapshot.js';
 
 const { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } = fs;
+// Builtins are taken from the process, not imported: an ES import of a builtin builds its whole
+// namespace, running every lazy getter (fs.ts says the same of node:fs), and this module is what a
+// container's first flush loads.
+const { randomBytes } = process.getBuiltinModule('node:crypto');
+const { tmpdir } = process.getBuiltinModule('node:os');
+const { isMainThread, threadId } = process.getBuiltinModule('node:worker_threads');
+const { gzipSync } = process.getBuiltinModule('node:zlib');
 
 export { LAYER_VERSION } from './version.js';
 /** Below this many ms left, an upload is not attempted: the state waits for the next flush. */
@@ -129,6 +132,8 @@ export class Collector {
   private readonly now: () => number;
   private store: ObjectStore | undefined;
   private lastFingerprint: string | null = null;
+  /** Its arrays are refilled by the next snapshot (takeSnapshot says why); never read across an await. */
+  private lastSnapshot: Snapshot | undefined;
   private maps: MapsState | null = null;
   private queue: Promise<unknown> = Promise.resolve();
   private orphansChecked = false;
@@ -178,6 +183,8 @@ export class Collector {
 
   private async flushNow(deadline: number, reason: string): Promise<FlushResult> {
     if (!this.active) return { outcome: 'disabled' };
+    /** True while the maps are taken as in S3 before the HEAD has said so. */
+    let unconfirmed = false;
     try {
       const cov = this.coverage();
       if (cov === undefined) {
@@ -190,17 +197,35 @@ export class Collector {
       this.instrumentedFiles = fileCount;
       if (!this.orphansChecked) await this.sendOrphans(deadline);
       const t0 = this.now();
-      if (this.maps === null || this.maps.fileCount !== fileCount) await this.decideMaps(cov, fileCount, deadline);
-      const maps = this.maps!;
-      const encoded = this.encode(cov, maps);
+      const head = this.maps === null || this.maps.fileCount !== fileCount ? this.decideMaps(cov, fileCount, deadline) : undefined;
+      unconfirmed = head !== undefined;
+      const sent = this.maps!;
+      let encoded = this.encode(cov, sent);
       if (encoded === null) {
+        if (head !== undefined && (await head) !== true) this.mapsFromManifest(cov, fileCount);
+        unconfirmed = false;
         this.log.debug('coverage unchanged: shard not re-sent', { reason, key: this.shardKey });
         return { outcome: 'unchanged' };
       }
-      const { fp, body, files } = encoded;
       const key = this.shardKey;
-      const tasks: Promise<void>[] = [this.putWithRetry(key, body, deadline)];
-      if (!maps.uploaded) tasks.push(this.uploadMaps(deadline));
+      const first = this.putWithRetry(key, encoded.body, deadline);
+      let tasks: Promise<void>[] = [first];
+      if (head !== undefined) {
+        first.catch(() => undefined);
+        if ((await head) !== true) {
+          const maps = this.mapsFromManifest(cov, fileCount);
+          if (maps.mapId !== sent.mapId) {
+            // Some files have no maps: the shard that went out names maps that will not exist. It is
+            // sent again for the maps the manifest gives, after the first PUT, so that it is the last write.
+            encoded = this.encode(cov, maps, true)!;
+            const body = encoded.body;
+            tasks = [first.catch(() => undefined).then(() => this.putWithRetry(key, body, deadline))];
+          }
+        }
+        unconfirmed = false;
+      }
+      const { fp, body, files } = encoded;
+      if (!this.maps!.uploaded) tasks.push(this.uploadMaps(deadline));
       const settled = await Promise.allSettled(tasks);
       const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
       const ms = this.now() - t0;
@@ -224,6 +249,8 @@ export class Collector {
     } catch (err) {
       // A bug or an unexpected shape must never reach the function.
       this.pending = true;
+      // Decided again next time rather than left taken as in S3 on an answer never read.
+      if (unconfirmed) this.maps = null;
       this.log.problem('internal', `lambda-coverage could not take a snapshot: ${(err as Error)?.message ?? String(err)}`);
       return { outcome: 'failed', error: String((err as Error)?.message ?? err) };
     }
@@ -236,10 +263,11 @@ export class Collector {
    * One pass copies the counters and sums them: counters only grow, so an equal (files, sum) means
    * nothing ran since the last upload. Returns null then.
    */
-  private encode(cov: LiveCoverage, maps: MapsState): { fp: string; body: Buffer; files: number } | null {
-    const snap = takeSnapshot(cov, maps.keys ?? undefined);
+  private encode(cov: LiveCoverage, maps: MapsState, force = false): { fp: string; body: Buffer; files: number } | null {
+    const snap = takeSnapshot(cov, maps.keys ?? undefined, this.lastSnapshot);
+    this.lastSnapshot = snap;
     const fp = `${snap.fileCount}:${snap.total}`;
-    if (fp === this.lastFingerprint && !this.pending) return null;
+    if (!force && fp === this.lastFingerprint && !this.pending) return null;
     const shard = buildShard({
       functionName: this.config.functionName, functionVersion: this.config.functionVersion,
       containerId: this.containerId, startedAt: this.startedAt, invocations: this.invocations,
@@ -247,18 +275,26 @@ export class Collector {
     return { fp, body: encodeShard(shard), files: snap.fileCount };
   }
 
-  /** With the maps already in S3 (another container of this build wrote them), no manifest is read. */
-  private async decideMaps(cov: LiveCoverage, fileCount: number, deadline: number): Promise<void> {
+  /**
+   * The maps' id from the keys and hashes alone, and whether S3 has them (the promise: true when it
+   * does). Usually another container of this build wrote them already, so the maps are taken as in
+   * S3 at once: the shard is encoded for that answer and its PUT goes beside the HEAD (one round trip
+   * on a container's first flush, not two). Otherwise (no, cannot tell) the caller decides from the
+   * manifest (mapsFromManifest); no manifest is read while the maps are in S3.
+   */
+  private decideMaps(cov: LiveCoverage, fileCount: number, deadline: number): Promise<boolean | undefined> | undefined {
     const candidate = mapIdOf(cov);
-    if (candidate !== null) {
-      try {
-        const exists = await this.withBudget(deadline, (signal) => this.getStore().exists(mapsKey(this.config.prefix, this.config.functionName, candidate), signal));
-        if (exists === true) {
-          this.maps = { fileCount, mapId: candidate, keys: null, uploaded: true, missing: [], doc: undefined };
-          return;
-        }
-      } catch { /* cannot tell: decide from the manifest, the PUT will report the real problem */ }
+    if (candidate === null) {
+      this.mapsFromManifest(cov, fileCount);
+      return undefined;
     }
+    this.maps = { fileCount, mapId: candidate, keys: null, uploaded: true, missing: [], doc: undefined };
+    // An error means we cannot tell: decide from the manifest, the PUT will report the real problem.
+    return this.withBudget(deadline, (signal) => this.getStore().exists(mapsKey(this.config.prefix, this.config.functionName, candidate), signal))
+      .catch(() => undefined);
+  }
+
+  private mapsFromManifest(cov: LiveCoverage, fileCount: number): MapsState {
     const sel = selectMapsText(cov, this.loadManifest(cov));
     if (sel.missing.length > 0) {
       this.log.problem('maps-missing', `${sel.missing.length} instrumented file(s) have no maps (first: ${sel.missing[0]}): ship ${'lambda-coverage-manifest.json'} beside the bundle or set COVERAGE_MANIFEST; their counters are left out`, { files: sel.missing.slice(0, 20) });
@@ -267,6 +303,7 @@ export class Collector {
     }
     const doc = mapsDocumentText(sel);
     this.maps = { fileCount, mapId: sel.mapId, keys: sel.keys, uploaded: doc === undefined, missing: sel.missing, doc };
+    return this.maps;
   }
 
   private loadManifest(cov: LiveCoverage): Map<string, ManifestEntry> | undefined {

@@ -43,8 +43,14 @@ function isObj(v: unknown): v is Record<string, unknown> {
 /**
  * Copies the counters (they keep counting after we return). Integer-like keys iterate in ascending
  * order by the language spec, so `Object.values` lines up with Istanbul's "0", "1", … keys.
+ *
+ * With `reuse` (the previous snapshot of the same collector), a file's arrays are refilled in place
+ * by index when its version is the same: a file's counters never change in number, and a fresh copy
+ * of every array at every flush was most of a flush's garbage (~550 KB for 320 files, measured), which
+ * makes V8 scavenge every few flushes and grow the function's young generation. The caller must not
+ * keep the returned arrays across a later call.
  */
-export function takeSnapshot(cov: LiveCoverage, only?: ReadonlySet<string>): Snapshot {
+export function takeSnapshot(cov: LiveCoverage, only?: ReadonlySet<string>, reuse?: Snapshot): Snapshot {
   const files: Record<string, FileCounters> = {};
   const invalid: string[] = [];
   let total = 0;
@@ -54,6 +60,14 @@ export function takeSnapshot(cov: LiveCoverage, only?: ReadonlySet<string>): Sna
     const fc = cov[key];
     if (!isObj(fc) || !isObj(fc.s) || !isObj(fc.f) || !isObj(fc.b) || typeof fc.hash !== 'string') {
       invalid.push(key);
+      continue;
+    }
+    const old = reuse?.files[key];
+    const sum = old !== undefined && old.hash === fc.hash ? refill(fc, old) : undefined;
+    if (sum !== undefined) {
+      total += sum;
+      files[key] = old!;
+      fileCount++;
       continue;
     }
     const s = Object.values(fc.s);
@@ -71,6 +85,27 @@ export function takeSnapshot(cov: LiveCoverage, only?: ReadonlySet<string>): Sna
     fileCount++;
   }
   return { files, total, fileCount, invalid };
+}
+
+/** Copies one file's counters into `into` by index; undefined (nothing trusted) unless every count fits. */
+function refill(fc: LiveFileCoverage, into: FileCounters): number | undefined {
+  const { s, f, b } = into;
+  if (!fits(fc.s, s.length) || !fits(fc.f, f.length) || !fits(fc.b, b.length)) return undefined;
+  let total = 0;
+  for (let i = 0; i < s.length; i++) { const v = fc.s[i]; if (typeof v !== 'number') return undefined; s[i] = v; total += v; }
+  for (let i = 0; i < f.length; i++) { const v = fc.f[i]; if (typeof v !== 'number') return undefined; f[i] = v; total += v; }
+  for (let i = 0; i < b.length; i++) {
+    const live = fc.b[i];
+    const arms = b[i]!;
+    if (!Array.isArray(live) || live.length !== arms.length) return undefined;
+    for (let j = 0; j < arms.length; j++) { const v = live[j]; if (typeof v !== 'number') return undefined; arms[j] = v; total += v; }
+  }
+  return total;
+}
+
+/** Istanbul's keys are exactly "0" … "n-1": the last one is there and the next one is not. */
+function fits(o: Record<string, unknown>, n: number): boolean {
+  return (n === 0 || (n - 1) in o) && !(n in o);
 }
 
 /** Cheap change test without copying: same walk as takeSnapshot, sums only. */

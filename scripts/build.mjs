@@ -50,8 +50,8 @@ try {
 /**
  * dist/runtime/sigv4.js re-exports aws4, a CommonJS package in node_modules: it is replaced by one
  * self-contained ES module (~14 KB), so the layer (which ships no node_modules) and an ESM bundle of
- * the runtime both work. aws4's require() of node builtins become ES imports: left as require(),
- * esbuild's ESM output would throw "Dynamic require is not supported" when the signer loads.
+ * the runtime both work. aws4's require() of node builtins become process.getBuiltinModule(): left as
+ * require(), esbuild's ESM output would throw "Dynamic require is not supported" when the signer loads.
  */
 async function bundleSigner(out) {
   const file = `${out}/runtime/sigv4.js`;
@@ -64,7 +64,9 @@ async function bundleSigner(out) {
       name: 'builtins-as-esm',
       setup(b) {
         b.onResolve({ filter: /^(node:)?(crypto|querystring|url)$/ }, (a) => (a.kind === 'require-call' ? { path: a.path.replace(/^node:/, ''), namespace: 'builtin-esm' } : undefined));
-        b.onLoad({ filter: /.*/, namespace: 'builtin-esm' }, (a) => ({ contents: `export * from 'node:${a.path}';`, loader: 'js' }));
+        // From the process rather than `export * from 'node:…'`: an ES import of a builtin builds its
+        // whole namespace, running its lazy getters (node:crypto's webcrypto), at the first flush.
+        b.onLoad({ filter: /.*/, namespace: 'builtin-esm' }, (a) => ({ contents: `module.exports = process.getBuiltinModule('node:${a.path}');`, loader: 'js' }));
       },
     }],
   });

@@ -17,6 +17,25 @@ describe('snapshot and encode', () => {
     expect(snap.total).toBe(8);
   });
 
+  it('a snapshot refilled in place equals a fresh one; a file of another version or shape gets fresh arrays', () => {
+    const cov = lean();
+    cov['src/other.ts'] = { path: 'src/other.ts', hash: 'h2', s: { 0: 1 }, f: {}, b: {} };
+    const first = takeSnapshot(cov);
+    const arrays = first.files[FIXTURE_PATH]!;
+    cov[FIXTURE_PATH]!.s[1]! += 3;
+    cov[FIXTURE_PATH]!.b[0]![1]!++;
+    const again = takeSnapshot(cov, undefined, first);
+    expect(again).toEqual(takeSnapshot(cov));
+    expect(again.files[FIXTURE_PATH]).toBe(arrays);
+    // A new version of a file (another hash, more statements): never refilled into the old arrays.
+    cov['src/other.ts'] = { path: 'src/other.ts', hash: 'h3', s: { 0: 1, 1: 5 }, f: { 0: 1 }, b: {} };
+    cov[FIXTURE_PATH]!.s[4] = 7;
+    const changed = takeSnapshot(cov, undefined, again);
+    expect(changed).toEqual(takeSnapshot(cov));
+    expect(changed.files['src/other.ts']).toEqual({ hash: 'h3', s: [1, 5], f: [1], b: [] });
+    expect(changed.files[FIXTURE_PATH]!.s).toEqual([2, 3, 2, 0, 7]);
+  });
+
   it('the fingerprint changes exactly when a counter or the file set changes', () => {
     const cov = lean();
     const a = coverageFingerprint(cov);
