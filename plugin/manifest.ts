@@ -11,41 +11,17 @@ import { randomBytes } from 'node:crypto';
 import { statSync, type BigIntStats } from 'node:fs';
 import { mkdir, open, rename } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { FORMAT_VERSION, MANIFEST_FORMAT, parseManifest } from '../contract/format.js';
+import { parseManifest } from '../contract/format.js';
+import { readManifestLines, renderManifest, writtenBy } from '../contract/manifest.js';
 
 /** Coverage key -> JSON text of that file's FileMaps. */
 export type ManifestEntries = Map<string, string>;
 
-const HEADER_START = `{"format":${JSON.stringify(MANIFEST_FORMAT)},"version":${FORMAT_VERSION},"createdAt":`;
-const headerEnd = (generator: string): string => `,"generator":${JSON.stringify(generator)},"files":{`;
-
-function header(createdAt: Date, generator: string): string {
-  return `${HEADER_START}${JSON.stringify(createdAt.toISOString())}${headerEnd(generator)}`;
-}
-
-/** The manifest text: header line, one `"key":{maps}` line per file (sorted), closing line. */
-export function renderManifest(entries: ReadonlyMap<string, string>, generator: string, now: Date = new Date()): string {
-  const keys = [...entries.keys()].sort();
-  const lines = keys.map((k) => `${JSON.stringify(k)}:${entries.get(k)!}`);
-  return `${header(now, generator)}\n${lines.join(',\n')}\n}}\n`;
-}
+export { renderManifest };
 
 /** Reads the entries of a manifest: fast for our own line layout, by JSON.parse otherwise. */
 export function readManifestEntries(text: string, what: string): ManifestEntries {
-  const lines = text.split('\n');
-  const first = lines[0] ?? '';
-  const ours = first.startsWith(`{"format":${JSON.stringify(MANIFEST_FORMAT)},"version":${FORMAT_VERSION},`) && first.endsWith('"files":{');
-  if (ours && lines.at(-2) === '}}' && lines.at(-1) === '') {
-    const out: ManifestEntries = new Map();
-    for (const line of lines.slice(1, -2)) {
-      const entry = line.endsWith(',') ? line.slice(0, -1) : line;
-      const m = /^("(?:[^"\\]|\\.)*"):(\{.*\})$/.exec(entry);
-      if (!m) return parsedEntries(text, what);
-      out.set(JSON.parse(m[1]!) as string, m[2]!);
-    }
-    return out;
-  }
-  return parsedEntries(text, what);
+  return readManifestLines(text) ?? parsedEntries(text, what);
 }
 
 function parsedEntries(text: string, what: string): ManifestEntries {
@@ -119,7 +95,7 @@ async function readExisting(file: string, generator: string): Promise<Existing |
   }
   try {
     const first = text.slice(0, text.indexOf('\n'));
-    const current = first.startsWith(HEADER_START) && first.endsWith(headerEnd(generator));
+    const current = writtenBy(first, generator);
     return { entries: readManifestEntries(text, file), current, signature };
   } catch {
     // Not a manifest, or from an unknown version: replaced, not merged.

@@ -4,7 +4,8 @@
  * LAMBDA_TASK_ROOT, else in LAMBDA_TASK_ROOT.
  */
 import { dirname, join, relative, resolve, sep } from 'node:path';
-import { FORMAT_VERSION, MANIFEST_FILE, MANIFEST_FORMAT, parseManifest, type BuildManifest } from '../contract/format.js';
+import { MANIFEST_FILE, parseManifest, type BuildManifest } from '../contract/format.js';
+import { entryHash, readManifestLines } from '../contract/manifest.js';
 
 import { fs } from './fs.js';
 
@@ -47,29 +48,22 @@ export function readManifest(path: string): BuildManifest {
 /** One manifest entry kept as JSON text: the maps are never parsed on the way to S3. */
 export interface ManifestEntry { hash: string; json: string }
 
-// Only the start of a line is matched: the maps after the hash are taken as they are.
-const LINE_RE = /^("(?:[^"\\]|\\.)*"):\{"path":"(?:[^"\\]|\\.)*","hash":"((?:[^"\\]|\\.)*)",/;
-
 /**
- * Reads a manifest as key -> { hash, JSON text }. The plugin writes one `"key":{maps}` entry a line,
- * so in that layout only keys and hashes are looked at (a megabyte of maps costs no parse and no heap
- * of objects); any other valid manifest is parsed and validated.
+ * Reads a manifest as key -> { hash, JSON text }. In the plugin's line layout (contract/manifest.ts)
+ * only keys and hashes are looked at (a megabyte of maps costs no parse and no heap of objects); any
+ * other valid manifest is parsed and validated.
  */
 export function readManifestEntries(path: string): Map<string, ManifestEntry> {
   const text = readFileSync(path, 'utf8');
-  const lines = text.split('\n');
-  const head = `{"format":${JSON.stringify(MANIFEST_FORMAT)},"version":${FORMAT_VERSION},`;
-  if (lines[0]?.startsWith(head) && lines[0].endsWith('"files":{') && lines.at(-2) === '}}' && lines.at(-1) === '') {
+  const lines = readManifestLines(text);
+  if (lines !== undefined) {
     const out = new Map<string, ManifestEntry>();
-    let ok = true;
-    for (let i = 1; i < lines.length - 2 && ok; i++) {
-      const line = lines[i]!;
-      const entry = line.endsWith(',') ? line.slice(0, -1) : line;
-      const m = LINE_RE.exec(entry);
-      if (m === null || !entry.endsWith('}')) { ok = false; break; }
-      out.set(JSON.parse(m[1]!) as string, { hash: JSON.parse(`"${m[2]!}"`) as string, json: entry.slice(m[1]!.length + 1) });
+    for (const [key, json] of lines) {
+      const hash = entryHash(json);
+      if (hash === undefined) break;
+      out.set(key, { hash, json });
     }
-    if (ok) return out;
+    if (out.size === lines.size) return out;
   }
   const manifest = parseManifest(JSON.parse(text), path);
   return new Map(Object.entries(manifest.files).map(([k, v]) => [k, { hash: v.hash, json: JSON.stringify({ ...v, path: k }) }]));
