@@ -33,8 +33,6 @@ export const KNOWN_REPORTERS = [
   'clover', 'cobertura', 'html', 'html-spa', 'json', 'json-summary', 'lcov', 'lcovonly', 'none', 'teamcity',
   'text', 'text-lcov', 'text-summary',
 ] as const;
-/** Reporters that print to the terminal unless given a file. */
-const TERMINAL_REPORTERS = new Set(['text', 'text-summary', 'text-lcov', 'teamcity']);
 
 export const DEFAULT_REPORTERS = ['text-summary', 'html', 'lcov', 'json', 'json-summary'];
 
@@ -193,10 +191,6 @@ function fixCoberturaSource(dir: string, sourceRoot: string): void {
   try { xml = readFileSync(file, 'utf8'); } catch { return; }
   const esc = sourceRoot.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
   writeFileSync(file, xml.replace(/<source>[^<]*<\/source>/, () => `<source>${esc}</source>`));
-}
-
-export function isTerminalReporter(name: string): boolean {
-  return TERMINAL_REPORTERS.has(name);
 }
 
 export type Metric = 'lines' | 'branches' | 'functions' | 'statements';
