@@ -246,12 +246,15 @@ function isArmRange(r: unknown): boolean {
 function checkIndexed(obj: unknown, name: string, what: string, ok: (v: unknown) => boolean): number {
   if (!isPlainObject(obj)) fail(what, `missing "${name}"`);
   const keys = Object.keys(obj);
-  for (let i = 0; i < keys.length; i++) {
-    const k = keys[i]!;
-    if (k !== String(i)) fail(what, `"${name}" has key ${quotePath(k)}; expected the indices 0…${keys.length - 1}`);
-    if (!ok(obj[k])) fail(what, `${name}[${k}] is not a valid entry`);
+  const n = keys.length;
+  // Index keys come first and ascending, any other key after them: with the first "0" and the last
+  // "n-1", the keys are exactly 0…n-1.
+  if (n > 0 && (keys[0] !== '0' || keys[n - 1] !== String(n - 1))) {
+    const bad = keys.find((k, i) => k !== String(i)) ?? keys[n - 1]!;
+    fail(what, `"${name}" has key ${quotePath(bad)}; expected the indices 0…${n - 1}`);
   }
-  return keys.length;
+  for (let i = 0; i < n; i++) if (!ok(obj[keys[i]!])) fail(what, `${name}[${i}] is not a valid entry`);
+  return n;
 }
 
 function isFnMapping(m: unknown): boolean {
