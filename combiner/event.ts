@@ -5,10 +5,34 @@
  * dotted field (`thresholds.lines`) is a key of an object field. Messages read `event.X must be …`, with
  * the same "must be …" as the flag's.
  */
+import type { InputLimits } from '../contract/format.js';
 import type { CombineOptions } from './combine.js';
-import type { CombineEvent } from './handler.js';
 import { COMBINE_OPTIONS, type CombineOptionSpec } from './commands/combine.js';
 import { choicesExpected, numberExpected, numberHolds } from './commands/options.js';
+import type { Thresholds } from './reports.js';
+
+/** The combiner Lambda's event: the combine options an invoker may set (checked by checkEvent). */
+export interface CombineEvent {
+  bucket: string;
+  /** @default "coverage/" */
+  prefix?: string;
+  functions?: string[];
+  /** @default ["html", "lcov", "cobertura", "json", "json-summary", "text-summary"] */
+  reporters?: string[];
+  /** @default `{prefix}combined/{runId}/` */
+  outputPrefix?: string;
+  runId?: string;
+  manifests?: string[];
+  pathMap?: string[];
+  build?: 'newest' | 'all';
+  thresholds?: Thresholds;
+  maxInvalid?: number;
+  concurrency?: number;
+  /** Also write the merged result as a shard (`s3://bucket/key`). */
+  asShard?: string;
+  /** Bounds per input, as `combine()` takes them (bytes for sizes). @default the CLI's defaults */
+  limits?: Partial<InputLimits>;
+}
 
 export class CombineEventError extends Error {
   override name = 'CombineEventError';

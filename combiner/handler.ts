@@ -10,30 +10,8 @@ import { combine, newRunId, type CombineOptions, type CombineSummary } from './c
 import { removeDir } from './publish.js';
 import { checkEvent, eventOptions } from './event.js';
 import { formatSummary } from './summary.js';
-import type { Thresholds } from './reports.js';
-import type { InputLimits } from '../contract/format.js';
 
-export interface CombineEvent {
-  bucket: string;
-  /** @default "coverage/" */
-  prefix?: string;
-  functions?: string[];
-  /** @default ["html", "lcov", "cobertura", "json", "json-summary", "text-summary"] */
-  reporters?: string[];
-  /** @default `{prefix}combined/{runId}/` */
-  outputPrefix?: string;
-  runId?: string;
-  manifests?: string[];
-  pathMap?: string[];
-  build?: 'newest' | 'all';
-  thresholds?: Thresholds;
-  maxInvalid?: number;
-  concurrency?: number;
-  /** Also write the merged result as a shard (`s3://bucket/key`). */
-  asShard?: string;
-  /** Bounds per input, as `combine()` takes them (bytes for sizes). @default the CLI's defaults */
-  limits?: Partial<InputLimits>;
-}
+export type { CombineEvent } from './event.js';
 
 export interface CombineResponse {
   ok: boolean;

@@ -7,7 +7,9 @@ import {
   DEFAULT_LIMITS, MANIFEST_FORMAT, MAPS_FORMAT, SHARD_FORMAT, gunzipMaybe, parseJsonText, parseShard,
   type FileCounters, type InputLimits, type Shard,
 } from './format.js';
-import { scanShard } from './scan.js';
+import { scanShard, type PackedFile, type PackedShard } from './scan.js';
+
+export type { PackedFile, PackedShard };
 
 export type InputKind = 'shard' | 'maps' | 'manifest' | 'summary' | 'istanbul';
 
@@ -21,19 +23,6 @@ export function classify(doc: unknown): InputKind {
     if (typeof total === 'object' && total !== null && 'lines' in total) return 'summary';
   }
   return 'istanbul';
-}
-
-export interface PackedFile {
-  path: string;
-  /** '' when the shard leaves it to its maps document (version 2 shards with a mapId). */
-  hash: string;
-  /** Per-file times of a combined shard (--as-shard): each file keeps its own. */
-  startedAt?: string;
-  updatedAt?: string;
-  s: number;
-  f: number;
-  /** Arm count of each branch. */
-  arms: number[];
 }
 
 export type Decoded =
@@ -77,13 +66,6 @@ export function sameLayout(a: readonly PackedFile[], b: readonly PackedFile[]): 
     for (let j = 0; j < x.arms.length; j++) if (x.arms[j] !== y.arms[j]) return false;
   }
   return true;
-}
-
-/** A shard with its counters in one buffer, in file order: each file's s, then f, then its branches' arms. */
-export interface PackedShard {
-  shard: Omit<Shard, 'files'>;
-  files: PackedFile[];
-  counters: Float64Array;
 }
 
 export function packShard(shard: Shard): PackedShard {

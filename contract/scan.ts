@@ -13,7 +13,27 @@
 import {
   DEFAULT_LIMITS, SHARD_FORMAT, SHARD_VERSIONS_READ, boundMessage, shardNeedsHashes, isHash, isSafeName, projectPathProblem, quotePath, type InputLimits, type Shard,
 } from './format.js';
-import type { PackedFile, PackedShard } from './decode.js';
+
+/** One file of a packed shard: its path, hash and counter lengths (the counters are in the buffer). */
+export interface PackedFile {
+  path: string;
+  /** '' when the shard leaves it to its maps document (version 2 shards with a mapId). */
+  hash: string;
+  /** Per-file times of a combined shard (--as-shard): each file keeps its own. */
+  startedAt?: string;
+  updatedAt?: string;
+  s: number;
+  f: number;
+  /** Arm count of each branch. */
+  arms: number[];
+}
+
+/** A shard with its counters in one buffer, in file order: each file's s, then f, then its branches' arms. */
+export interface PackedShard {
+  shard: Omit<Shard, 'files'>;
+  files: PackedFile[];
+  counters: Float64Array;
+}
 
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;

@@ -8,7 +8,7 @@
  * same health kinds on both paths.
  */
 import type { CoverageConfig } from './config.js';
-import type { ObjectStore } from './s3.js';
+import type { ObjectStore } from './store.js';
 import { sign } from './sigv4.js';
 
 // Taken from the process, not imported: on Node 22 an ES import of node:http builds its namespace,

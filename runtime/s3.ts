@@ -10,13 +10,9 @@ import { join } from 'node:path';
 import type { CoverageConfig } from './config.js';
 import { createLightStore, envCredentials, lightPathBlocker } from './s3-light.js';
 
-export interface PutOptions { contentType: string; signal: AbortSignal }
+import type { ObjectStore } from './store.js';
 
-export interface ObjectStore {
-  put(key: string, body: Uint8Array, options: PutOptions): Promise<void>;
-  /** true: exists; false: does not exist; undefined: cannot tell (no permission to list). */
-  exists(key: string, signal: AbortSignal): Promise<boolean | undefined>;
-}
+export type { ObjectStore, PutOptions } from './store.js';
 
 /** A failure with the kind the health check and the once-per-kind log use. */
 export class UploadError extends Error {

@@ -17,10 +17,7 @@ export const EXIT_OK = 0;
 export const EXIT_THRESHOLD = 1;
 export const EXIT_ERROR = 2;
 
-/** A bad command line: printed without "error:" and followed by where to read the options. */
-export class UsageError extends Error {
-  override name = 'UsageError';
-}
+export { UsageError } from './options.js';
 
 /** One subcommand, as main.ts dispatches it and prints it in the top-level help. */
 export interface Command {

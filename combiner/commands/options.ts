@@ -5,7 +5,11 @@
  * against (test/combiner/options-docs.test.ts). Plain data and functions, no I/O.
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { UsageError } from './io.js';
+
+/** A bad command line: printed without "error:" and followed by where to read the options. */
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
 
 /** The range a number must lie in. */
 export interface NumberRule {
