@@ -9,6 +9,7 @@
  * that points to the log, so a new problem can never leak through health by default.
  */
 import { CONFIG_VARIABLES } from './config.js';
+import { UPLOAD_HINTS } from './s3.js';
 
 /** Kinds shown as they are: our names, setting names, and S3 error codes (identifiers, not text). */
 const SHOWN_KIND = /^(?:config:COVERAGE_[A-Za-z0-9_]{1,64}|upload:[A-Za-z][A-Za-z0-9_]{0,63}|[a-z][a-z-]{0,31})$/;
@@ -25,22 +26,12 @@ const FIXED = new Map(Object.entries({
   'other': 'a problem the health check does not describe; the function\'s log has the details',
 }));
 
-/** By S3 error code or our own upload kind; what to do, in our words. */
+/** Our own upload kinds (S3's error codes take their wording from UPLOAD_HINTS in s3.ts). */
 const UPLOAD = new Map(Object.entries({
   timeout: 'S3 did not answer within the time left',
   network: 'S3 cannot be reached (a network error)',
   deferred: 'too little time was left before the function\'s deadline or COVERAGE_UPLOAD_TIMEOUT: nothing was sent, the next flush sends it',
   'sdk-missing': '@aws-sdk/client-s3 cannot be loaded (the managed Node.js runtimes ship it; with a custom runtime add it to the function)',
-  AccessDenied: 'S3 denied the write (AccessDenied): give the function role s3:PutObject on the coverage prefix (and kms:GenerateDataKey with aws:kms)',
-  NoSuchBucket: 'the bucket does not exist (NoSuchBucket): create it or fix COVERAGE_S3_BUCKET',
-  InvalidAccessKeyId: 'the credentials are not valid for this S3 endpoint (InvalidAccessKeyId)',
-  SignatureDoesNotMatch: 'the secret key does not match the access key (SignatureDoesNotMatch)',
-  ExpiredToken: 'the session token has expired (ExpiredToken)',
-  InvalidBucketName: 'the bucket name is not valid (InvalidBucketName)',
-  PermanentRedirect: 'the bucket is in another region (PermanentRedirect): set AWS_REGION or use a bucket in the function\'s region',
-  AuthorizationHeaderMalformed: 'the request region does not match the bucket\'s region (AuthorizationHeaderMalformed)',
-  CredentialsProviderError: 'no AWS credentials were found (on Lambda they come from the execution role)',
-  KMS_AccessDenied: 'the role may not use the KMS key named by COVERAGE_S3_KMS_KEY_ID (KMS_AccessDenied)',
   SlowDown: 'S3 asked for fewer requests (SlowDown)',
 }));
 
@@ -63,6 +54,8 @@ export function publicMessage(rawKind: string): string {
   }
   if (kind.startsWith('upload:')) {
     const code = kind.slice('upload:'.length);
+    const hint = UPLOAD_HINTS.get(code);
+    if (hint !== undefined) return `${hint} (${code})`;
     return UPLOAD.get(code) ?? (code === 'other'
       ? 'the write to S3 failed; the function\'s log has S3\'s own message'
       : `S3 refused the write (${code}); the function's log has S3's own message`);

@@ -24,7 +24,11 @@ export class UploadError extends Error {
 
 interface SdkError { name?: string; code?: string; message?: string; $metadata?: { httpStatusCode?: number }; $retryable?: unknown }
 
-const NOT_RETRYABLE: Record<string, string> = {
+/**
+ * What to do about each S3 error code the layer knows, in its own words: the log line and the health
+ * check (runtime/health-wording.ts) both say it. These codes are never retried.
+ */
+export const UPLOAD_HINTS: ReadonlyMap<string, string> = new Map(Object.entries({
   NoSuchBucket: 'the bucket does not exist; create it or fix COVERAGE_S3_BUCKET',
   AccessDenied: 'access denied; give the function role s3:PutObject on the coverage prefix (and kms:GenerateDataKey with aws:kms)',
   InvalidAccessKeyId: 'the credentials are not valid for this S3 endpoint',
@@ -35,7 +39,7 @@ const NOT_RETRYABLE: Record<string, string> = {
   AuthorizationHeaderMalformed: 'the request region does not match the bucket\'s region',
   CredentialsProviderError: 'no AWS credentials were found (on Lambda they come from the execution role)',
   KMS_AccessDenied: 'the role may not use the KMS key named by COVERAGE_S3_KMS_KEY_ID',
-};
+}));
 
 /** Maps an SDK/network error to a stable kind and whether trying again can help. */
 export function classifyError(err: unknown, timedOut: boolean): UploadError {
@@ -50,7 +54,7 @@ export function classifyError(err: unknown, timedOut: boolean): UploadError {
   if (code !== undefined && /^E[A-Z]+/.test(code)) {
     return new UploadError(`cannot reach S3 (${code}): ${e.message ?? ''}`.trim(), 'upload:network', true, { cause: err });
   }
-  const hint = NOT_RETRYABLE[name];
+  const hint = UPLOAD_HINTS.get(name);
   if (hint !== undefined) return new UploadError(`${name}: ${hint}`, `upload:${name}`, false, { cause: err });
   const retryable = status === undefined || status >= 500 || status === 429 || name === 'SlowDown' || name === 'RequestTimeout';
   return new UploadError(`${name}${status ? ` (HTTP ${status})` : ''}: ${e.message ?? 'upload failed'}`, `upload:${name}`, retryable, { cause: err });
