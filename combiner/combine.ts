@@ -59,7 +59,7 @@ export interface CombineOptions extends S3Settings {
   asShard?: string;
   /**
    * What one input may cost; an input over a bound is skipped and named, and the combine goes on.
-   * @default { maxInputBytes: 32 MiB, maxMapsBytes: 256 MiB, maxFiles: 50000, maxCounters: 1000000, maxPathLength: 1024 }
+   * @default { maxInputBytes: 32 MiB, maxMapsBytes: 256 MiB, maxFiles: 50000, maxCounters: 1000000, maxPathLength: 1024, maxTests: 10000 }
    */
   limits?: Partial<InputLimits>;
   /** Downloads in flight. @default 16 */

@@ -9,7 +9,7 @@
  */
 import libCoverage, { type CoverageMap } from 'istanbul-lib-coverage';
 import {
-  DEFAULT_LIMITS, FORMAT_VERSION, LIMIT_FLAGS, MAPS_FORMAT, SHARD_FORMAT, SHARD_VERSION, ShardFormatError, checkCountersMatchMaps,
+  DEFAULT_LIMITS, FORMAT_VERSION, LIMIT_FLAGS, MAPS_FORMAT, SHARD_FORMAT, SHARD_VERSION_PLAIN, ShardFormatError, checkCountersMatchMaps,
   computeMapId, ownFile, projectPathProblem, quotePath, type InputLimits, type BuildManifest, type FileCounters, type FileMaps, type MapsDocument, type Shard,
 } from '../contract/format.js';
 import { packShard, type PackedFile, type PackedShard } from '../contract/decode.js';
@@ -439,7 +439,7 @@ export class CoverageMerger {
     }
     const now = (meta.now ?? new Date()).getTime();
     const shard: Shard = {
-      format: SHARD_FORMAT, version: SHARD_VERSION,
+      format: SHARD_FORMAT, version: SHARD_VERSION_PLAIN,
       functionName: meta.functionName ?? 'combined', functionVersion: meta.functionVersion ?? 'combined', containerId: meta.containerId,
       startedAt: new Date(Number.isFinite(first) ? first : now).toISOString(),
       updatedAt: new Date(last > 0 ? last : now).toISOString(),

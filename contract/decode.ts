@@ -4,12 +4,12 @@
  * A shard's counters come back packed in one Float64Array, which moves between threads without copying.
  */
 import {
-  DEFAULT_LIMITS, MANIFEST_FORMAT, MAPS_FORMAT, SHARD_FORMAT, gunzipMaybe, parseJsonText, parseShard,
-  type FileCounters, type InputLimits, type Shard,
+  DEFAULT_LIMITS, MANIFEST_FORMAT, MAPS_FORMAT, SHARD_FORMAT, gunzipMaybe, parseJsonText, parseShard, readSparse,
+  type FileCounters, type InputLimits, type Shard, type SparseCounters,
 } from './format.js';
-import { scanShard, type PackedFile, type PackedShard } from './scan.js';
+import { scanShard, type PackedFile, type PackedShard, type PackedTests } from './scan.js';
 
-export type { PackedFile, PackedShard };
+export type { PackedFile, PackedShard, PackedTests };
 
 export type InputKind = 'shard' | 'maps' | 'manifest' | 'summary' | 'istanbul';
 
@@ -69,7 +69,7 @@ export function sameLayout(a: readonly PackedFile[], b: readonly PackedFile[]): 
 }
 
 export function packShard(shard: Shard): PackedShard {
-  const { files: byPath, ...meta } = shard;
+  const { files: byPath, tests, init, ...meta } = shard;
   const paths = Object.keys(byPath);
   const list: FileCounters[] = new Array(paths.length);
   const files: PackedFile[] = new Array(paths.length);
@@ -98,5 +98,32 @@ export function packShard(shard: Shard): PackedShard {
       for (let k = 0; k < arm.length; k++) counters[o++] = arm[k]!;
     }
   }
-  return { shard: meta, files, counters };
+  const packed: PackedShard = { shard: meta, files, counters };
+  if (tests !== undefined || init !== undefined) packed.perTest = packTests(shard, files);
+  return packed;
+}
+
+/** The per-test records of a shard that parseShard accepted, with absolute offsets. */
+function packTests(shard: Shard, files: readonly PackedFile[]): PackedTests {
+  const index = new Map(files.map((f, i) => [f.path, i]));
+  const spans: number[] = [];
+  const pairs: number[] = [];
+  const add = (test: number, recs: Record<string, SparseCounters>) => {
+    for (const path of Object.keys(recs)) {
+      const file = index.get(path)!;
+      const f = files[file]!;
+      let n = f.s + f.f;
+      for (const a of f.arms) n += a;
+      const start = pairs.length / 2;
+      readSparse(recs[path], n, (o, c) => { pairs.push(o, c); });
+      spans.push(test, file, start, pairs.length / 2);
+    }
+  };
+  const names = Object.keys(shard.tests ?? {});
+  names.forEach((name, t) => add(t, shard.tests![name]!.files));
+  if (shard.init !== undefined) add(-1, shard.init);
+  return {
+    tests: names.map((name) => ({ name, invocations: shard.tests![name]!.invocations })),
+    spans, pairs: Float64Array.from(pairs),
+  };
 }

@@ -8,6 +8,7 @@ import { ShardFormatError } from './errors.js';
 import {
   DEFAULT_LIMITS, checkJsonDepth, isHash, isSafeName, overBound, projectPathProblem, quotePath, type InputLimits,
 } from './limits.js';
+import { readSparse, testNameProblem, type SparseCounters, type TestRecord } from './tests.js';
 
 export { ShardFormatError };
 
@@ -24,11 +25,15 @@ export const FORMAT_VERSION = 1;
 /**
  * Version of the shards written now. Version 2 drops each file's `hash` from a shard that names a
  * maps document (`mapId`): the maps document already pins every (path, hash) pair, and the 40 hex
- * digits per file were most of a shard's gzip'd bytes. Version 1 shards are still read.
+ * digits per file were most of a shard's gzip'd bytes. Version 3 adds per-test coverage (`tests` and
+ * `init`, see tests.ts); a shard without either is written as version 2, which older readers read.
+ * Versions 1 and 2 are still read.
  */
-export const SHARD_VERSION = 2;
+export const SHARD_VERSION = 3;
+/** The version of a shard without per-test data. */
+export const SHARD_VERSION_PLAIN = 2;
 /** The shard versions this reader reads (both of its paths: the one-pass scan and parseShard). */
-export const SHARD_VERSIONS_READ: readonly number[] = [1, 2];
+export const SHARD_VERSIONS_READ: readonly number[] = [1, 2, 3];
 
 /**
  * Whether a shard's files must each carry their hash: without a maps document the hash is what finds a
@@ -66,7 +71,7 @@ export interface FileCounters {
 
 export interface Shard {
   format: typeof SHARD_FORMAT;
-  version: 1 | typeof SHARD_VERSION;
+  version: 1 | 2 | typeof SHARD_VERSION;
   functionName: string;
   functionVersion: string;
   containerId: string;
@@ -77,6 +82,13 @@ export interface Shard {
   /** The maps object these counters belong to, or null when every file carries its maps elsewhere. */
   mapId: string | null;
   files: Record<string, FileCounters>;
+  /**
+   * Version 3: per named test, the counters its invocations moved in this container (cumulative, like
+   * `files`). Only tests that ran here; only the counters they moved.
+   */
+  tests?: Record<string, TestRecord>;
+  /** Version 3: the counters moved while the module loaded, before the first invocation. */
+  init?: Record<string, SparseCounters>;
 }
 
 export interface MapsDocument {
@@ -220,8 +232,52 @@ export function parseShard(value: unknown, what = 'shard', limits: InputLimits =
   if (!isCount(doc.invocations)) fail(what, '"invocations" must be a non-negative integer');
   if (doc.mapId !== null && !isHash(doc.mapId)) fail(what, '"mapId" must be a string of letters and digits, or null');
   const hashRequired = shardNeedsHashes(doc.version, doc.mapId);
-  for (const [path, c] of checkFiles(doc.files, what, limits)) checkCounters(c, `${what} file ${quotePath(path)}`, hashRequired, limits);
+  const lengths = new Map<string, number>();
+  for (const [path, c] of checkFiles(doc.files, what, limits)) {
+    const fc = checkCounters(c, `${what} file ${quotePath(path)}`, hashRequired, limits);
+    lengths.set(path, counterCount(fc));
+  }
+  if (doc.tests !== undefined || doc.init !== undefined) {
+    if (doc.version !== 3) fail(what, `"tests" and "init" come in version 3 shards only (this one is version ${doc.version})`);
+    checkPerTest(doc, what, lengths, limits);
+  }
   return doc as unknown as Shard;
+}
+
+/** A file's counters in packed order: its statements, functions and every branch's arms. */
+export function counterCount(c: FileCounters): number {
+  let n = c.s.length + c.f.length;
+  for (let i = 0; i < c.b.length; i++) n += c.b[i]!.length;
+  return n;
+}
+
+/** One sparse record per file, each of a file the shard carries, within that file's counters. */
+function checkSparseFiles(files: unknown, what: string, lengths: ReadonlyMap<string, number>): void {
+  if (!isPlainObject(files)) fail(what, '"files" is not an object');
+  for (const path of Object.keys(files)) {
+    const length = lengths.get(path);
+    if (length === undefined) fail(what, `names file ${quotePath(path)}, which the shard's "files" does not carry`);
+    const problem = readSparse(files[path], length);
+    if (problem !== undefined) fail(what, `file ${quotePath(path)} ${problem}`);
+  }
+}
+
+function checkPerTest(doc: Record<string, unknown>, what: string, lengths: ReadonlyMap<string, number>, limits: InputLimits): void {
+  if (doc.tests !== undefined) {
+    if (!isPlainObject(doc.tests)) fail(what, '"tests" is not an object');
+    const names = Object.keys(doc.tests);
+    if (names.length > limits.maxTests) overBound(what, 'maxTests', limits, `${names.length} tests`);
+    for (const name of names) {
+      const problem = testNameProblem(name);
+      if (problem !== undefined) fail(what, `test name ${quotePath(name)} ${problem}`);
+      const rec = doc.tests[name];
+      const w = `${what} test ${quotePath(name)}`;
+      if (!isPlainObject(rec)) fail(w, 'is not an object');
+      if (!isCount(rec.invocations) || rec.invocations === 0) fail(w, '"invocations" must be a positive integer');
+      checkSparseFiles(rec.files, w, lengths);
+    }
+  }
+  if (doc.init !== undefined) checkSparseFiles(doc.init, `${what} "init"`, lengths);
 }
 
 /** A position the report writers index by: a line number, and a column number (or none). */

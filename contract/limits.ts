@@ -21,6 +21,8 @@ export interface InputLimits {
   maxCounters: number;
   /** Characters of one file path. @default 1,024 */
   maxPathLength: number;
+  /** Named tests in one shard (per-test coverage, shard version 3). @default 10,000 */
+  maxTests: number;
 }
 
 export const DEFAULT_LIMITS: Readonly<InputLimits> = Object.freeze({
@@ -29,12 +31,13 @@ export const DEFAULT_LIMITS: Readonly<InputLimits> = Object.freeze({
   maxFiles: 50_000,
   maxCounters: 1_000_000,
   maxPathLength: 1024,
+  maxTests: 10_000,
 });
 
 /** The combiner's flag for each bound, named in every message about it. */
 export const LIMIT_FLAGS: Readonly<Record<keyof InputLimits, string>> = {
   maxInputBytes: '--max-shard-mb', maxMapsBytes: '--max-maps-mb', maxFiles: '--max-files',
-  maxCounters: '--max-counters', maxPathLength: '--max-path-length',
+  maxCounters: '--max-counters', maxPathLength: '--max-path-length', maxTests: '--max-tests',
 };
 
 /** The message for an input over one of its bounds: what was found, the bound, and the flag. */

@@ -30,9 +30,24 @@ export interface PackedFile {
 
 /** A shard with its counters in one buffer, in file order: each file's s, then f, then its branches' arms. */
 export interface PackedShard {
-  shard: Omit<Shard, 'files'>;
+  shard: Omit<Shard, 'files' | 'tests' | 'init'>;
   files: PackedFile[];
   counters: Float64Array;
+  /** A version 3 shard's per-test records, when it has any. */
+  perTest?: PackedTests;
+}
+
+/**
+ * The per-test records of a packed shard (contract/tests.ts), with offsets made absolute: each span
+ * is one test's (or the init phase's) entries for one file.
+ */
+export interface PackedTests {
+  /** The named tests, in the shard's order. */
+  tests: { name: string; invocations: number }[];
+  /** Quads: test index (-1 for the init phase), file index in `files`, start and end (pair index) in `pairs`. */
+  spans: number[];
+  /** Pairs: offset in the file's packed counters, count. */
+  pairs: Float64Array;
 }
 
 const QUOTE = 0x22;

@@ -3,7 +3,7 @@
  * counters as arrays, and gather the static maps for the MapsDocument. No fs, no network.
  */
 import {
-  FORMAT_VERSION, MAPS_FORMAT, SHARD_FORMAT, SHARD_VERSION, computeMapId,
+  FORMAT_VERSION, MAPS_FORMAT, SHARD_FORMAT, SHARD_VERSION_PLAIN, computeMapId,
   type BuildManifest, type FileCounters, type FileMaps, type MapsDocument, type Shard,
 } from '../contract/format.js';
 import { COVERAGE_GLOBAL } from './coverage-global.js';
@@ -190,7 +190,7 @@ export function buildShard(meta: ShardMeta, snap: Snapshot, mapId: string | null
     }
   }
   return {
-    format: SHARD_FORMAT, version: SHARD_VERSION,
+    format: SHARD_FORMAT, version: SHARD_VERSION_PLAIN,
     functionName: meta.functionName, functionVersion: meta.functionVersion, containerId: meta.containerId,
     startedAt: meta.startedAt, updatedAt: now.toISOString(), invocations: meta.invocations,
     mapId, files,

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { packShard } from '../contract/decode.js';
 import {
-  SHARD_FORMAT, SHARD_VERSION, ShardFormatError, arrayToCounters, checkCountersMatchMaps, computeMapId,
+  DEFAULT_LIMITS, SHARD_FORMAT, SHARD_VERSION, ShardFormatError, encodeSparse, readSparse, testNameProblem, arrayToCounters, checkCountersMatchMaps, computeMapId,
   countersToArray, decodeJsonGz, encodeJsonGz, keySegment, mapsKey, normalizePrefix, parseShard, shardKey,
   type FileMaps, type Shard,
 } from '../contract/format.js';
@@ -28,7 +29,7 @@ describe('shard format', () => {
   });
 
   it('rejects an unknown version with a message saying what to do', () => {
-    expect(() => parseShard({ ...shard(), version: 3 })).toThrow(/version 3 is not supported \(this lambda-coverage reads versions 1, 2\).*upgrade/);
+    expect(() => parseShard({ ...shard(), version: 4 as 3 })).toThrow(/version 4 is not supported \(this lambda-coverage reads versions 1, 2, 3\).*upgrade/);
   });
 
   it('lets a version-2 shard leave the hashes to its maps document, and only then', () => {
@@ -81,5 +82,58 @@ describe('shard format', () => {
     expect(() => checkCountersMatchMaps(c, maps, 'x')).not.toThrow();
     expect(() => checkCountersMatchMaps({ ...c, s: [1] }, maps, 'x')).toThrow(/1 statement counters, its map has 2/);
     expect(() => checkCountersMatchMaps({ ...c, b: [[1]] }, maps, 'x')).toThrow(/branch 0 has 1 arms/);
+  });
+});
+
+describe('per-test records (shard version 3)', () => {
+  const v3 = (): Shard => ({
+    ...shard(), version: 3,
+    // src/a.ts has 5 counters in packed order: s0 s1 f0 b0.0 b0.1
+    tests: { 'orders/create': { invocations: 2, files: { 'src/a.ts': encodeSparse([0, 2, 3], [2, 2, 1]) } } },
+    init: { 'src/a.ts': encodeSparse([0], [1]) },
+  });
+
+  it('encodes ascending offsets as gaps and reads them back', () => {
+    expect(encodeSparse([0, 2, 3, 9], [5, 1, 1, 2])).toEqual([0, 5, 1, 1, 0, 1, 5, 2]);
+    const seen: number[][] = [];
+    expect(readSparse([0, 5, 1, 1, 0, 1, 5, 2], 10, (o, c) => seen.push([o, c]))).toBeUndefined();
+    expect(seen).toEqual([[0, 5], [2, 1], [3, 1], [9, 2]]);
+    expect(readSparse([0, 5, 1, 1, 0, 1, 5, 2], 9)).toMatch(/counter 9, past the file's 9 counters/);
+    expect(readSparse([0, 0], 3)).toMatch(/count 0/);
+    expect(readSparse([-1, 1], 3)).toMatch(/gap -1/);
+    expect(readSparse([0], 3)).toMatch(/pairs/);
+  });
+
+  it('round-trips a version-3 shard and packs its records with absolute offsets', () => {
+    const back = parseShard(decodeJsonGz(encodeJsonGz(v3()), 'k'));
+    expect(back).toEqual(v3());
+    const packed = packShard(back);
+    expect(packed.perTest!.tests).toEqual([{ name: 'orders/create', invocations: 2 }]);
+    expect(packed.perTest!.spans).toEqual([0, 0, 0, 3, -1, 0, 3, 4]);
+    expect([...packed.perTest!.pairs]).toEqual([0, 2, 2, 2, 3, 1, 0, 1]);
+    expect(packShard(shard()).perTest).toBeUndefined();
+  });
+
+  it('refuses test names that could break a report, records of files the shard lacks, and too many tests', () => {
+    for (const name of ['a,b', '<b>', 'x\ny', ' lead', 'init', 'untagged', 'a'.repeat(129), 'a|b']) {
+      expect(testNameProblem(name), name).toBeDefined();
+      const bad = v3();
+      bad.tests = { [name]: bad.tests!['orders/create']! };
+      expect(() => parseShard(bad), name).toThrow(/test name/);
+    }
+    for (const name of ['checkout/pays with card', 'orders:create (VIP)', 'a-b_c.d#1']) expect(testNameProblem(name)).toBeUndefined();
+    const other = v3();
+    other.tests!['orders/create']!.files = { 'src/other.ts': [0, 1] };
+    expect(() => parseShard(other)).toThrow(/"src\/other\.ts", which the shard's "files" does not carry/);
+    const past = v3();
+    past.init = { 'src/a.ts': [5, 1] };
+    expect(() => parseShard(past)).toThrow(/"init".*past the file's 5 counters/);
+    const zero = v3();
+    zero.tests!['orders/create']!.invocations = 0;
+    expect(() => parseShard(zero)).toThrow(/"invocations" must be a positive integer/);
+    const many = v3();
+    many.tests = Object.fromEntries(Array.from({ length: 3 }, (_, i) => [`t${i}`, { invocations: 1, files: {} }]));
+    expect(() => parseShard(many, 'shard', { ...DEFAULT_LIMITS, maxTests: 2 })).toThrow(/3 tests, over the bound of 2 \(raise it with --max-tests/);
+    expect(() => parseShard({ ...v3(), version: 2 })).toThrow(/version 3 shards only/);
   });
 });

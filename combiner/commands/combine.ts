@@ -91,6 +91,8 @@ export const COMBINE_OPTIONS: readonly CombineOptionSpec[] = [
     default: code(DEFAULT_LIMITS.maxCounters), description: 'counters of one file', event: false },
   { flag: 'max-path-length', arg: 'N', type: 'number', range: COUNT_RULE, section: 'bounds', field: 'limits.maxPathLength',
     default: code(DEFAULT_LIMITS.maxPathLength), description: 'characters of one file path', event: false },
+  { flag: 'max-tests', arg: 'N', type: 'number', range: COUNT_RULE, section: 'bounds', field: 'limits.maxTests',
+    default: code(DEFAULT_LIMITS.maxTests), description: 'named tests in one shard', event: false },
 
   // The handler writes its reports under /tmp, reads no sources and always uploads.
   { flag: 'out', arg: 'DIR', type: 'string', section: 'reports', field: 'out', default: code('coverage'),

@@ -106,7 +106,7 @@ describe('scanShard (one-pass shard reader)', () => {
       'negative counter': JSON.stringify({ ...doc, files: { [first]: { hash, s: [-1], f: [], b: [] } } }),
       '16-digit counter': JSON.stringify({ ...doc, files: { [first]: { hash, s: [1234567890123456], f: [], b: [] } } }),
       'another format': JSON.stringify({ ...doc, format: 'lambda-coverage/maps' }),
-      'version 3': JSON.stringify({ ...doc, version: 3 }),
+      'version 4': JSON.stringify({ ...doc, version: 4 }),
       'no mapId': JSON.stringify({ ...doc, mapId: undefined }),
       'v1 without hashes': JSON.stringify({ ...doc, version: 1, files: { [first]: { s: [], f: [], b: [] } } }),
       'truncated': base.slice(0, -5),
