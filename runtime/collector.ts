@@ -10,11 +10,12 @@ import { CoverageLog } from './log.js';
 import { fs } from './fs.js';
 import { findManifest, readManifestEntries, type ManifestEntry } from './manifest.js';
 import { chooseUploadPath, classifyError, createS3Store, UploadError, type ObjectStore, type UploadPath } from './s3.js';
-import { mapsKey, probeKey, shardKey, type Shard } from '../contract/format.js';
+import { SHARD_VERSION, mapsKey, probeKey, shardKey, type Shard } from '../contract/format.js';
 import {
   buildShard, mapIdOf, mapsDocumentText, readLiveCoverage, selectMapsText, takeSnapshot,
-  type LiveCoverage, type Snapshot,
+  type LiveCoverage, type MovedCounters, type Snapshot,
 } from './snapshot.js';
+import { PerTestRecorder, type PerTestStatus } from './per-test.js';
 
 const { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } = fs;
 // Builtins are taken from the process, not imported: an ES import of a builtin builds its whole
@@ -82,6 +83,11 @@ export interface CollectorOptions {
   log?: CoverageLog;
   tmpDir?: string;
   now?: () => number;
+  /**
+   * The counters when the first invocation started (lifecycle.ts takes it): what moved before is the
+   * init phase of per-test coverage. Without it (or with COVERAGE_MAX_TESTS=0) there is no init phase.
+   */
+  init?: Snapshot;
 }
 
 interface MapsState {
@@ -98,10 +104,14 @@ interface MapsState {
 
 /**
  * Same bytes format as encodeJsonGz (gzip'd JSON); level 3 is half the CPU of level 6 for ~6% more
- * bytes on counters, and this runs after every invocation.
+ * bytes on counters, and this runs after every invocation. `perTest`: the shard's `tests`/`init`
+ * fields as JSON text (per-test.ts keeps it between flushes), appended after `files`; a shard with
+ * them is version 3.
  */
-export function encodeShard(shard: Shard): Buffer {
-  return gzipSync(JSON.stringify(shard), { level: 3 });
+export function encodeShard(shard: Shard, perTest = ''): Buffer {
+  if (perTest === '') return gzipSync(JSON.stringify(shard), { level: 3 });
+  const text = JSON.stringify({ ...shard, version: SHARD_VERSION });
+  return gzipSync(`${text.slice(0, -1)}${perTest}}`, { level: 3 });
 }
 
 export function newContainerId(now: number): string {
@@ -139,6 +149,10 @@ export class Collector {
   private orphansChecked = false;
   /** The latest deep health probe (its start on `now`'s clock) for the rate limit; one entry only. */
   private probe: { startedAt: number; result: Promise<ProbeResult> } | null = null;
+  /** Per-test coverage (COVERAGE_MAX_TESTS > 0). */
+  private readonly perTest: PerTestRecorder | undefined;
+  /** The maps state and file count the per-test records were last written for (their files follow it). */
+  private carriedFor: { maps: MapsState | null; files: number } = { maps: null, files: -1 };
 
   constructor(o: CollectorOptions) {
     this.config = o.config;
@@ -151,6 +165,11 @@ export class Collector {
     this.now = o.now ?? Date.now;
     this.store = o.store;
     ({ path: this.uploadPath, why: this.uploadPathWhy } = chooseUploadPath(o.config, process.env));
+    if (o.config.maxTests > 0) {
+      this.perTest = new PerTestRecorder(o.config.maxTests, o.init?.files);
+      // The first snapshot refills the init copy: what it finds moved is the first invocation's.
+      this.lastSnapshot = o.init;
+    }
     this.containerId = newContainerId(o.startedAt ?? this.now());
     this.startedAt = new Date(o.startedAt ?? this.now()).toISOString();
     for (const p of o.problems ?? []) {
@@ -174,14 +193,30 @@ export class Collector {
     return readLiveCoverage(this.scope);
   }
 
-  /** Serialized: a flush requested while one runs waits for it and then runs on the newer counters. */
-  flush(deadline: number, reason = 'invocation'): Promise<FlushResult> {
-    const run = this.queue.then(() => this.flushNow(deadline, reason));
+  /**
+   * Serialized: a flush requested while one runs waits for it and then runs on the newer counters.
+   * `tests`: the tests the invocation that just ended named (per-test coverage): what moved since the
+   * last snapshot is theirs.
+   */
+  flush(deadline: number, reason = 'invocation', tests: readonly string[] = []): Promise<FlushResult> {
+    const run = this.queue.then(() => this.flushNow(deadline, reason, tests));
     this.queue = run.catch(() => undefined);
     return run;
   }
 
-  private async flushNow(deadline: number, reason: string): Promise<FlushResult> {
+  perTestStatus(): PerTestStatus | null {
+    return this.perTest?.status() ?? null;
+  }
+
+  private async flushNow(deadline: number, reason: string, tests: readonly string[]): Promise<FlushResult> {
+    try {
+      return await this.flushAttributed(deadline, reason, tests);
+    } finally {
+      this.perTest?.end();
+    }
+  }
+
+  private async flushAttributed(deadline: number, reason: string, tests: readonly string[]): Promise<FlushResult> {
     if (!this.active) return { outcome: 'disabled' };
     /** True while the maps are taken as in S3 before the HEAD has said so. */
     let unconfirmed = false;
@@ -200,7 +235,8 @@ export class Collector {
       const head = this.maps === null || this.maps.fileCount !== fileCount ? this.decideMaps(cov, fileCount, deadline) : undefined;
       unconfirmed = head !== undefined;
       const sent = this.maps!;
-      let encoded = this.encode(cov, sent);
+      const moved = tests.length > 0 ? this.perTest?.begin(tests) : undefined;
+      let encoded = this.encode(cov, sent, false, moved);
       if (encoded === null) {
         if (head !== undefined && (await head) !== true) this.mapsFromManifest(cov, fileCount);
         unconfirmed = false;
@@ -217,7 +253,7 @@ export class Collector {
           if (maps.mapId !== sent.mapId) {
             // Some files have no maps: the shard that went out names maps that will not exist. It is
             // sent again for the maps the manifest gives, after the first PUT, so that it is the last write.
-            encoded = this.encode(cov, maps, true)!;
+            encoded = this.encode(cov, maps, true, moved)!;
             const body = encoded.body;
             tasks = [first.catch(() => undefined).then(() => this.putWithRetry(key, body, deadline))];
           }
@@ -263,8 +299,8 @@ export class Collector {
    * One pass copies the counters and sums them: counters only grow, so an equal (files, sum) means
    * nothing ran since the last upload. Returns null then.
    */
-  private encode(cov: LiveCoverage, maps: MapsState, force = false): { fp: string; body: Buffer; files: number } | null {
-    const snap = takeSnapshot(cov, maps.keys ?? undefined, this.lastSnapshot);
+  private encode(cov: LiveCoverage, maps: MapsState, force = false, moved?: MovedCounters): { fp: string; body: Buffer; files: number } | null {
+    const snap = takeSnapshot(cov, maps.keys ?? undefined, this.lastSnapshot, moved);
     this.lastSnapshot = snap;
     const fp = `${snap.fileCount}:${snap.total}`;
     if (!force && fp === this.lastFingerprint && !this.pending) return null;
@@ -272,7 +308,13 @@ export class Collector {
       functionName: this.config.functionName, functionVersion: this.config.functionVersion,
       containerId: this.containerId, startedAt: this.startedAt, invocations: this.invocations,
     }, snap, maps.mapId, new Date(this.now()));
-    return { fp, body: encodeShard(shard), files: snap.fileCount };
+    let perTest = '';
+    if (this.perTest !== undefined) {
+      const changed = this.carriedFor.maps !== maps || this.carriedFor.files !== snap.fileCount;
+      this.carriedFor = { maps, files: snap.fileCount };
+      perTest = this.perTest.shardFields((key) => Object.hasOwn(snap.files, key), changed);
+    }
+    return { fp, body: encodeShard(shard, perTest), files: snap.fileCount };
   }
 
   /**

@@ -6,8 +6,8 @@
  * (bucket names, prefixes, SSE with KMS) are here.
  */
 import {
-  DEFAULT_PREFIX, DEFAULT_UPLOAD_TIMEOUT_SECONDS, MAX_UPLOAD_TIMEOUT_SECONDS, ORIGINAL_HANDLER_VARIABLE, RUNTIME_VARIABLES,
-  isCoverageEnabled, readChoice, readFlag, readRegion, readS3Endpoint, readSecondsAsMs, readString, type Env, type EnvProblem,
+  DEFAULT_MAX_TESTS, DEFAULT_PREFIX, DEFAULT_UPLOAD_TIMEOUT_SECONDS, MAX_MAX_TESTS, MAX_UPLOAD_TIMEOUT_SECONDS, ORIGINAL_HANDLER_VARIABLE,
+  RUNTIME_VARIABLES, isCoverageEnabled, readChoice, readCount, readFlag, readRegion, readS3Endpoint, readSecondsAsMs, readString, type Env, type EnvProblem,
 } from './env.js';
 import { normalizePrefix } from '../contract/format.js';
 
@@ -61,6 +61,12 @@ export interface CoverageConfig {
   metrics: boolean;
   /** `COVERAGE_DEBUG=1` (or `COVERAGE_LOG_LEVEL=debug`): one JSON line per flush. */
   debug: boolean;
+  /**
+   * `COVERAGE_MAX_TESTS`: named tests this container keeps per-test coverage for; an invocation naming
+   * a test past it is counted as untagged. 0 turns per-test coverage off (shards are then version 2).
+   * @default 500
+   */
+  maxTests: number;
   /** Region from the Lambda environment (`AWS_REGION`, else `AWS_DEFAULT_REGION`). */
   region: string | undefined;
   functionName: string;
@@ -126,6 +132,7 @@ export function parseConfig(env: Env): ConfigResult {
   const healthHttpDeep = readFlag(env, 'COVERAGE_HEALTH_HTTP_DEEP', problems);
   const metrics = readFlag(env, 'COVERAGE_METRICS', problems);
   const debug = readFlag(env, 'COVERAGE_DEBUG', problems) || logLevel === 'debug';
+  const maxTests = readCount(env, 'COVERAGE_MAX_TESTS', MAX_MAX_TESTS, DEFAULT_MAX_TESTS, problems);
 
   const known = new Set<string>(CONFIG_VARIABLES);
   for (const name of Object.keys(env)) {
@@ -138,7 +145,7 @@ export function parseConfig(env: Env): ConfigResult {
     enabled, bucket, prefix, uploadTimeoutMs, sse, kmsKeyId, expectedBucketOwner, flush, uploadPath,
     endpoint,
     customEndpoint: endpoint !== undefined,
-    forcePathStyle, manifest, healthHttp, healthHttpDeep, metrics, debug,
+    forcePathStyle, manifest, healthHttp, healthHttpDeep, metrics, debug, maxTests,
     region: readRegion(env),
     functionName: readString(env, 'AWS_LAMBDA_FUNCTION_NAME') ?? 'local-function',
     functionVersion: readString(env, 'AWS_LAMBDA_FUNCTION_VERSION') ?? '$LATEST',

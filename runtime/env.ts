@@ -35,7 +35,7 @@ export const RUNTIME_VARIABLES = [
   'COVERAGE_ENABLED', 'COVERAGE_S3_BUCKET', 'COVERAGE_S3_PREFIX', 'COVERAGE_UPLOAD_TIMEOUT', 'COVERAGE_S3_SSE',
   'COVERAGE_S3_KMS_KEY_ID', 'COVERAGE_S3_EXPECTED_BUCKET_OWNER', 'COVERAGE_FLUSH', 'COVERAGE_S3_ENDPOINT',
   'COVERAGE_S3_FORCE_PATH_STYLE', 'COVERAGE_MANIFEST', 'COVERAGE_HEALTH_HTTP', 'COVERAGE_HEALTH_HTTP_DEEP', 'COVERAGE_METRICS',
-  'COVERAGE_DEBUG', 'COVERAGE_LOG_LEVEL', 'COVERAGE_UPLOAD_PATH',
+  'COVERAGE_DEBUG', 'COVERAGE_LOG_LEVEL', 'COVERAGE_UPLOAD_PATH', 'COVERAGE_MAX_TESTS',
 ] as const;
 
 /** Set by the layer's wrapper and preload (the function's own handler), never by users. */
@@ -48,6 +48,10 @@ export const DEFAULT_PREFIX = 'coverage/';
 export const DEFAULT_UPLOAD_TIMEOUT_SECONDS = 30;
 /** Upper bound of COVERAGE_UPLOAD_TIMEOUT: Lambda's longest function timeout. */
 export const MAX_UPLOAD_TIMEOUT_SECONDS = 900;
+/** COVERAGE_MAX_TESTS: named tests one container keeps per-test coverage for (0: none). */
+export const DEFAULT_MAX_TESTS = 500;
+/** Its upper bound: the combiner's default bound on the tests of one shard (contract/limits.ts). */
+export const MAX_MAX_TESTS = 10_000;
 
 const ON = new Set(TRUE_VALUES);
 const OFF = new Set(['', ...FALSE_VALUES]);
@@ -100,6 +104,16 @@ export function readSecondsAsMs(env: Env, name: string, max: number, fallbackSec
   if (Number.isFinite(n) && n > 0 && n <= max) return Math.round(n * 1000);
   problems.push({ variable: name, message: `${name}=${JSON.stringify(env[name])} must be a number of seconds between 0 and ${max} (default ${fallbackSeconds})` });
   return fallbackSeconds * 1000;
+}
+
+/** A whole number in [0, max]; unset or blank is `fallback`. */
+export function readCount(env: Env, name: string, max: number, fallback: number, problems: EnvProblem[]): number {
+  const raw = readString(env, name);
+  if (raw === undefined) return fallback;
+  const n = Number(raw);
+  if (Number.isSafeInteger(n) && n >= 0 && n <= max) return n;
+  problems.push({ variable: name, message: `${name}=${JSON.stringify(env[name])} must be a whole number between 0 and ${max} (default ${fallback})` });
+  return fallback;
 }
 
 /**

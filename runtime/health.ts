@@ -27,6 +27,8 @@ export interface HealthReport {
   upload_path: 'light' | 'sdk';
   container_id: string;
   invocations: number;
+  /** Per-test coverage: named tests kept, the bound (COVERAGE_MAX_TESTS), invocations over it; null when off. */
+  per_test: { tests: number; limit: number; overflow: number } | null;
   /** With `deep` (direct, or HTTP with COVERAGE_HEALTH_HTTP_DEEP=1): the probe write, or the window's earlier one. */
   deep_check?: { ok: boolean; key: string; ms: number; error: string | null; at: string; reused: boolean };
   /** With `?deep=1` over HTTP without COVERAGE_HEALTH_HTTP_DEEP=1: why no probe was written. */
@@ -64,6 +66,7 @@ export async function healthReport(c: Collector, flush: { mode: 'inline' | 'defe
     upload_path: c.uploadPath,
     container_id: c.containerId,
     invocations: c.invocations,
+    per_test: c.perTestStatus(),
   };
   if (request.deep && request.http && !c.config.healthHttpDeep) report.deep_check_skipped = DEEP_HTTP_OFF;
   else if (request.deep) report.deep_check = probeView(await c.probeWrite(deadline));

@@ -12,6 +12,8 @@ import { ExtensionLink, readExtensionInfo } from './extension-link.js';
 import { parseHealthRequest } from './health-request.js';
 import { CoverageLog } from './log.js';
 import { handlerDir } from './manifest.js';
+import { copyCounters, readLiveCoverage, type Snapshot } from './snapshot.js';
+import { testIdentity } from './test-identity.js';
 
 // Cold start loads only this module, config, log, the health-request matcher and the extension link
 // (deferred mode tells the extension "ready" then: one write to its FIFO). The collector (snapshot,
@@ -49,6 +51,16 @@ export interface RuntimeState {
   flushMode: FlushMode;
   flushModeNote: string | null;
   tmp: string;
+  /** Per-test coverage: the counters when the first invocation started (taken once), see takeInit. */
+  init?: Snapshot;
+  initTaken?: boolean;
+  /** The tests the running invocation named. */
+  tests?: readonly string[];
+  /** Invocations running now, and whether two overlapped since it was last 0 (then none is attributed). */
+  inFlight?: number;
+  overlapped?: boolean;
+  /** Whether a test name was refused yet (warned about once per container). */
+  testNameWarned?: boolean;
 }
 
 /**
@@ -59,8 +71,8 @@ export interface RuntimeState {
 export interface InvocationHooks {
   /** The answer to a health request, or undefined for an event meant for the handler. */
   health(event: unknown, context: LambdaContextLike | undefined): Promise<unknown> | undefined;
-  /** An invocation of the user's handler starts. */
-  before(): void;
+  /** An invocation of the user's handler starts (its event and context say which test it belongs to). */
+  before(event: unknown, context: LambdaContextLike | undefined): void;
   /** Resolves when the response may go out: after the upload (inline) or at once (deferred). */
   after(context: LambdaContextLike | undefined): Promise<unknown>;
   /** As `after`, then rejects with the very same error. */
@@ -104,12 +116,50 @@ export function hooks(s: RuntimeState): InvocationHooks {
       const health = parseHealthRequest(event, s.parsed.config.healthHttp);
       return health === undefined ? undefined : answerHealth(s, health.deep, health.http, context);
     },
-    before() {
+    before(event, context) {
       s.invocations++;
+      if (s.parsed.ok && s.parsed.config.maxTests > 0) beforeAttributed(s, event, context);
     },
     after: (context) => afterInvocation(s, context),
     onError: (context, error) => afterInvocation(s, context).then(() => { throw error; }),
   };
+}
+
+/**
+ * Per-test coverage: what the invocation that starts now names, and the counters as they are when the
+ * first one starts (what moved before is the init phase). Lambda runs one invocation at a time per
+ * execution environment; where two overlap (Managed Instances with concurrency), what moved cannot be
+ * told apart, so neither is attributed to a test (their counters stay in the totals, as untagged).
+ */
+function beforeAttributed(s: RuntimeState, event: unknown, context: LambdaContextLike | undefined): void {
+  takeInit(s);
+  s.inFlight = (s.inFlight ?? 0) + 1;
+  if (s.inFlight > 1) s.overlapped = true;
+  const id = testIdentity(event, context);
+  s.tests = id.names;
+  if (id.problem !== undefined && s.testNameWarned !== true) {
+    s.testNameWarned = true;
+    s.log.line('WARN', `lambda-coverage per-test coverage: ${id.problem} (said once per container)`, { kind: 'test-name' });
+  }
+}
+
+/** The tests the invocation that just ended is attributed to (none when invocations overlapped). */
+function endAttributed(s: RuntimeState): readonly string[] {
+  if (s.inFlight === undefined) return [];
+  const tests = s.overlapped === true ? [] : (s.tests ?? []);
+  s.inFlight = Math.max(0, s.inFlight - 1);
+  if (s.inFlight === 0) s.overlapped = false;
+  s.tests = [];
+  return tests;
+}
+
+/** Once, before the collector exists or the first invocation runs: the init phase's counters. */
+function takeInit(s: RuntimeState): void {
+  if (s.initTaken === true) return;
+  s.initTaken = true;
+  if (!s.parsed.ok || s.parsed.config.maxTests === 0) return;
+  const cov = readLiveCoverage();
+  if (cov !== undefined) s.init = copyCounters(cov);
 }
 
 function synced(s: RuntimeState, c: Collector): Collector {
@@ -119,10 +169,13 @@ function synced(s: RuntimeState, c: Collector): Collector {
 
 function getCollector(s: RuntimeState): Promise<Collector> {
   if (s.collector !== undefined) return Promise.resolve(synced(s, s.collector));
+  takeInit(s);
   s.loading ??= import('./collector.js').then(({ Collector }) => {
     s.collector = new Collector({
       config: s.parsed.config, active: s.parsed.ok, log: s.log, taskRoot: s.taskRoot, handlerDir: s.handlerDir, startedAt: s.startedAt,
+      init: s.init,
     });
+    s.init = undefined;
     return s.collector;
   });
   return s.loading.then((c) => synced(s, c));
@@ -187,8 +240,8 @@ function deferredLink(s: RuntimeState): ExtensionLink | undefined {
   return s.flushMode === 'deferred' ? s.link : undefined;
 }
 
-function flushNow(s: RuntimeState, deadline: number): Promise<unknown> {
-  return getCollector(s).then((c) => c.flush(deadline)).catch(() => undefined);
+function flushNow(s: RuntimeState, deadline: number, tests: readonly string[]): Promise<unknown> {
+  return getCollector(s).then((c) => c.flush(deadline, 'invocation', tests)).catch(() => undefined);
 }
 
 /**
@@ -199,12 +252,13 @@ function flushNow(s: RuntimeState, deadline: number): Promise<unknown> {
 function afterInvocation(s: RuntimeState, context: LambdaContextLike | undefined): Promise<unknown> {
   if (!s.parsed.ok) return Promise.resolve();
   const deadline = deadlineOf(s, context);
-  if (s.parsed.config.flush !== 'deferred') return flushNow(s, deadline);
+  const tests = endAttributed(s);
+  if (s.parsed.config.flush !== 'deferred') return flushNow(s, deadline, tests);
   const id = context?.awsRequestId ?? '';
   const link = deferredLink(s);
-  if (link === undefined) return flushNow(s, deadline).finally(() => s.link?.done(id));
+  if (link === undefined) return flushNow(s, deadline, tests).finally(() => s.link?.done(id));
   // After the response: the runtime posts it synchronously before this callback runs.
-  setImmediate(() => { void flushNow(s, deadline).finally(() => link.done(id)); });
+  setImmediate(() => { void flushNow(s, deadline, tests).finally(() => link.done(id)); });
   return Promise.resolve();
 }
 

@@ -31,6 +31,28 @@ export interface Snapshot {
   invalid: string[];
 }
 
+/**
+ * Where takeSnapshot reports what moved since the snapshot it refills: per file, the offsets (packed
+ * order: s, then f, then each branch's arms) of the counters that changed and by how much. Only asked
+ * for when the moves are attributed to a test; without it a snapshot costs what it always did.
+ */
+export interface MovedCounters {
+  moved(key: string, offsets: ArrayLike<number>, deltas: ArrayLike<number>, n: number): void;
+}
+
+/** Scratch of the moves of one file (kept between snapshots: a flush allocates nothing for them). */
+let movedAt = new Int32Array(1024);
+let movedBy = new Float64Array(1024);
+
+function noteMove(n: number, offset: number, delta: number): void {
+  if (n === movedAt.length) {
+    const at = new Int32Array(n * 2); at.set(movedAt); movedAt = at;
+    const by = new Float64Array(n * 2); by.set(movedBy); movedBy = by;
+  }
+  movedAt[n] = offset;
+  movedBy[n] = delta;
+}
+
 export function readLiveCoverage(scope: object = globalThis): LiveCoverage | undefined {
   const cov = (scope as Record<string, unknown>)[COVERAGE_GLOBAL];
   return typeof cov === 'object' && cov !== null ? (cov as LiveCoverage) : undefined;
@@ -50,7 +72,7 @@ function isObj(v: unknown): v is Record<string, unknown> {
  * makes V8 scavenge every few flushes and grow the function's young generation. The caller must not
  * keep the returned arrays across a later call.
  */
-export function takeSnapshot(cov: LiveCoverage, only?: ReadonlySet<string>, reuse?: Snapshot): Snapshot {
+export function takeSnapshot(cov: LiveCoverage, only?: ReadonlySet<string>, reuse?: Snapshot, moved?: MovedCounters): Snapshot {
   const files: Record<string, FileCounters> = {};
   const invalid: string[] = [];
   let total = 0;
@@ -63,7 +85,7 @@ export function takeSnapshot(cov: LiveCoverage, only?: ReadonlySet<string>, reus
       continue;
     }
     const old = reuse?.files[key];
-    const sum = old !== undefined && old.hash === fc.hash ? refill(fc, old) : undefined;
+    const sum = old !== undefined && old.hash === fc.hash ? (moved === undefined ? refill(fc, old) : refillMoved(fc, old, key, moved)) : undefined;
     if (sum !== undefined) {
       total += sum;
       files[key] = old!;
@@ -83,8 +105,63 @@ export function takeSnapshot(cov: LiveCoverage, only?: ReadonlySet<string>, reus
     }
     files[key] = { hash: fc.hash, s, f, b };
     fileCount++;
+    // A file new to this collector (loaded by this invocation): everything it counted moved now.
+    if (moved !== undefined) reportAll(files[key]!, key, moved);
   }
   return { files, total, fileCount, invalid };
+}
+
+function reportAll(c: FileCounters, key: string, moved: MovedCounters): void {
+  let n = 0;
+  let o = 0;
+  const take = (v: number) => { if (v > 0) noteMove(n++, o, v); o++; };
+  for (let i = 0; i < c.s.length; i++) take(c.s[i]!);
+  for (let i = 0; i < c.f.length; i++) take(c.f[i]!);
+  for (let i = 0; i < c.b.length; i++) { const arms = c.b[i]!; for (let j = 0; j < arms.length; j++) take(arms[j]!); }
+  if (n > 0) moved.moved(key, movedAt, movedBy, n);
+}
+
+/** refill, noting each counter that moved; the moves are reported only once the whole file refilled. */
+function refillMoved(fc: LiveFileCoverage, into: FileCounters, key: string, moved: MovedCounters): number | undefined {
+  const { s, f, b } = into;
+  if (!fits(fc.s, s.length) || !fits(fc.f, f.length) || !fits(fc.b, b.length)) return undefined;
+  let total = 0;
+  let n = 0;
+  let o = 0;
+  for (let i = 0; i < s.length; i++, o++) {
+    const v = fc.s[i];
+    if (typeof v !== 'number') return undefined;
+    if (v !== s[i]) { noteMove(n++, o, v - s[i]!); s[i] = v; }
+    total += v;
+  }
+  for (let i = 0; i < f.length; i++, o++) {
+    const v = fc.f[i];
+    if (typeof v !== 'number') return undefined;
+    if (v !== f[i]) { noteMove(n++, o, v - f[i]!); f[i] = v; }
+    total += v;
+  }
+  for (let i = 0; i < b.length; i++) {
+    const live = fc.b[i];
+    const arms = b[i]!;
+    if (!Array.isArray(live) || live.length !== arms.length) return undefined;
+    for (let j = 0; j < arms.length; j++, o++) {
+      const v = live[j];
+      if (typeof v !== 'number') return undefined;
+      if (v !== arms[j]) { noteMove(n++, o, v - arms[j]!); arms[j] = v; }
+      total += v;
+    }
+  }
+  if (n > 0) moved.moved(key, movedAt, movedBy, n);
+  return total;
+}
+
+/**
+ * A copy of every file's counters as they are now: the collector's first snapshot starts from it, so
+ * what moved before the first invocation (the module's load) is told apart from what that invocation
+ * moved. Taken when the first invocation starts, before the collector is loaded.
+ */
+export function copyCounters(cov: LiveCoverage): Snapshot {
+  return takeSnapshot(cov);
 }
 
 /** Copies one file's counters into `into` by index; undefined (nothing trusted) unless every count fits. */

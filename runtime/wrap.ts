@@ -66,7 +66,7 @@ export function withCoverage<H extends (...args: any[]) => any>(handler: H, opti
     const context = shape.context(call);
     const health = life.health(event, context);
     if (health !== undefined) return shape.answer(call, health);
-    life.before();
+    life.before(event, context);
     return shape.invoke(call, life, context);
   };
   Object.defineProperty(wrapper, 'length', { value: handler.length });

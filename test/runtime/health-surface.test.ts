@@ -86,6 +86,7 @@ const REPORT: Record<string, Schema> = {
   timestamp: 'string', errors: [ERROR], instrumented_files: 'number',
   last_upload: { $null: true, ok: 'boolean', key: 'string|null', bytes: 'number|null', ms: 'number|null', error: 'string|null', at: 'string' },
   pending: 'boolean', flush_mode: 'string', flush_mode_note: 'string|null', upload_path: 'string', container_id: 'string', invocations: 'number',
+  per_test: { $null: true, tests: 'number', limit: 'number', overflow: 'number' },
 };
 const DEEP_CHECK: Schema = { ok: 'boolean', key: 'string', ms: 'number', error: 'string|null', at: 'string', reused: 'boolean' };
 
