@@ -305,8 +305,13 @@ export async function run({ quick = false } = {}) {
       { name: 'layer, inline, sdk', taskRoot: lean, opt, env: layerEnv({ COVERAGE_UPLOAD_PATH: 'sdk' }) },
       { name: 'layer, deferred, light', taskRoot: lean, opt, env: layerEnv({ COVERAGE_FLUSH: 'deferred' }) },
       { name: 'layer, deferred, sdk', taskRoot: lean, opt, env: layerEnv({ COVERAGE_FLUSH: 'deferred', COVERAGE_UPLOAD_PATH: 'sdk' }) },
+      // Per-test coverage: untagged invocations with it off (COVERAGE_MAX_TESTS=0: version 2 shards, no
+      // init copy), and every invocation tagged with one of 200 tests (shards carry 200 tests' records).
+      { name: 'inline light, per-test off', taskRoot: lean, opt, env: layerEnv({ COVERAGE_MAX_TESTS: '0' }) },
+      { name: 'inline light, 200 tests', taskRoot: lean, opt, env: layerEnv({}), tagged: 200 },
     ];
-    const [, noLayer, inlineLight, inlineSdk, deferredLight, deferredSdk] = variants;
+    const [, noLayer, inlineLight, inlineSdk, deferredLight, deferredSdk, perTestOff, tagged] = variants;
+    const eventOf = (v, i) => (v.tagged ? { i, headers: { 'x-lambda-coverage-test': `suite/test-${i % v.tagged}` } } : { i });
     for (const v of variants) {
       // The two layer containers are two containers of one function: the first writes the maps (it
       // reads the build manifest once), the second finds them in S3 (HEAD) and never reads it.
@@ -315,7 +320,7 @@ export async function run({ quick = false } = {}) {
       await v.c.initDone;
       v.lat = [];
       const t0 = Date.now();
-      const r0 = await v.c.invoke({ i: 0 });
+      const r0 = await v.c.invoke(eventOf(v, 0));
       if (!r0.ok) throw new Error(`${v.name}: ${r0.body}`);
       v.first = r0.latencyMs;
       // Until the invoke phase ends: in deferred mode the SDK load and first upload happen here, after the response.
@@ -325,7 +330,7 @@ export async function run({ quick = false } = {}) {
     const rounds = quick ? 60 : 400;
     for (let i = 1; i <= warmup + rounds; i++) {
       for (const v of variants) {
-        const r = await v.c.invoke({ i });
+        const r = await v.c.invoke(eventOf(v, i));
         if (!r.ok) throw new Error(`${v.name}: ${r.body}`);
         if (i > warmup) v.lat.push(r.latencyMs);
         await r.phaseEnd;
@@ -344,6 +349,9 @@ export async function run({ quick = false } = {}) {
     for (const [l, k, target] of [[inlineLight, inlineSdk, 15], [deferredLight, deferredSdk, 2]]) {
       console.log(`target: ${l.name.replace(', light', '')} added p50 <= ${target} ms: light ${f2(added(l))} ms (${verdict(added(l) <= target)}), sdk ${f2(added(k))} ms (${verdict(added(k) <= target)}); light no worse than sdk: ${verdict(median(l.lat) <= median(k.lat) + 0.1)} (p50 ${f2(median(l.lat))} vs ${f2(median(k.lat))} ms)`);
     }
+    const perTestHealth = (await tagged.c.invoke({ lambdaCoverage: 'health' })).payload;
+    const plainHealth = (await perTestOff.c.invoke({ lambdaCoverage: 'health' })).payload;
+    console.log(`per-test coverage: a tagged invocation (one of ${tagged.tagged} tests) over an untagged one: +${f2(median(tagged.lat) - median(inlineLight.lat))} ms p50 (target <= 1 ms: ${verdict(median(tagged.lat) - median(inlineLight.lat) <= 1)}); untagged with per-test on vs off: ${f2(median(inlineLight.lat) - median(perTestOff.lat))} ms p50; shard with ${perTestHealth.per_test.tests} tests ${kb(perTestHealth.last_upload.bytes)} vs ${kb(plainHealth.last_upload.bytes)} without per-test data (${(perTestHealth.last_upload.bytes / plainHealth.last_upload.bytes).toFixed(1)}x)`);
     console.log(`first response, added over the instrumented bundle's (one container each; see the paired rounds below): inline light +${f1(inlineLight.first - noLayer.first)} ms, inline sdk +${f1(inlineSdk.first - noLayer.first)} ms; deferred light response +${f1(deferredLight.first - noLayer.first)} ms / invoke phase +${f1(deferredLight.firstPhase - noLayer.firstPhase)} ms, deferred sdk +${f1(deferredSdk.first - noLayer.first)} / +${f1(deferredSdk.firstPhase - noLayer.firstPhase)} ms`);
     console.log('anchor: the coverage.py layer this design grew from: +300-800 ms per invocation');
 

@@ -79,11 +79,11 @@ export async function runDemo({ work = join(ROOT, '.demo'), out = join(ROOT, 'co
     log(`4/6 sending ${EVENTS.length} events`);
     let ok = 0;
     let failed = 0;
-    for (const [fn, index, event] of EVENTS) {
-      const r = await containers.get(`${fn}#${index}`).invoke(event);
+    for (const [fn, index, event, { test, clientContext }] of EVENTS) {
+      const r = await containers.get(`${fn}#${index}`).invoke(event, clientContext ? { clientContext } : undefined);
       const status = r.ok ? (r.payload?.statusCode ?? 'ok') : `${r.errorType}`;
       if (r.ok) ok++; else failed++;
-      log(`    ${fn}#${index} ${describe(event).padEnd(28)} -> ${status}`);
+      log(`    ${fn}#${index} ${describe(event).padEnd(28)} ${(test ?? '(untagged)').padEnd(18)} -> ${status}`);
     }
     const health = await containers.get('api#0').invoke({ lambdaCoverage: 'health' });
     const h = health.payload ?? {};

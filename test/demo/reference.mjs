@@ -4,7 +4,9 @@
 // examples/basic/events.mjs against them and prints globalThis.__coverage__ as JSON.
 // Each container is a separate module instance (its own in-memory state) of the same bundle; all of
 // them count into this process's one __coverage__, as Istanbul does for repeated loads of a file.
-// Usage: node reference.mjs <work dir>
+// With a test name, only that test's events run, and it prints { load, end }: the counters after the
+// modules loaded and at the end, so what that test moved is told apart from the modules' load.
+// Usage: node reference.mjs <work dir> [test]
 import { build } from 'esbuild';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -32,11 +34,14 @@ for (const fn of FUNCTIONS) {
     modules.set(`${fn.name}#${i}`, await import(`${pathToFileURL(outfile).href}?container=${i}`));
   }
 }
-for (const [fn, index, event] of EVENTS) {
+const only = process.argv[3];
+const load = only === undefined ? undefined : structuredClone(globalThis.__coverage__);
+for (const [fn, index, event, { test }] of EVENTS) {
+  if (only !== undefined && test !== only) continue;
   try {
     await modules.get(`${fn}#${index}`).handler(event);
   } catch {
     // Failing events fail here as in Lambda; their coverage still counts.
   }
 }
-process.stdout.write(JSON.stringify(globalThis.__coverage__));
+process.stdout.write(JSON.stringify(only === undefined ? globalThis.__coverage__ : { load, end: globalThis.__coverage__ }));

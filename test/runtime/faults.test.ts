@@ -410,7 +410,7 @@ for (const path of ['light', 'sdk'] as const) d(`the layer under faults, on real
     const { c } = await start('fn-health', { env: { COVERAGE_HEALTH_HTTP: '1', COVERAGE_S3_PREFIX: 'team/' } });
     await c.invoke({ n: 1 });
     const h = await health(c);
-    expect(Object.keys(h).sort()).toEqual(['container_id', 'coverage_enabled', 'errors', 'flush_mode', 'flush_mode_note', 'instrumented_files', 'invocations', 'last_upload', 'layer_version', 'pending', 's3_config', 'status', 'timestamp', 'upload_path']);
+    expect(Object.keys(h).sort()).toEqual(['container_id', 'coverage_enabled', 'errors', 'flush_mode', 'flush_mode_note', 'instrumented_files', 'invocations', 'last_upload', 'layer_version', 'pending', 'per_test', 's3_config', 'status', 'timestamp', 'upload_path']);
     expect(h).toMatchObject({ status: 'healthy', coverage_enabled: true, s3_config: { bucket: BUCKET, prefix: 'team/' }, instrumented_files: 1, pending: false, errors: [], invocations: 1, upload_path: path });
     expect(h.last_upload).toMatchObject({ ok: true, error: null });
     expect(h.last_upload.key).toMatch(/^team\/fn-health\/shards\/.+\.json\.gz$/);
