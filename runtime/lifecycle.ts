@@ -12,7 +12,8 @@ import { ExtensionLink, readExtensionInfo } from './extension-link.js';
 import { parseHealthRequest } from './health-request.js';
 import { CoverageLog } from './log.js';
 import { handlerDir } from './manifest.js';
-import { copyCounters, readLiveCoverage, type Snapshot } from './snapshot.js';
+import { copyCounters, readLiveCoverage } from './counters.js';
+import type { Snapshot } from './snapshot.js';
 import { testIdentity } from './test-identity.js';
 
 // Cold start loads only this module, config, log, the health-request matcher and the extension link

@@ -6,21 +6,9 @@ import {
   FORMAT_VERSION, MAPS_FORMAT, SHARD_FORMAT, SHARD_VERSION_PLAIN, computeMapId,
   type BuildManifest, type FileCounters, type FileMaps, type MapsDocument, type Shard,
 } from '../contract/format.js';
-import { COVERAGE_GLOBAL } from './coverage-global.js';
+import { copyFile, type LiveCoverage, type LiveFileCoverage } from './counters.js';
 
-/** One entry of `__coverage__`: lean (counters only) or a full Istanbul FileCoverage object. */
-export interface LiveFileCoverage {
-  path?: string;
-  hash?: string;
-  s: Record<string, number>;
-  f: Record<string, number>;
-  b: Record<string, number[]>;
-  statementMap?: FileMaps['statementMap'];
-  fnMap?: FileMaps['fnMap'];
-  branchMap?: FileMaps['branchMap'];
-}
-
-export type LiveCoverage = Record<string, LiveFileCoverage>;
+export { readLiveCoverage, type LiveCoverage, type LiveFileCoverage } from './counters.js';
 
 export interface Snapshot {
   files: Record<string, FileCounters>;
@@ -51,11 +39,6 @@ function noteMove(n: number, offset: number, delta: number): void {
   }
   movedAt[n] = offset;
   movedBy[n] = delta;
-}
-
-export function readLiveCoverage(scope: object = globalThis): LiveCoverage | undefined {
-  const cov = (scope as Record<string, unknown>)[COVERAGE_GLOBAL];
-  return typeof cov === 'object' && cov !== null ? (cov as LiveCoverage) : undefined;
 }
 
 function isObj(v: unknown): v is Record<string, unknown> {
@@ -92,18 +75,9 @@ export function takeSnapshot(cov: LiveCoverage, only?: ReadonlySet<string>, reus
       fileCount++;
       continue;
     }
-    const s = Object.values(fc.s);
-    const f = Object.values(fc.f);
-    const bv = Object.values(fc.b);
-    const b: number[][] = new Array(bv.length);
-    for (let i = 0; i < s.length; i++) total += s[i]!;
-    for (let i = 0; i < f.length; i++) total += f[i]!;
-    for (let i = 0; i < bv.length; i++) {
-      const arms = bv[i]!.slice();
-      for (let j = 0; j < arms.length; j++) total += arms[j]!;
-      b[i] = arms;
-    }
-    files[key] = { hash: fc.hash, s, f, b };
+    const copy = copyFile(fc, fc.hash);
+    total += copy.total;
+    files[key] = copy.counters;
     fileCount++;
     // A file new to this collector (loaded by this invocation): everything it counted moved now.
     if (moved !== undefined) reportAll(files[key]!, key, moved);
@@ -155,14 +129,6 @@ function refillMoved(fc: LiveFileCoverage, into: FileCounters, key: string, move
   return total;
 }
 
-/**
- * A copy of every file's counters as they are now: the collector's first snapshot starts from it, so
- * what moved before the first invocation (the module's load) is told apart from what that invocation
- * moved. Taken when the first invocation starts, before the collector is loaded.
- */
-export function copyCounters(cov: LiveCoverage): Snapshot {
-  return takeSnapshot(cov);
-}
 
 /** Copies one file's counters into `into` by index; undefined (nothing trusted) unless every count fits. */
 function refill(fc: LiveFileCoverage, into: FileCounters): number | undefined {
