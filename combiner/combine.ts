@@ -16,8 +16,9 @@ import { ingest, newStats, type IngestProgress, type IngestStats, type Skipped }
 import { CoverageMerger, type BuildMode, type DroppedVersions, type MergeResult, type SpellingWarning } from './merge.js';
 import { parsePathMap, type PathMapping, type PrefixDetection } from './paths.js';
 import {
-  DEFAULT_REPORTERS, METRICS, checkReporters, checkThresholds, sourceLookup, writeReports, type Metric, type SourceLookup, type Thresholds,
+  DEFAULT_REPORTERS, METRICS, checkReporters, checkThresholds, readableInside, sourceLookup, writeReports, type Metric, type SourceLookup, type Thresholds,
 } from './reports.js';
+import { SourcesCatalog, storedSourceFinder, type SourceProblem } from './stored-sources.js';
 import { parseS3Url, uploadReports, writeAsShard } from './publish.js';
 import { createS3Client, getObjectBytes, type RetryOptions, type S3Settings } from './s3.js';
 import { dirItems, s3Items, type SourceItem } from './sources.js';
@@ -59,7 +60,7 @@ export interface CombineOptions extends S3Settings {
   asShard?: string;
   /**
    * What one input may cost; an input over a bound is skipped and named, and the combine goes on.
-   * @default { maxInputBytes: 32 MiB, maxMapsBytes: 256 MiB, maxFiles: 50000, maxCounters: 1000000, maxPathLength: 1024, maxTests: 10000 }
+   * @default { maxInputBytes: 32 MiB, maxMapsBytes: 256 MiB, maxSourcesBytes: 128 MiB, maxFiles: 50000, maxCounters: 1000000, maxPathLength: 1024, maxTests: 10000 }
    */
   limits?: Partial<InputLimits>;
   /** Downloads in flight. @default 16 */
@@ -111,6 +112,11 @@ export interface CombineSummary {
   /** Files of plain coverage inputs that carry an inputSourceMap (not remapped here). */
   remapNeeded: string[];
   missingSources: string[];
+  /**
+   * Source text stored with the builds (the plugin's `sources: true`) for files not found under
+   * --source-root: the documents read, the files shown with it, and the documents or texts refused.
+   */
+  storedSources: { documents: number; shown: string[]; problems: SourceProblem[] };
   durationMs: number;
 }
 
@@ -211,10 +217,11 @@ export async function combine(options: CombineOptions): Promise<CombineResult> {
       merger.addManifest(manifest, { source, time });
     }
 
+    const catalog = new SourcesCatalog();
     const sources: AsyncIterable<SourceItem>[] = [];
-    for (const d of options.dirs ?? []) sources.push(dirItems({ path: resolve(cwd, d), exclude: [out], limits }));
+    for (const d of options.dirs ?? []) sources.push(dirItems({ path: resolve(cwd, d), exclude: [out], limits, catalog }));
     if (options.bucket && client) {
-      sources.push(s3Items({ client, bucket: options.bucket, prefix, functions: options.functions ?? [], retry, limits }));
+      sources.push(s3Items({ client, bucket: options.bucket, prefix, functions: options.functions ?? [], retry, limits, catalog }));
     }
     const stats = newStats();
     await ingest(sources, merger, stats, { concurrency, threads: options.threads ?? 'auto', onProgress: options.onProgress, limits });
@@ -222,7 +229,10 @@ export async function combine(options: CombineOptions): Promise<CombineResult> {
     const merge = merger.result();
     for (const r of merge.refused) stats.skipped.push({ source: r.source, kind: 'invalid', reason: r.reason });
     const invalid = stats.skipped.filter((s) => s.kind === 'invalid').length;
-    const lookup = sourceLookup(options.sourceRoot === null ? null : resolve(cwd, options.sourceRoot ?? '.'));
+    const sourceRoot = options.sourceRoot === null ? null : resolve(cwd, options.sourceRoot ?? '.');
+    const stored = await loadStoredSources(merge, catalog, sourceRoot, reporters, limits, concurrency);
+    const lists = { missing: [] as string[], stored: [] as string[] };
+    const lookups = merge.builds.map((b) => sourceLookup(sourceRoot, storedSourceFinder(b.files, stored.texts, stored.problems), lists));
     const sums = merge.builds.map((b) => b.coverageMap.getCoverageSummary());
     const summary: CombineSummary = {
       runId, shards: stats.shards, coverageFiles: stats.coverageFiles, functions: [...stats.functions].sort(),
@@ -231,7 +241,8 @@ export async function combine(options: CombineOptions): Promise<CombineResult> {
       totals: totalsOf(allBuilds(sums)),
       builds: [], skipped: stats.skipped.sort((a, b) => (a.source < b.source ? -1 : 1)), invalid, retries,
       dropped: merge.dropped, spellings: merge.spellings, pathPrefix: merge.prefix,
-      saturated: merge.saturated, remapNeeded: merge.remapNeeded, missingSources: lookup.missing, durationMs: 0,
+      saturated: merge.saturated, remapNeeded: merge.remapNeeded, missingSources: lists.missing,
+      storedSources: { documents: stored.documents, shown: lists.stored, problems: stored.problems }, durationMs: 0,
     };
     const maxInvalid = options.maxInvalid ?? Infinity;
     if (invalid > maxInvalid) {
@@ -240,7 +251,7 @@ export async function combine(options: CombineOptions): Promise<CombineResult> {
     }
 
     const { written, terminal, thresholdErrors } = await writeAllReports(merge, sums, summary, {
-      out, reporters, build, lookup, projectRoot: resolve(cwd, options.sourceRoot ?? '.'),
+      out, reporters, build, lookups, projectRoot: resolve(cwd, options.sourceRoot ?? '.'),
       ...(options.checkCoverage ? { thresholds: options.thresholds && Object.values(options.thresholds).some((v) => v !== undefined) ? options.thresholds : { lines: 90 } } : {}),
     });
 
@@ -258,6 +269,22 @@ export async function combine(options: CombineOptions): Promise<CombineResult> {
   } finally {
     if (ownClient) client?.destroy();
   }
+}
+
+/** The reporters that show source text (`lcov` writes an HTML copy too). */
+const SHOWS_SOURCE = new Set(['html', 'html-spa', 'lcov']);
+
+/**
+ * The stored source texts a report needs: only when a reporter shows source, and only of the builds
+ * that hold a kept file the report cannot read under the source root.
+ */
+async function loadStoredSources(merge: MergeResult, catalog: SourcesCatalog, root: string | null, reporters: readonly string[], limits: InputLimits, concurrency: number) {
+  const wanted = new Set<string>();
+  if (catalog.size > 0 && reporters.some((r) => SHOWS_SOURCE.has(r))) {
+    for (const b of merge.builds) for (const f of b.files) if (!readableInside(root, f.path)) wanted.add(f.hash);
+  }
+  if (wanted.size === 0) return { texts: new Map<string, string>(), problems: [] as SourceProblem[], documents: 0 };
+  return catalog.load(wanted, limits, Math.min(concurrency, 8));
 }
 
 /**
@@ -314,7 +341,8 @@ interface ReportPlan {
   out: string;
   reporters: readonly string[];
   build: BuildMode;
-  lookup: SourceLookup;
+  /** One per build (merge.builds), in order. */
+  lookups: SourceLookup[];
   projectRoot: string;
   /** Set when --check-coverage is on. */
   thresholds?: Thresholds;
@@ -328,7 +356,7 @@ async function writeAllReports(merge: MergeResult, sums: readonly CoverageSummar
   for (const [i, b] of merge.builds.entries()) {
     const dir = plan.build === 'all' ? join(plan.out, keySegment(b.id)) : plan.out;
     await mkdir(dir, { recursive: true });
-    const r = writeReports({ coverageMap: b.coverageMap, dir, reporters: plan.reporters, sources: plan.lookup, projectRoot: plan.projectRoot });
+    const r = writeReports({ coverageMap: b.coverageMap, dir, reporters: plan.reporters, sources: plan.lookups[i]!, projectRoot: plan.projectRoot });
     written.push({ build: b.id, dir, files: r.files });
     if (r.terminal) terminal += plan.build === 'all' ? `${b.id}:\n${r.terminal}` : r.terminal;
     const cs = sums[i]!;

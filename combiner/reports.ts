@@ -2,10 +2,11 @@
  * Reports through istanbul-lib-report + istanbul-reports, any reporter by name. The writer is ours:
  * every file lands inside the output directory (a coverage path like `../../x` cannot escape it), the
  * files written are recorded (for --upload), and terminal reporters are captured as text.
- * The source finder is injected: where the source is not on disk (the Lambda combiner) the HTML page
- * says so and the summary lists those files, instead of failing.
+ * The source finder is injected: where the source is not on disk (the Lambda combiner) it falls back
+ * to the source text stored in the bucket with the build (stored-sources.ts), and where there is none
+ * either the HTML page says so and the summary lists those files, instead of failing.
  */
-import { closeSync, fstatSync, openSync, readFileSync, readSync, realpathSync, writeFileSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readFileSync, readSync, realpathSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { relative, resolve, sep } from 'node:path';
 import type { CoverageMap, CoverageSummary } from 'istanbul-lib-coverage';
@@ -13,6 +14,7 @@ import type libReportType from 'istanbul-lib-report';
 import type reportsType from 'istanbul-reports';
 import { projectPathProblem } from '../contract/format.js';
 import { assertInside } from './paths.js';
+import type { StoredSourceFinder } from './stored-sources.js';
 
 const require = createRequire(import.meta.url);
 interface IstanbulFileWriter {
@@ -69,6 +71,8 @@ export interface SourceLookup {
   find(path: string): string;
   /** Files whose source could not be read, in the order asked. */
   missing: string[];
+  /** Files shown with the source text stored in the bucket (not found under the root). */
+  stored: string[];
 }
 
 /** Larger than any source file worth showing; a bigger one is left out like a missing one. */
@@ -80,6 +84,12 @@ const MAX_SOURCE_BYTES = 16 * 1024 * 1024;
  * another file of this machine. Undefined when it is not such a file.
  */
 function readInside(root: string, path: string): string | undefined {
+  const real = realInside(root, path);
+  return real === undefined ? undefined : readBounded(real);
+}
+
+/** The real path of `path` under `root` when it stays inside it once every symlink is resolved. */
+function realInside(root: string, path: string): string | undefined {
   if (projectPathProblem(path, 4096) !== undefined) return undefined;
   let realRoot: string;
   let real: string;
@@ -91,6 +101,10 @@ function readInside(root: string, path: string): string | undefined {
   }
   const rel = relative(realRoot, real);
   if (rel === '' || rel === '..' || rel.startsWith(`..${sep}`) || resolve(realRoot, rel) !== real) return undefined;
+  return real;
+}
+
+function readBounded(real: string): string | undefined {
   let fd: number | undefined;
   try {
     fd = openSync(real, 'r');
@@ -111,23 +125,43 @@ function readInside(root: string, path: string): string | undefined {
   }
 }
 
+/** Whether `path` is a file the report can read under `root` (what `sourceLookup` reads first), without reading it. */
+export function readableInside(root: string | null, path: string): boolean {
+  if (root === null) return false;
+  const real = realInside(root, path);
+  if (real === undefined) return false;
+  try {
+    const st = statSync(real);
+    return st.isFile() && st.size <= MAX_SOURCE_BYTES;
+  } catch {
+    return false;
+  }
+}
+
 /**
- * Reads sources under `root`; `null` = no source anywhere (the Lambda combiner).
+ * Reads sources under `root` (`null`: no checkout, the Lambda combiner), else from `stored`, the text
+ * stored with the build (checked against its maps there). `missing` and `stored` may be shared by the
+ * lookups of several reports (`--build all`).
  * istanbul-reports puts a source finder's error message into the page as HTML, so the message is
  * fixed text (the file's name is in the page's title, escaped); and it turns \u0001 / \u0002 of a
- * source into `<` / `>` of its own markup, so those never reach it.
+ * source into `<` / `>` of its own markup, so those never reach it (from disk or from the bucket).
  */
-export function sourceLookup(root: string | null): SourceLookup {
-  const missing: string[] = [];
+export function sourceLookup(root: string | null, stored?: StoredSourceFinder, lists: { missing: string[]; stored: string[] } = { missing: [], stored: [] }): SourceLookup {
+  const { missing } = lists;
   return {
     missing,
+    stored: lists.stored,
     find(path: string): string {
-      const text = root === null ? undefined : readInside(root, path);
+      let text = root === null ? undefined : readInside(root, path);
+      if (text === undefined && stored !== undefined) {
+        text = stored.find(path);
+        if (text !== undefined && !lists.stored.includes(path)) lists.stored.push(path);
+      }
       if (text !== undefined) return text.replace(/[\u0001\u0002]/g, '\ufffd');
       if (!missing.includes(path)) missing.push(path);
       const why = root === null
-        ? 'Source not shown: this file is not available where this report was made (no --source-root). Coverage numbers above are complete.'
-        : 'Source not shown: this file was not found under the report\'s --source-root. Coverage numbers above are complete.';
+        ? 'Source not shown: this file is not available where this report was made (no --source-root). No matching source text is stored with its build (the plugin\'s sources option). Coverage numbers above are complete.'
+        : 'Source not shown: this file was not found under the report\'s --source-root. No matching source text is stored with its build (the plugin\'s sources option). Coverage numbers above are complete.';
       const err = new Error(why);
       err.stack = ''; // the HTML page shows message + stack; the stack says nothing useful here
       throw err;

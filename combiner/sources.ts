@@ -1,7 +1,8 @@
 /**
  * Where inputs come from: an S3 bucket laid out as contract/keys.ts says, or a directory (the
  * same layout copied down, plain `coverage-final.json` files, nyc's `.nyc_output`). Each source yields
- * items; an item reads its bytes and can load the maps document its shard points at.
+ * items; an item reads its bytes and can load the maps document its shard points at. A source given a
+ * SourcesCatalog tells it where the sources document of each build whose maps it loaded would be.
  */
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
@@ -9,8 +10,9 @@ import { dirname, join, resolve, sep } from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
 import {
   DEFAULT_LIMITS, checkStoredSize, combinedRoot, decodeJsonGz, keySegment, mapsKeyNear, normalizePrefix, parseMaps, parseShardKey,
-  type InputLimits, type MapsDocument,
+  sourcesKeyNear, type InputLimits, type MapsDocument,
 } from '../contract/format.js';
+import type { SourcesCatalog } from './stored-sources.js';
 import { getObjectBytes, listObjects, type ListedObject, type RetryOptions } from './s3.js';
 
 export interface SourceItem {
@@ -58,6 +60,8 @@ export interface S3SourceOptions {
   retry?: RetryOptions;
   /** What one input may cost. @default DEFAULT_LIMITS */
   limits?: InputLimits;
+  /** Told where each loaded build's sources document is (read later, only if the report needs it). */
+  catalog?: SourcesCatalog;
 }
 
 export async function* s3Items(opts: S3SourceOptions): AsyncGenerator<SourceItem> {
@@ -69,7 +73,14 @@ export async function* s3Items(opts: S3SourceOptions): AsyncGenerator<SourceItem
     const where = `s3://${bucket}/${key}`;
     const bytes = await getObjectBytes(client, bucket, key, retry, { limits, name: 'maxMapsBytes' });
     if (bytes === null) throw new Error(`maps document ${where} not found (was it deleted, or written under another prefix?)`);
-    return checkMapId(parseMaps(decodeJsonGz(bytes, where, limits, 'maxMapsBytes'), where, limits), mapId, key);
+    const doc = checkMapId(parseMaps(decodeJsonGz(bytes, where, limits, 'maxMapsBytes'), where, limits), mapId, key);
+    const sources = sourcesKeyNear(near, mapId);
+    const at = `s3://${bucket}/${sources}`;
+    opts.catalog?.add(mapId, doc, at, async () => {
+      const bytes = await getObjectBytes(client, bucket, sources, retry, { limits, name: 'maxSourcesBytes' });
+      return bytes === null ? null : { bytes, where: at };
+    });
+    return doc;
   });
   const item = (o: ListedObject, functionName: string): SourceItem => ({
     source: `s3://${bucket}/${o.key}`, functionName, time: o.time,
@@ -103,6 +114,26 @@ export async function* s3Items(opts: S3SourceOptions): AsyncGenerator<SourceItem
 
 // ---- directory -------------------------------------------------------------------------------------
 
+/**
+ * A build's sources document on disk: `sources/{mapId}.json.gz` beside the `maps/` folder its maps
+ * came from (the S3 layout copied down), else any `sources/` folder under the directory given.
+ */
+function catalogDirSources(catalog: SourcesCatalog, doc: MapsDocument, mapId: string, near: string, mapsFile: string, sourcesFiles: ReadonlyMap<string, string>, limits: InputLimits): void {
+  const name = `${keySegment(mapId)}.json.gz`;
+  const candidates = [join(dirname(dirname(mapsFile)), 'sources', name), sourcesKeyNear(near, mapId), sourcesFiles.get(keySegment(mapId))]
+    .filter((p): p is string => !!p);
+  const first = candidates[0]!;
+  catalog.add(mapId, doc, first, async () => {
+    for (const file of new Set(candidates)) {
+      const st = await stat(file).catch(() => null);
+      if (!st?.isFile()) continue;
+      checkStoredSize(st.size, file, limits, 'maxSourcesBytes');
+      return { bytes: await readFile(file), where: file };
+    }
+    return null;
+  });
+}
+
 export interface DirSourceOptions {
   /** A directory or a single file. */
   path: string;
@@ -110,6 +141,8 @@ export interface DirSourceOptions {
   exclude?: readonly string[];
   /** What one input may cost. @default DEFAULT_LIMITS */
   limits?: InputLimits;
+  /** Told where each loaded build's sources document is, as for S3. */
+  catalog?: SourcesCatalog;
 }
 
 /**
@@ -117,9 +150,12 @@ export interface DirSourceOptions {
  * output, which `aws s3 sync` of the prefix copies down: reading its coverage-final.json again would
  * count everything twice).
  */
-const SKIP_DIRS = new Set(['node_modules', '.git', 'processinfo', 'maps', 'combined']);
+const SKIP_DIRS = new Set(['node_modules', '.git', 'processinfo', 'maps', 'sources', 'combined']);
 
-async function walk(dir: string, exclude: ReadonlySet<string>, out: string[], mapsFiles: Map<string, string>, depth = 0): Promise<void> {
+/** Documents found in `maps/` and `sources/` folders, by id: found for a shard as in S3, else by name. */
+interface Found { maps: Map<string, string>; sources: Map<string, string> }
+
+async function walk(dir: string, exclude: ReadonlySet<string>, out: string[], found: Found, depth = 0): Promise<void> {
   if (depth > 32) return;
   const entries = await readdir(dir, { withFileTypes: true });
   entries.sort((a, b) => (a.name < b.name ? -1 : 1));
@@ -127,12 +163,13 @@ async function walk(dir: string, exclude: ReadonlySet<string>, out: string[], ma
     const full = join(dir, e.name);
     if (e.isDirectory()) {
       if (exclude.has(resolve(full))) continue;
-      if (e.name === 'maps') {
-        for (const m of await readdir(full)) if (m.endsWith('.json.gz') || m.endsWith('.json')) mapsFiles.set(m.replace(/\.json(\.gz)?$/, ''), join(full, m));
+      if (e.name === 'maps' || e.name === 'sources') {
+        const into = e.name === 'maps' ? found.maps : found.sources;
+        for (const m of await readdir(full)) if (m.endsWith('.json.gz') || m.endsWith('.json')) into.set(m.replace(/\.json(\.gz)?$/, ''), join(full, m));
         continue;
       }
       if (SKIP_DIRS.has(e.name)) continue;
-      await walk(full, exclude, out, mapsFiles, depth + 1);
+      await walk(full, exclude, out, found, depth + 1);
     } else if (e.isFile() && COVERAGE_FILE.test(e.name)) {
       out.push(full);
     }
@@ -145,8 +182,9 @@ export async function* dirItems(opts: DirSourceOptions): AsyncGenerator<SourceIt
     throw new Error(`--dir ${opts.path}: ${e.code === 'ENOENT' ? 'does not exist' : e.message}`, { cause: e });
   });
   const files: string[] = [];
-  const mapsFiles = new Map<string, string>();
-  if (st.isDirectory()) await walk(root, new Set((opts.exclude ?? []).map((p) => resolve(p))), files, mapsFiles);
+  const found: Found = { maps: new Map(), sources: new Map() };
+  const mapsFiles = found.maps;
+  if (st.isDirectory()) await walk(root, new Set((opts.exclude ?? []).map((p) => resolve(p))), files, found);
   else files.push(root);
   const limits = opts.limits ?? DEFAULT_LIMITS;
   const load = mapsCache(async (mapId, near) => {
@@ -159,7 +197,11 @@ export async function* dirItems(opts: DirSourceOptions): AsyncGenerator<SourceIt
       if (!st?.isFile()) continue;
       checkStoredSize(st.size, file, limits, 'maxMapsBytes');
       const bytes = await readFile(file).catch(() => null);
-      if (bytes) return checkMapId(parseMaps(decodeJsonGz(bytes, file, limits, 'maxMapsBytes'), file, limits), mapId, file);
+      if (bytes) {
+        const doc = checkMapId(parseMaps(decodeJsonGz(bytes, file, limits, 'maxMapsBytes'), file, limits), mapId, file);
+        if (opts.catalog) catalogDirSources(opts.catalog, doc, mapId, near, file, found.sources, limits);
+        return doc;
+      }
     }
     throw new Error(`maps document ${mapId} not found (looked for ${sibling} and any maps/${keySegment(mapId)}.json.gz under ${opts.path})`);
   });

@@ -63,6 +63,13 @@ export function formatSummary(s: CombineSummary, r?: Pick<CombineResult, 'report
     lines.push(...limited(s.remapNeeded, (p) => p));
   }
   if (s.saturated.length > 0) lines.push(`counters capped at ${Number.MAX_SAFE_INTEGER} in: ${s.saturated.join(', ')}`);
+  if (s.storedSources.shown.length > 0) {
+    lines.push(`source text stored with the build shown for ${plural(s.storedSources.shown.length, 'file')} not under --source-root (${plural(s.storedSources.documents, 'sources document')} read)`);
+  }
+  if (s.storedSources.problems.length > 0) {
+    lines.push(`stored source text refused (those files show no source):`);
+    lines.push(...limited(s.storedSources.problems, (p) => `${p.source}: ${p.reason}`));
+  }
   if (s.missingSources.length > 0) {
     lines.push(`no source for ${plural(s.missingSources.length, 'file')} (HTML shows coverage without the code; pass --source-root):`);
     lines.push(...limited(s.missingSources, (p) => p));

@@ -1,12 +1,13 @@
 /**
  * The documents the parts exchange: shards (runtime → combiner), maps documents (written once per
- * build) and build manifests (plugin → runtime and combiner): their types, format versions and the
+ * build), build manifests (plugin → runtime and combiner) and sources documents (plugin → runtime →
+ * combiner, only with the plugin's `sources: true`): their types, format versions and the
  * versions read, encoding, and validation at the boundary (with the bounds of limits.ts). Pure: no fs,
  * no network, no SDK (gzip comes from node:zlib, which every Lambda runtime has).
  */
 import { ShardFormatError } from './errors.js';
 import {
-  DEFAULT_LIMITS, checkJsonDepth, isHash, isSafeName, overBound, projectPathProblem, quotePath, type InputLimits,
+  DEFAULT_LIMITS, checkJsonDepth, isHash, isSafeName, overBound, projectPathProblem, quotePath, type ByteBound, type InputLimits,
 } from './limits.js';
 import { readSparse, testNameProblem, type SparseCounters, type TestRecord } from './tests.js';
 
@@ -135,7 +136,7 @@ export function encodeJsonGz(value: unknown): Buffer {
  * the limit on both the stored and the inflated size: a small object that inflates to gigabytes
  * stops at the bound instead of taking the process down.
  */
-export function gunzipMaybe(bytes: Uint8Array, what: string, limits?: InputLimits, bound: 'maxInputBytes' | 'maxMapsBytes' = 'maxInputBytes'): Buffer {
+export function gunzipMaybe(bytes: Uint8Array, what: string, limits?: InputLimits, bound: ByteBound = 'maxInputBytes'): Buffer {
   const max = limits?.[bound] ?? Infinity;
   if (bytes.length > max) overBound(what, bound, limits!, `${bytes.length} bytes stored`);
   const isGzip = bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b;
@@ -158,7 +159,7 @@ export function parseJsonText(raw: Buffer, what: string): unknown {
 }
 
 /** Gunzips when the bytes are gzip, so plain JSON objects are read too. */
-export function decodeJsonGz(bytes: Uint8Array, what: string, limits?: InputLimits, bound: 'maxInputBytes' | 'maxMapsBytes' = 'maxInputBytes'): unknown {
+export function decodeJsonGz(bytes: Uint8Array, what: string, limits?: InputLimits, bound: ByteBound = 'maxInputBytes'): unknown {
   return parseJsonText(gunzipMaybe(bytes, what, limits, bound), what);
 }
 
@@ -379,4 +380,47 @@ export function checkCountersMatchMaps(counters: FileCounters, maps: FileMaps, w
     const want = maps.branchMap[i]?.locations.length ?? 0;
     if (arms.length !== want) fail(what, `branch ${i} has ${arms.length} arms, its map has ${want}`);
   });
+}
+
+// ---- sources documents -----------------------------------------------------------------------------
+
+export const SOURCES_FORMAT = 'lambda-coverage/sources';
+/** Version of the sources document. */
+export const SOURCES_VERSION = 1;
+/**
+ * File name of the sources document the plugin writes next to the manifest with `sources: true`:
+ * gzip'd already, so the runtime uploads its bytes as they are (no parse, no gzip at the flush).
+ */
+export const SOURCES_FILE = 'lambda-coverage-sources.json.gz';
+
+/**
+ * The original text of every file instrumented into one output directory, keyed by the Istanbul
+ * hash of the file version it was instrumented as. Istanbul's hash is sha1 of the file's coverage
+ * data (path and static maps), not of the text, so the key names the version but cannot prove the
+ * text: the combiner checks each text against the maps of that version before it shows it.
+ */
+export interface SourcesDocument {
+  format: typeof SOURCES_FORMAT;
+  version: typeof SOURCES_VERSION;
+  /** Istanbul hash → the exact text that was instrumented (UTF-8 decoded). */
+  files: Record<string, string>;
+}
+
+/**
+ * Validates a sources document's shape: the files are at most `maxFiles`, keyed by hashes, and each
+ * is a string (its size is bounded by `maxSourcesBytes` on the whole document, before it is parsed).
+ */
+export function parseSources(value: unknown, what = 'sources', limits: InputLimits = DEFAULT_LIMITS): SourcesDocument {
+  if (!isPlainObject(value)) fail(what, 'not a JSON object');
+  const doc = value;
+  checkVersion(doc, SOURCES_FORMAT, what, [SOURCES_VERSION]);
+  const files = doc.files;
+  if (!isPlainObject(files)) fail(what, 'missing "files"');
+  const entries = Object.entries(files);
+  if (entries.length > limits.maxFiles) overBound(what, 'maxFiles', limits, `${entries.length} files`);
+  for (const [hash, text] of entries) {
+    if (!isHash(hash)) fail(what, `key ${quotePath(hash)} is not an Istanbul hash`);
+    if (typeof text !== 'string') fail(what, `the text of ${hash} is not a string`);
+  }
+  return doc as unknown as SourcesDocument;
 }

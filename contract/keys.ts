@@ -3,6 +3,8 @@
  * directions (keys built from names, and names parsed from keys):
  *   {prefix}{functionName}/shards/{containerId}.json.gz   cumulative counters of one container (overwritten)
  *   {prefix}{functionName}/maps/{mapId}.json.gz           static maps the shards point at (written once)
+ *   {prefix}{functionName}/sources/{mapId}.json.gz        source text of those files (written with the maps,
+ *                                                          only for builds made with `sources: true`)
  *   {prefix}{functionName}/health/probe.json              the deep health check's write
  *   {prefix}combined/{runId}/…                             combiner output (never read back as input)
  * Pure.
@@ -28,6 +30,14 @@ export function mapsKey(prefix: string, functionName: string, mapId: string): st
   return `${normalizePrefix(prefix)}${keySegment(functionName)}/maps/${keySegment(mapId)}.json.gz`;
 }
 
+/**
+ * The sources document of a build (the plugin's `sources: true`): beside its maps, under the same id,
+ * so that whatever finds a build's maps finds its source text the same way.
+ */
+export function sourcesKey(prefix: string, functionName: string, mapId: string): string {
+  return `${normalizePrefix(prefix)}${keySegment(functionName)}/sources/${keySegment(mapId)}.json.gz`;
+}
+
 /** Where the combiner writes: `{prefix}combined/`, never read back as input. */
 export function combinedRoot(prefix: string): string {
   return `${normalizePrefix(prefix)}combined/`;
@@ -47,6 +57,13 @@ export function mapsKeyNear(shardKeyOrPath: string, mapId: string): string {
   const parts = shardKeyOrPath.split('/');
   const dir = parts.slice(0, -2).join('/');
   return `${dir === '' ? '' : `${dir}/`}maps/${keySegment(mapId)}.json.gz`;
+}
+
+/** `{prefix}{fn}/shards/x.json.gz` → `{prefix}{fn}/sources/{mapId}.json.gz`, as mapsKeyNear. */
+export function sourcesKeyNear(shardKeyOrPath: string, mapId: string): string {
+  const parts = shardKeyOrPath.split('/');
+  const dir = parts.slice(0, -2).join('/');
+  return `${dir === '' ? '' : `${dir}/`}sources/${keySegment(mapId)}.json.gz`;
 }
 
 /** The function a key names when it is a shard key under `prefix` (`{prefix}{fn}/shards/x.json[.gz]`). */

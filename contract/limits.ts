@@ -15,6 +15,8 @@ export interface InputLimits {
   maxInputBytes: number;
   /** Largest maps document or build manifest, as stored and inflated (bytes). @default 256 MiB */
   maxMapsBytes: number;
+  /** Largest sources document (the source text of a build's files), as stored and inflated (bytes). @default 128 MiB */
+  maxSourcesBytes: number;
   /** Files in one shard, maps document, manifest or coverage file. @default 50,000 */
   maxFiles: number;
   /** Counters of one file (statements + functions + branch arms). @default 1,000,000 */
@@ -28,6 +30,7 @@ export interface InputLimits {
 export const DEFAULT_LIMITS: Readonly<InputLimits> = Object.freeze({
   maxInputBytes: 32 * 1024 * 1024,
   maxMapsBytes: 256 * 1024 * 1024,
+  maxSourcesBytes: 128 * 1024 * 1024,
   maxFiles: 50_000,
   maxCounters: 1_000_000,
   maxPathLength: 1024,
@@ -36,14 +39,17 @@ export const DEFAULT_LIMITS: Readonly<InputLimits> = Object.freeze({
 
 /** The combiner's flag for each bound, named in every message about it. */
 export const LIMIT_FLAGS: Readonly<Record<keyof InputLimits, string>> = {
-  maxInputBytes: '--max-shard-mb', maxMapsBytes: '--max-maps-mb', maxFiles: '--max-files',
+  maxInputBytes: '--max-shard-mb', maxMapsBytes: '--max-maps-mb', maxSourcesBytes: '--max-sources-mb', maxFiles: '--max-files',
   maxCounters: '--max-counters', maxPathLength: '--max-path-length', maxTests: '--max-tests',
 };
+
+/** The bounds that are sizes in bytes (of one input, as stored and inflated). */
+export type ByteBound = 'maxInputBytes' | 'maxMapsBytes' | 'maxSourcesBytes';
 
 /** The message for an input over one of its bounds: what was found, the bound, and the flag. */
 export function boundMessage(what: string, name: keyof InputLimits, limits: InputLimits, found?: string): string {
   const n = limits[name];
-  const bytes = name === 'maxInputBytes' || name === 'maxMapsBytes';
+  const bytes = name === 'maxInputBytes' || name === 'maxMapsBytes' || name === 'maxSourcesBytes';
   const bound = !bytes ? String(n) : n < 1048576 ? `${n} bytes` : `${+(n / 1048576).toFixed(3)} MiB`;
   return `${what ? `${what}: ` : ''}${found ? `${found}, ` : ''}over the bound of ${bound} (raise it with ${LIMIT_FLAGS[name]} if this input is genuine)`;
 }
@@ -80,7 +86,7 @@ export function checkJsonDepth(raw: Uint8Array, what: string): void {
 }
 
 /** Throws when an object's stored size is over its bound (checked from a listing before it is read). */
-export function checkStoredSize(bytes: number, what: string, limits: InputLimits, bound: 'maxInputBytes' | 'maxMapsBytes'): void {
+export function checkStoredSize(bytes: number, what: string, limits: InputLimits, bound: ByteBound): void {
   if (bytes > limits[bound]) overBound(what, bound, limits, `${bytes} bytes stored`);
 }
 

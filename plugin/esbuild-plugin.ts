@@ -8,11 +8,13 @@ import { dirname, join, resolve } from 'node:path';
 import type { BuildResult, OnLoadArgs, OnLoadResult, PartialMessage, Plugin, PluginBuild } from 'esbuild';
 import { BUILD_DEBUG_VARIABLE, parseFlag } from '../runtime/env.js';
 import { MANIFEST_FILE } from '../contract/format.js';
+import { entryHash } from '../contract/manifest.js';
 import { InstrumentCache, fromInstrumented, type Loaded } from './cache.js';
 import { InstrumentError, LEAN_HELPER, withInlineMap } from './instrumented.js';
 import { manifestSignature, mergeEntries, renderManifest, writeManifest } from './manifest.js';
 import { resolveOptions, type CoverageInstrumentOptions, type ResolvedOptions } from './options.js';
-import { chainedMaps } from './registry.js';
+import { chainedMaps, chainedTexts } from './registry.js';
+import { manifestHashes, removeSources, renderSources, sourcesPath, writeSources } from './sources.js';
 import { cacheKey, instrumentSpec, type InstrumentSpec, type SpecSettings } from './request.js';
 import { coverageKey, createSelector, extensionsFilter, loaderFor } from './select.js';
 import { DecoratorsResolver } from './tsconfig.js';
@@ -43,6 +45,8 @@ interface BuildStats {
   cacheWriteError: string | undefined;
   /** Coverage key -> JSON text of the file's maps, for the manifest. */
   files: Map<string, string>;
+  /** Istanbul hash -> the text instrumented, with `sources: true` (else empty). */
+  texts: Map<string, string>;
   /** Time spent in our onLoad callbacks, summed, and writing the manifest (for LAMBDA_COVERAGE_DEBUG). */
   loadMs: number;
   manifestMs: number;
@@ -51,7 +55,7 @@ interface BuildStats {
 }
 
 function newStats(): BuildStats {
-  return { startedAt: performance.now(), instrumented: 0, cacheHits: 0, failed: 0, matched: 0, cacheWriteError: undefined, files: new Map(), loadMs: 0, manifestMs: 0, manifestNote: '' };
+  return { startedAt: performance.now(), instrumented: 0, cacheHits: 0, failed: 0, matched: 0, cacheWriteError: undefined, files: new Map(), texts: new Map(), loadMs: 0, manifestMs: 0, manifestNote: '' };
 }
 
 /**
@@ -79,7 +83,7 @@ export function summaryLine(s: BuildStats, opts: ResolvedOptions, manifest: stri
   const secs = ((performance.now() - s.startedAt) / 1000).toFixed(2);
   const files = `${s.instrumented} file${s.instrumented === 1 ? '' : 's'}`;
   const failed = s.failed > 0 ? `, ${s.failed} FAILED (see above)` : ', 0 failed';
-  const where = manifest ? `, manifest ${coverageKey(opts.cwd, manifest)}` : '';
+  const where = manifest ? `, manifest ${coverageKey(opts.cwd, manifest)}${opts.sources ? ' + sources' : ''}` : '';
   return `${NAME}: instrumented ${files} (${s.cacheHits} from cache${failed}) in ${secs}s [${opts.lean ? 'lean' : 'full'}${where}]`;
 }
 
@@ -192,6 +196,9 @@ function setupEnabled(build: PluginBuild, opts: ResolvedOptions, buildCwd: strin
       if (out.mapsJson !== null) {
         stats.instrumented++;
         stats.files.set(key, out.mapsJson);
+        // The text Babel was given (request.ts: the bytes as UTF-8), under the hash of the version it became.
+        const h = opts.sources ? entryHash(out.mapsJson) : undefined;
+        if (h !== undefined) stats.texts.set(h, source.toString('utf8'));
       }
       const contents = withInlineMap(out, sourcemap);
       const ms = performance.now() - t0;
@@ -225,6 +232,7 @@ function setupEnabled(build: PluginBuild, opts: ResolvedOptions, buildCwd: strin
         chained++;
       }
     }
+    if (opts.sources) for (const [h, text] of chainedTexts(result.metafile, buildCwd)) if (!stats.texts.has(h)) stats.texts.set(h, text);
 
     const file = manifestPath(initial, buildCwd);
     let written: string | undefined;
@@ -237,6 +245,7 @@ function setupEnabled(build: PluginBuild, opts: ResolvedOptions, buildCwd: strin
         else warnings.push({ text });
       } else if (initial.write === false) {
         addOutputFile(result, file, stats.files, previousKeys);
+        if (opts.sources) result.outputFiles?.push(outputFile(sourcesPath(file), renderSources(stats.texts)));
         written = file;
       } else {
         try {
@@ -257,6 +266,16 @@ function setupEnabled(build: PluginBuild, opts: ResolvedOptions, buildCwd: strin
           stats.manifestMs = performance.now() - t0;
         } catch (e) {
           errors.push({ text: `${NAME}: could not write the coverage manifest ${file}: ${(e as Error).message}` });
+        }
+        if (written !== undefined) {
+          const sources = sourcesPath(file);
+          try {
+            // The texts of the versions the manifest lists now (its other builds' too), nothing older.
+            if (opts.sources) await writeSources(sources, stats.texts, await manifestHashes(file));
+            else if (await removeSources(sources)) warnings.push({ text: `${NAME}: removed ${sources}, left by a build with sources: true; this build has sources off` });
+          } catch (e) {
+            errors.push({ text: `${NAME}: could not write the sources document ${sources}: ${(e as Error).message}` });
+          }
         }
       }
       previousKeys = new Set(stats.files.keys());
@@ -285,6 +304,10 @@ function setupEnabled(build: PluginBuild, opts: ResolvedOptions, buildCwd: strin
     cache?.close();
     void pool?.close();
   });
+}
+
+function outputFile(path: string, contents: Uint8Array) {
+  return { path, contents, text: '', hash: '' };
 }
 
 /** With `write: false` the manifest is one more output file, next to the others. */

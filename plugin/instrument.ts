@@ -58,6 +58,6 @@ export async function instrument(code: string, path: string, options: Instrument
     { key, loader, decorators: decorators ?? 'legacy', source: code },
   );
   const out = await instrumentSource({ spec, code, filename: abs });
-  if (out.maps) recordChained(abs, out.maps);
+  if (out.maps) recordChained(abs, out.maps, code);
   return { contents: withInlineMap(out, true), loader, key, maps: out.maps };
 }

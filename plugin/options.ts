@@ -80,6 +80,17 @@ export interface CoverageInstrumentOptions {
    * @default true
    */
   summary?: boolean;
+  /**
+   * Also write the original text of every instrumented file beside the manifest
+   * (`lambda-coverage-sources.json.gz`, keyed by each file's Istanbul hash). The layer uploads it with
+   * the build's maps, once per build, and the combiner shows it in the HTML report where the file is
+   * not on disk (the combiner Lambda, a CI job without the checkout). Off by default because it puts
+   * your source text in the bucket: see docs/security.md. It changes no instrumented output (it is not
+   * part of a file's instrument request, so not of the cache key). With it off, a sources document an
+   * earlier build left beside the manifest is removed.
+   * @default false
+   */
+  sources?: boolean;
 }
 
 export type DecoratorsFlavor = 'legacy' | 'standard';
@@ -98,6 +109,7 @@ export interface ResolvedOptions {
   workers: number;
   onFailure: 'error' | 'warn';
   summary: boolean;
+  sources: boolean;
 }
 
 export const DEFAULT_EXTENSIONS = ['.ts', '.tsx', '.mts', '.cts', '.js', '.jsx', '.mjs', '.cjs'];
@@ -156,7 +168,7 @@ export function autoWorkers(cores: number): number {
 
 const KNOWN = new Set([
   'enabled', 'include', 'exclude', 'extensions', 'cwd', 'lean', 'decorators',
-  'ignoreClassMethods', 'cache', 'workers', 'onFailure', 'summary',
+  'ignoreClassMethods', 'cache', 'workers', 'onFailure', 'summary', 'sources',
 ]);
 
 /**
@@ -198,6 +210,7 @@ export function resolveOptions(
   }
   if (o.lean !== undefined && typeof o.lean !== 'boolean') bad('lean', 'a boolean', o.lean);
   if (o.summary !== undefined && typeof o.summary !== 'boolean') bad('summary', 'a boolean', o.summary);
+  if (o.sources !== undefined && typeof o.sources !== 'boolean') bad('sources', 'a boolean', o.sources);
   const decorators = o.decorators ?? 'auto';
   if (!['auto', 'legacy', 'standard'].includes(decorators)) bad('decorators', '"auto", "legacy" or "standard"', o.decorators);
   const ignoreClassMethods = o.ignoreClassMethods ?? [];
@@ -229,5 +242,6 @@ export function resolveOptions(
     workers,
     onFailure,
     summary: o.summary ?? true,
+    sources: o.sources ?? false,
   };
 }

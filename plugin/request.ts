@@ -52,7 +52,11 @@ export interface InstrumentRequest {
   filename: string;
 }
 
-/** What the build (or one `instrument()` call) says for every file. */
+/**
+ * What the build (or one `instrument()` call) says for every file. Options that decide only what is
+ * written beside the bundle, not a file's instrumented output, are not here and so not in the key:
+ * `sources` (the source texts written beside the manifest) and `summary`.
+ */
 export interface SpecSettings {
   tools: string;
   lean: boolean;

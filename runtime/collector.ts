@@ -8,9 +8,9 @@ import { join } from 'node:path';
 import type { CoverageConfig, ConfigProblem } from './config.js';
 import { CoverageLog } from './log.js';
 import { fs } from './fs.js';
-import { findManifest, readManifestEntries, type ManifestEntry } from './manifest.js';
+import { findManifest, readManifestEntries, readSourcesBeside, type ManifestEntry } from './manifest.js';
 import { chooseUploadPath, classifyError, createS3Store, UploadError, type ObjectStore, type UploadPath } from './s3.js';
-import { SHARD_VERSION, mapsKey, probeKey, shardKey, type Shard } from '../contract/format.js';
+import { SHARD_VERSION, mapsKey, probeKey, shardKey, sourcesKey, type Shard } from '../contract/format.js';
 import {
   buildShard, mapIdOf, mapsDocumentText, readLiveCoverage, selectMapsText, takeSnapshot,
   type LiveCoverage, type MovedCounters, type Snapshot,
@@ -367,10 +367,36 @@ export class Collector {
   private async uploadMaps(deadline: number): Promise<void> {
     const maps = this.maps!;
     if (maps.doc !== undefined) {
-      await this.putWithRetry(mapsKey(this.config.prefix, this.config.functionName, maps.mapId!), gzipSync(maps.doc, { level: 6 }), deadline);
+      await Promise.all([
+        this.putWithRetry(mapsKey(this.config.prefix, this.config.functionName, maps.mapId!), gzipSync(maps.doc, { level: 6 }), deadline),
+        this.uploadSources(maps.mapId!, deadline),
+      ]);
     }
     maps.uploaded = true;
     maps.doc = undefined;
+  }
+
+  /**
+   * The build's source texts (the plugin's `sources: true`), beside its maps and under the same id:
+   * the document the plugin wrote next to the manifest, sent as its bytes. Nothing when there is none.
+   */
+  private async uploadSources(mapId: string, deadline: number): Promise<void> {
+    const manifest = this.manifestPath ?? findManifest(this.config.manifest, this.taskRoot, this.handlerDir);
+    if (manifest === undefined) return;
+    let body: Buffer | undefined;
+    try {
+      body = readSourcesBeside(manifest);
+    } catch (err) {
+      this.log.problem('sources', `the sources document beside ${manifest} cannot be read: ${(err as Error).message}; the report will show no source for this build`);
+      return;
+    }
+    if (body === undefined) return;
+    if (body.length < 2 || body[0] !== 0x1f || body[1] !== 0x8b) {
+      this.log.problem('sources', `the sources document beside ${manifest} is not gzip'd (the plugin writes it so); not uploaded`);
+      return;
+    }
+    await this.putWithRetry(sourcesKey(this.config.prefix, this.config.functionName, mapId), body, deadline);
+    this.log.debug('sources document uploaded', { mapId, bytes: body.length });
   }
 
   private async withBudget<T>(deadline: number, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {

@@ -4,7 +4,7 @@
  * LAMBDA_TASK_ROOT, else in LAMBDA_TASK_ROOT.
  */
 import { dirname, join, relative, resolve, sep } from 'node:path';
-import { MANIFEST_FILE, parseManifest, type BuildManifest } from '../contract/format.js';
+import { MANIFEST_FILE, SOURCES_FILE, parseManifest, type BuildManifest } from '../contract/format.js';
 import { entryHash, readManifestLines } from '../contract/manifest.js';
 
 import { fs } from './fs.js';
@@ -67,4 +67,18 @@ export function readManifestEntries(path: string): Map<string, ManifestEntry> {
   }
   const manifest = parseManifest(JSON.parse(text), path);
   return new Map(Object.entries(manifest.files).map(([k, v]) => [k, { hash: v.hash, json: JSON.stringify({ ...v, path: k }) }]));
+}
+
+/**
+ * The sources document the plugin wrote beside the manifest (`sources: true`), as its bytes (gzip'd
+ * JSON, uploaded as they are); undefined when the build has none. Read only by the flush that writes
+ * the build's maps, never at cold start.
+ */
+export function readSourcesBeside(manifestPath: string): Buffer | undefined {
+  try {
+    return readFileSync(join(dirname(manifestPath), SOURCES_FILE));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
 }

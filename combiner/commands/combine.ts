@@ -85,6 +85,8 @@ export const COMBINE_OPTIONS: readonly CombineOptionSpec[] = [
     default: code(DEFAULT_LIMITS.maxInputBytes / MiB), description: 'a shard or coverage file, stored and inflated', event: false },
   { flag: 'max-maps-mb', arg: 'N', type: 'number', range: MB_RULE, section: 'bounds', field: 'limits.maxMapsBytes', convert: mb,
     default: code(DEFAULT_LIMITS.maxMapsBytes / MiB), description: 'a maps document or build manifest, stored and inflated', event: false },
+  { flag: 'max-sources-mb', arg: 'N', type: 'number', range: MB_RULE, section: 'bounds', field: 'limits.maxSourcesBytes', convert: mb,
+    default: code(DEFAULT_LIMITS.maxSourcesBytes / MiB), description: 'a sources document (source text stored with a build), stored and inflated', event: false },
   { flag: 'max-files', arg: 'N', type: 'number', range: COUNT_RULE, section: 'bounds', field: 'limits.maxFiles',
     default: code(DEFAULT_LIMITS.maxFiles), description: 'files in one input', event: false },
   { flag: 'max-counters', arg: 'N', type: 'number', range: COUNT_RULE, section: 'bounds', field: 'limits.maxCounters',
