@@ -4,7 +4,7 @@
  */
 import type { ListObjectsV2CommandOutput, S3Client } from '@aws-sdk/client-s3';
 import { CoverageEnvError, readFlag, readRegion, readS3Endpoint, type EnvProblem } from '../runtime/env.js';
-import { ShardFormatError, checkStoredSize, type InputLimits } from '../contract/format.js';
+import { ShardFormatError, checkStoredSize, type ByteBound, type InputLimits } from '../contract/format.js';
 
 type Sdk = typeof import('@aws-sdk/client-s3');
 let sdkPromise: Promise<Sdk> | undefined;
@@ -193,7 +193,7 @@ export async function getObjectBytes(client: S3Client, bucket: string, key: stri
 }
 
 /** Which bound of `limits` an object's stored size is held to. */
-export interface SizeBound { limits: InputLimits; name: 'maxInputBytes' | 'maxMapsBytes' }
+export interface SizeBound { limits: InputLimits; name: ByteBound }
 
 export async function putObject(client: S3Client, bucket: string, key: string, body: Uint8Array | string, contentType: string, retry: RetryOptions = {}): Promise<void> {
   const { PutObjectCommand } = await sdk();

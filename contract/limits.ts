@@ -21,6 +21,8 @@ export interface InputLimits {
   maxCounters: number;
   /** Characters of one file path. @default 1,024 */
   maxPathLength: number;
+  /** Largest diff the combiner's --diff reads (bytes). @default 32 MiB */
+  maxDiffBytes: number;
 }
 
 export const DEFAULT_LIMITS: Readonly<InputLimits> = Object.freeze({
@@ -29,18 +31,22 @@ export const DEFAULT_LIMITS: Readonly<InputLimits> = Object.freeze({
   maxFiles: 50_000,
   maxCounters: 1_000_000,
   maxPathLength: 1024,
+  maxDiffBytes: 32 * 1024 * 1024,
 });
 
 /** The combiner's flag for each bound, named in every message about it. */
 export const LIMIT_FLAGS: Readonly<Record<keyof InputLimits, string>> = {
   maxInputBytes: '--max-shard-mb', maxMapsBytes: '--max-maps-mb', maxFiles: '--max-files',
-  maxCounters: '--max-counters', maxPathLength: '--max-path-length',
+  maxCounters: '--max-counters', maxPathLength: '--max-path-length', maxDiffBytes: '--max-diff-mb',
 };
+
+/** The bounds that are sizes in bytes. */
+export type ByteBound = 'maxInputBytes' | 'maxMapsBytes' | 'maxDiffBytes';
 
 /** The message for an input over one of its bounds: what was found, the bound, and the flag. */
 export function boundMessage(what: string, name: keyof InputLimits, limits: InputLimits, found?: string): string {
   const n = limits[name];
-  const bytes = name === 'maxInputBytes' || name === 'maxMapsBytes';
+  const bytes = name === 'maxInputBytes' || name === 'maxMapsBytes' || name === 'maxDiffBytes';
   const bound = !bytes ? String(n) : n < 1048576 ? `${n} bytes` : `${+(n / 1048576).toFixed(3)} MiB`;
   return `${what ? `${what}: ` : ''}${found ? `${found}, ` : ''}over the bound of ${bound} (raise it with ${LIMIT_FLAGS[name]} if this input is genuine)`;
 }
@@ -77,7 +83,7 @@ export function checkJsonDepth(raw: Uint8Array, what: string): void {
 }
 
 /** Throws when an object's stored size is over its bound (checked from a listing before it is read). */
-export function checkStoredSize(bytes: number, what: string, limits: InputLimits, bound: 'maxInputBytes' | 'maxMapsBytes'): void {
+export function checkStoredSize(bytes: number, what: string, limits: InputLimits, bound: ByteBound): void {
   if (bytes > limits[bound]) overBound(what, bound, limits, `${bytes} bytes stored`);
 }
 
