@@ -306,9 +306,7 @@ async function readDiff(spec: string, ctx: S3Context & { cwd: string; stdin?: As
   if (s3url) {
     const c = ctx.client ?? (await createS3Client(ctx.options, ctx.env));
     try {
-      const got = await getObjectBytes(c, s3url.bucket, s3url.key, ctx.retry, { limits, name: 'maxDiffBytes' }).catch((e: Error) => {
-        throw new CombineError(`${what}: ${e.message}`, { cause: e });
-      });
+      const got = await getObjectBytes(c, s3url.bucket, s3url.key, ctx.retry, { limits, name: 'maxDiffBytes' });
       if (got === null) throw new CombineError(`${what}: object not found`);
       bytes = got;
     } finally {

@@ -12,7 +12,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../combiner/main.js';
 import { parseDiff } from '../../combiner/diff.js';
 import { escapeMarkdown } from '../../combiner/markdown.js';
-import { NODE22, ROOT } from './helpers.js';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { createHandler } from '../../combiner/handler.js';
+import { NODE22, ROOT, instrument, invoke, localClient, putShard, runContainer, toShard } from './helpers.js';
+import { startS3Process } from './s3-process.js';
 
 const DIFF_COVER = '/usr/bin/diff-cover';
 if (!existsSync(DIFF_COVER)) console.warn(`SKIPPED the diff-cover comparison of patch coverage: ${DIFF_COVER} missing (scripts/system-deps.sh installs it)`);
@@ -251,5 +254,36 @@ describe.skipIf(!existsSync(DIFF_COVER))('the same changed and uncovered lines a
     }
     expect(theirs.total_num_lines).toBe(ours.total.lines.total);
     expect(theirs.total_num_violations).toBe(ours.total.lines.total - ours.total.lines.covered);
+  });
+});
+
+describe('the combiner Lambda with a diff in S3', () => {
+  it('reads event.diff from S3, uploads coverage-patch.json and the Markdown, checks thresholds.patchLines', async () => {
+    const s3 = await startS3Process(['cov']);
+    const client = localClient(s3.endpoint);
+    try {
+      await putShard(client, 'cov', 'coverage/', toShard(runContainer(instrument(), (m) => invoke(m, 1))));
+      // src/calc.js of the fixture app: line 2 (add, called) and line 15 (unused, never called) changed.
+      const diff = 'diff --git a/src/calc.js b/src/calc.js\n--- a/src/calc.js\n+++ b/src/calc.js\n@@ -1,3 +1,3 @@\n function add(a, b) {\n-  return a - b;\n+  return a + b;\n }\n'
+        + '@@ -14,3 +14,3 @@ function unused() {\n function unused() {\n-  return 41;\n+  return 42;\n }\n';
+      await client.send(new PutObjectCommand({ Bucket: 'cov', Key: 'diffs/pr-7.diff', Body: diff }));
+      const handler = createHandler({ s3Client: client, env: {} });
+      const res = await handler({ bucket: 'cov', runId: 'pr-7', diff: 's3://cov/diffs/pr-7.diff', reporters: ['json-summary', 'markdown'], thresholds: { patchLines: 60 } });
+      expect(res.summary.patch).toEqual({
+        total: { lines: { covered: 1, total: 2, pct: 50 } },
+        files: { 'src/calc.js': { lines: { covered: 1, total: 2, pct: 50 }, uncovered: [15] } },
+        unmatched: [],
+      });
+      expect(res.ok).toBe(false);
+      expect(res.thresholdErrors).toEqual(['ERROR: Coverage for patch lines (50%) does not meet threshold (60%)']);
+      expect([...res.keys].sort()).toEqual(['coverage/combined/pr-7/coverage-patch.json', 'coverage/combined/pr-7/coverage-summary.json', 'coverage/combined/pr-7/coverage-summary.md']);
+      // The event names objects in S3, never a file of the function's machine; a missing object is named.
+      await expect(handler({ bucket: 'cov', diff: '/proc/self/environ' })).rejects.toThrow(/event\.diff must be an s3:\/\/bucket\/key URL/);
+      await expect(handler({ bucket: 'cov', diff: 's3://cov/diffs/none.diff' })).rejects.toThrow(/--diff s3:\/\/cov\/diffs\/none\.diff: object not found/);
+      await expect(handler({ bucket: 'cov', thresholds: { patch: 60 } })).rejects.toThrow(/event\.thresholds\.patch: not a metric; use lines, branches, functions, statements, patchLines/);
+    } finally {
+      client.destroy();
+      await s3.stop();
+    }
   });
 });
