@@ -332,7 +332,9 @@ async function readDiff(spec: string, ctx: S3Context & { cwd: string; stdin?: As
     bytes = await readFile(path);
   }
   try {
-    return parseDiff(new TextDecoder().decode(bytes), what);
+    // `git diff > pr.diff` in Windows PowerShell 5 writes UTF-16 with a byte order mark.
+    const utf16 = bytes[0] === 0xff && bytes[1] === 0xfe;
+    return parseDiff(new TextDecoder(utf16 ? 'utf-16le' : 'utf-8').decode(bytes), what);
   } catch (e) {
     if (e instanceof DiffError) throw new CombineError(e.message, { cause: e });
     throw e;

@@ -55,9 +55,12 @@ function readPath(text: string, at: number, where: string): { path: string; rest
   const bytes: number[] = [];
   let i = at + 1;
   for (; i < text.length && text[i] !== '"'; i++) {
-    const c = text[i]!;
-    if (c !== '\\') {
-      bytes.push(...Buffer.from(c, 'utf8'));
+    if (text[i] !== '\\') {
+      // A run of plain characters (with core.quotePath=false, UTF-8 as it is).
+      let j = i;
+      while (j < text.length && text[j] !== '\\' && text[j] !== '"') j++;
+      bytes.push(...new TextEncoder().encode(text.slice(i, j)));
+      i = j - 1;
       continue;
     }
     const e = text[++i];

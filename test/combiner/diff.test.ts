@@ -37,7 +37,7 @@ beforeAll(() => {
   write('src/gone.ts', text(numbered(5)));
   write('src/noeol.ts', text(numbered(4), false));
   write('src/tail.ts', text(numbered(6)));
-  write('src/café "q".ts', text(numbered(3)));
+  write('src/café "q" 🚀.ts', text(numbered(3)));
   write('README.md', '# app\n');
   write('src/mode.sh', 'echo hi\n');
   git('add', '-A');
@@ -64,7 +64,7 @@ beforeAll(() => {
   writeNew('src/noeol.ts', [...numbered(4), 'line 5'], false);
   writeNew('src/tail.ts', numbered(6).filter((l) => l !== 'line 2' && l !== 'line 5'));
   // A name git quotes (non-ASCII and a double quote): line 2 changed.
-  writeNew('src/café "q".ts', ['line 1', 'line 2 changed', 'line 3']);
+  writeNew('src/café "q" 🚀.ts', ['line 1', 'line 2 changed', 'line 3']);
   writeNew('README.md', ['# app', '', 'More words.']);
   execFileSync('chmod', ['+x', join(repo, 'src/mode.sh')]);
   git('add', '-A');
@@ -81,7 +81,7 @@ const EXPECTED: Record<string, number[]> = {
   'src/new.ts': [1, 2, 3],
   'src/noeol.ts': [4, 5], // line 4 gains its newline: git shows it as changed, as diff-cover counts it
   'src/tail.ts': [],
-  'src/café "q".ts': [2],
+  'src/café "q" 🚀.ts': [2],
   'README.md': [2, 3],
   'src/mode.sh': [],
 };
@@ -92,7 +92,7 @@ describe('parseDiff on real git diff output', () => {
     // The diff really has what the cases are about.
     expect(diff).toContain('rename from src/old name.ts');
     expect(diff).toContain('\\ No newline at end of file');
-    expect(diff).toContain('"b/src/caf\\303\\251 \\"q\\".ts"');
+    expect(diff).toContain('"b/src/caf\\303\\251 \\"q\\" \\360\\237\\232\\200.ts"');
     expect(diff).toContain('+++ /dev/null');
     expect(diff).toContain('--- /dev/null');
     const parsed = parseDiff(diff);

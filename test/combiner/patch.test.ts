@@ -172,6 +172,14 @@ describe('combine --diff on the demo service', () => {
     expect(JSON.parse(readFileSync(join(work, 'r5/coverage-patch.json'), 'utf8'))).toEqual(EXPECTED);
   });
 
+  it('reads a diff that Windows PowerShell wrote (UTF-16 with a byte order mark)', async () => {
+    const utf16 = Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(readFileSync(join(work, 'pr.diff'), 'utf8'), 'utf16le')]);
+    writeFileSync(join(work, 'pr-utf16.diff'), utf16);
+    const r = await cli(['--out', 'r10', '--diff', join(work, 'pr-utf16.diff'), '--reporter', 'none']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(readFileSync(join(work, 'r10/coverage-patch.json'), 'utf8'))).toEqual(EXPECTED);
+  });
+
   it('writes the Markdown summary and appends it to $GITHUB_STEP_SUMMARY', async () => {
     const step = join(work, 'step-summary.md');
     writeFileSync(step, '# Earlier step\n');
