@@ -2,6 +2,7 @@
  * The one library call behind the CLI and the Lambda handler: read every input, merge, write reports,
  * check thresholds, optionally upload and write the result back as a shard.
  */
+import { createReadStream } from 'node:fs';
 import { appendFile, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
@@ -314,22 +315,19 @@ async function readDiff(spec: string, ctx: S3Context & { cwd: string; stdin?: As
     }
   } else if (spec === '-') {
     if (!ctx.stdin && process.stdin.isTTY) throw new CombineError(`${what}: stdin is a terminal; pipe the diff in: git diff origin/main...HEAD | lambda-coverage combine --diff - …`);
-    const chunks: Uint8Array[] = [];
-    let n = 0;
-    for await (const chunk of ctx.stdin ?? process.stdin) {
-      n += chunk.length;
-      if (n > limits.maxDiffBytes) throw new CombineError(boundMessage(what, 'maxDiffBytes', limits, `more than ${n} bytes on stdin`));
-      chunks.push(chunk);
-    }
-    bytes = Buffer.concat(chunks);
+    bytes = await readBounded(ctx.stdin ?? process.stdin, what, limits);
   } else {
     const path = resolve(ctx.cwd, spec);
     const st = await stat(path).catch((e: NodeJS.ErrnoException) => {
       throw new CombineError(`${what}: ${e.code === 'ENOENT' ? 'file not found (make it with git diff origin/main...HEAD > pr.diff, or pass - to read stdin)' : e.message}`, { cause: e });
     });
-    if (!st.isFile()) throw new CombineError(`${what}: not a file`);
-    if (st.size > limits.maxDiffBytes) throw new CombineError(boundMessage(what, 'maxDiffBytes', limits, `${st.size} bytes`));
-    bytes = await readFile(path);
+    if (st.isFIFO()) {
+      bytes = await readBounded(createReadStream(path), what, limits); // --diff <(git diff …)
+    } else {
+      if (!st.isFile()) throw new CombineError(`${what}: not a file`);
+      if (st.size > limits.maxDiffBytes) throw new CombineError(boundMessage(what, 'maxDiffBytes', limits, `${st.size} bytes`));
+      bytes = await readFile(path);
+    }
   }
   try {
     // `git diff > pr.diff` in Windows PowerShell 5 writes UTF-16 with a byte order mark.
@@ -339,6 +337,21 @@ async function readDiff(spec: string, ctx: S3Context & { cwd: string; stdin?: As
     if (e instanceof DiffError) throw new CombineError(e.message, { cause: e });
     throw e;
   }
+}
+
+/** A stream's bytes, stopped at --max-diff-mb. */
+async function readBounded(stream: AsyncIterable<Uint8Array>, what: string, limits: InputLimits): Promise<Uint8Array> {
+  const chunks: Uint8Array[] = [];
+  let n = 0;
+  for await (const chunk of stream) {
+    n += chunk.length;
+    if (n > limits.maxDiffBytes) {
+      (stream as { destroy?: () => void }).destroy?.();
+      throw new CombineError(boundMessage(what, 'maxDiffBytes', limits, `at least ${n} bytes`));
+    }
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks);
 }
 
 interface ReviewPlan {

@@ -160,16 +160,25 @@ describe('combine --diff on the demo service', () => {
     expect(text.stderr).toContain('patch: the diff changes no executable line (1 file of the coverage changed); nothing to check for --patch-lines\n');
   });
 
-  it('reads the diff from stdin (--diff -) in a real process', async () => {
-    const r = await new Promise<{ code: number; stderr: string }>((resolveP) => {
-      const child = execFile(NODE22, [CLI, 'combine', '--dir', coverageDir, '--source-root', repo, '--out', join(work, 'r5'), '--reporter', 'none', '--diff', '-'],
-        { cwd: work, env: { PATH: process.env.PATH ?? '' }, timeout: 60_000 }, (err, _stdout, stderr) => {
-          resolveP({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stderr });
-        });
-      child.stdin!.end(readFileSync(join(work, 'pr.diff')));
+  it('reads the diff from stdin (--diff -) and from a pipe (--diff <(git diff …)) in a real process, within --max-diff-mb', async () => {
+    const run = (file: string, args: string[], stdin?: Buffer) => new Promise<{ code: number; stderr: string }>((resolveP) => {
+      const child = execFile(file, args, { cwd: work, env: { PATH: process.env.PATH ?? '' }, timeout: 60_000 }, (err, _stdout, stderr) => {
+        resolveP({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stderr });
+      });
+      child.stdin!.end(stdin);
     });
-    expect(r.code, r.stderr).toBe(0);
+    const combineArgs = (out: string) => [CLI, 'combine', '--dir', coverageDir, '--source-root', repo, '--out', join(work, out), '--reporter', 'none'];
+    const diff = readFileSync(join(work, 'pr.diff'));
+    const piped = await run(NODE22, [...combineArgs('r5'), '--diff', '-'], diff);
+    expect(piped.code, piped.stderr).toBe(0);
     expect(JSON.parse(readFileSync(join(work, 'r5/coverage-patch.json'), 'utf8'))).toEqual(EXPECTED);
+    const quote = (a: string) => `'${a.replaceAll("'", "'\\''")}'`;
+    const substituted = await run('/bin/bash', ['-c', `${[NODE22, ...combineArgs('r5b')].map(quote).join(' ')} --diff <(cat ${quote(join(work, 'pr.diff'))})`]);
+    expect(substituted.code, substituted.stderr).toBe(0);
+    expect(JSON.parse(readFileSync(join(work, 'r5b/coverage-patch.json'), 'utf8'))).toEqual(EXPECTED);
+    const over = await run(NODE22, [...combineArgs('r5c'), '--diff', '-', '--max-diff-mb', '0.001'], diff);
+    expect(over.code).toBe(2);
+    expect(over.stderr).toMatch(/--diff -: at least \d+ bytes, over the bound of 1049 bytes \(raise it with --max-diff-mb if this input is genuine\)/);
   });
 
   it('reads a diff that Windows PowerShell wrote (UTF-16 with a byte order mark)', async () => {
