@@ -2,14 +2,15 @@
  * The one library call behind the CLI and the Lambda handler: read every input, merge, write reports,
  * check thresholds, optionally upload and write the result back as a shard.
  */
-import { mkdir, readFile, stat } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { appendFile, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
 import type { S3Client } from '@aws-sdk/client-s3';
 import libCoverage from 'istanbul-lib-coverage';
 import type { CoverageSummary } from 'istanbul-lib-coverage';
 import {
-  DEFAULT_LIMITS, LIMIT_FLAGS, checkStoredSize, combinedPrefix, decodeJsonGz, keySegment, normalizePrefix, parseManifest,
+  DEFAULT_LIMITS, LIMIT_FLAGS, boundMessage, checkStoredSize, combinedPrefix, decodeJsonGz, keySegment, normalizePrefix, parseManifest,
   type BuildManifest, type InputLimits,
 } from '../contract/format.js';
 import { ingest, newStats, type IngestProgress, type IngestStats, type Skipped } from './ingest.js';
@@ -22,6 +23,9 @@ import { SourcesCatalog, storedSourceFinder, type SourceProblem } from './stored
 import { parseS3Url, uploadReports, writeAsShard } from './publish.js';
 import { createS3Client, getObjectBytes, type RetryOptions, type S3Settings } from './s3.js';
 import { dirItems, s3Items, type SourceItem } from './sources.js';
+import { DiffError, parseDiff, type ParsedDiff } from './diff.js';
+import { checkPatchThreshold, patchCoverage, type PatchCoverage } from './patch.js';
+import { MARKDOWN_FILE, MARKDOWN_REPORTER, markdownSummary } from './markdown.js';
 
 export interface CombineOptions extends S3Settings {
   /** Read shards from this bucket (`{prefix}{function}/shards/*.json.gz`). */
@@ -59,8 +63,15 @@ export interface CombineOptions extends S3Settings {
   /** Write the merged result as a shard (local file, or `s3://bucket/key`) to merge it again later. */
   asShard?: string;
   /**
+   * A unified diff (a file, `-` for `stdin`, or `s3://bucket/key`): its changed lines' coverage goes to
+   * `coverage-patch.json` and `summary.patch`, and `thresholds.patchLines` is checked against it.
+   */
+  diff?: string;
+  /** Where `diff: '-'` is read from. @default process.stdin */
+  stdin?: AsyncIterable<Uint8Array>;
+  /**
    * What one input may cost; an input over a bound is skipped and named, and the combine goes on.
-   * @default { maxInputBytes: 32 MiB, maxMapsBytes: 256 MiB, maxSourcesBytes: 128 MiB, maxFiles: 50000, maxCounters: 1000000, maxPathLength: 1024, maxTests: 10000 }
+   * @default { maxInputBytes: 32 MiB, maxMapsBytes: 256 MiB, maxSourcesBytes: 128 MiB, maxFiles: 50000, maxCounters: 1000000, maxPathLength: 1024, maxTests: 10000, maxDiffBytes: 32 MiB }
    */
   limits?: Partial<InputLimits>;
   /** Downloads in flight. @default 16 */
@@ -117,6 +128,8 @@ export interface CombineSummary {
    * --source-root: the documents read, the files shown with it, and the documents or texts refused.
    */
   storedSources: { documents: number; shown: string[]; problems: SourceProblem[] };
+  /** With `diff`: the coverage of its changed lines (what coverage-patch.json holds). */
+  patch?: PatchCoverage;
   durationMs: number;
 }
 
@@ -194,7 +207,11 @@ export async function combine(options: CombineOptions): Promise<CombineResult> {
   }
   if (options.upload && !options.bucket) throw new CombineError('--upload needs --bucket');
   if (options.outputPrefix !== undefined && !options.upload) throw new CombineError('--output-prefix says where --upload writes; add --upload');
-  checkReporters(reporters);
+  if (options.diff !== undefined && build === 'all') throw new CombineError('--diff measures one version of each file; it cannot be used with --build all');
+  if (options.checkCoverage && options.thresholds?.patchLines !== undefined && options.diff === undefined) {
+    throw new CombineError('--patch-lines is checked against the lines a diff changes; add --diff FILE (git diff origin/main...HEAD > pr.diff)');
+  }
+  checkReporters(reporters.filter((r) => r !== MARKDOWN_REPORTER));
   const pathMap = (options.pathMap ?? []).map((p) => (typeof p === 'string' ? parsePathMap(p) : p));
   const limits = resolveLimits(options.limits);
   const concurrency = options.concurrency ?? 16;
@@ -205,12 +222,14 @@ export async function combine(options: CombineOptions): Promise<CombineResult> {
     attempts: options.attempts ?? 4, timeoutMs: options.timeoutMs ?? 30_000,
     onRetry: () => { retries++; },
   };
-  const needS3 = !!options.bucket || !!options.asShard?.startsWith('s3://');
+  const needS3 = !!options.bucket || !!options.asShard?.startsWith('s3://') || !!options.diff?.startsWith('s3://');
   const ownClient = needS3 && !options.s3Client;
   const client = needS3 ? options.s3Client ?? await createS3Client(options, env) : undefined;
 
   try {
     const projectRoot = resolve(cwd, options.sourceRoot ?? '.');
+    // Read first: a wrong diff fails the run before any shard is downloaded.
+    const diff = options.diff === undefined ? undefined : await readDiff(options.diff, { cwd, client, options, env, retry, limits, stdin: options.stdin });
     const merger = new CoverageMerger({ build, pathMap, projectRoot, limits });
     for (const m of options.manifests ?? []) {
       const { manifest, source, time } = await readManifest(m, { cwd, client, options, env, retry, limits });
@@ -250,10 +269,14 @@ export async function combine(options: CombineOptions): Promise<CombineResult> {
       throw new TooManyInvalidError(`${invalid} invalid input(s), more than --max-invalid ${maxInvalid}; no report written`, summary);
     }
 
+    const thresholds = options.checkCoverage
+      ? options.thresholds && Object.values(options.thresholds).some((v) => v !== undefined) ? options.thresholds : { lines: 90 }
+      : undefined;
     const { written, terminal, thresholdErrors } = await writeAllReports(merge, sums, summary, {
-      out, reporters, build, lookups, projectRoot: resolve(cwd, options.sourceRoot ?? '.'),
-      ...(options.checkCoverage ? { thresholds: options.thresholds && Object.values(options.thresholds).some((v) => v !== undefined) ? options.thresholds : { lines: 90 } } : {}),
+      out, reporters: reporters.filter((r) => r !== MARKDOWN_REPORTER), build, lookups, projectRoot: resolve(cwd, options.sourceRoot ?? '.'),
+      ...(thresholds ? { thresholds } : {}),
     });
+    await writeReviewReports(merge, summary, { out, diff, thresholds, markdown: reporters.includes(MARKDOWN_REPORTER), env }, written, thresholdErrors);
 
     const uploaded = options.upload && options.bucket && client
       ? await uploadReports(client, options.bucket, options.outputPrefix !== undefined ? normalizePrefix(options.outputPrefix) : combinedPrefix(prefix, runId),
@@ -298,6 +321,102 @@ export function mergedContainerId(stats: Pick<IngestStats, 'containers' | 'cover
 }
 
 interface S3Context { client: S3Client | undefined; options: S3Settings; env: NodeJS.ProcessEnv; retry: RetryOptions; limits: InputLimits }
+
+/**
+ * The diff of --diff, read within --max-diff-mb from a file, stdin (`-`) or `s3://bucket/key`, and
+ * parsed. A diff names files; none of them is ever opened because of it.
+ */
+async function readDiff(spec: string, ctx: S3Context & { cwd: string; stdin?: AsyncIterable<Uint8Array> }): Promise<ParsedDiff> {
+  const what = `--diff ${spec}`;
+  const { limits } = ctx;
+  let bytes: Uint8Array;
+  const s3url = parseS3Url(spec);
+  if (s3url) {
+    const c = ctx.client ?? (await createS3Client(ctx.options, ctx.env));
+    try {
+      const got = await getObjectBytes(c, s3url.bucket, s3url.key, ctx.retry, { limits, name: 'maxDiffBytes' });
+      if (got === null) throw new CombineError(`${what}: object not found`);
+      bytes = got;
+    } finally {
+      if (c !== ctx.client) c.destroy();
+    }
+  } else if (spec === '-') {
+    if (!ctx.stdin && process.stdin.isTTY) throw new CombineError(`${what}: stdin is a terminal; pipe the diff in: git diff origin/main...HEAD | lambda-coverage combine --diff - …`);
+    bytes = await readBounded(ctx.stdin ?? process.stdin, what, limits);
+  } else {
+    const path = resolve(ctx.cwd, spec);
+    const st = await stat(path).catch((e: NodeJS.ErrnoException) => {
+      throw new CombineError(`${what}: ${e.code === 'ENOENT' ? 'file not found (make it with git diff origin/main...HEAD > pr.diff, or pass - to read stdin)' : e.message}`, { cause: e });
+    });
+    if (st.isFIFO()) {
+      bytes = await readBounded(createReadStream(path), what, limits); // --diff <(git diff …)
+    } else {
+      if (!st.isFile()) throw new CombineError(`${what}: not a file`);
+      if (st.size > limits.maxDiffBytes) throw new CombineError(boundMessage(what, 'maxDiffBytes', limits, `${st.size} bytes`));
+      bytes = await readFile(path);
+    }
+  }
+  try {
+    // `git diff > pr.diff` in Windows PowerShell 5 writes UTF-16 with a byte order mark.
+    const utf16 = bytes[0] === 0xff && bytes[1] === 0xfe;
+    return parseDiff(new TextDecoder(utf16 ? 'utf-16le' : 'utf-8').decode(bytes), what);
+  } catch (e) {
+    if (e instanceof DiffError) throw new CombineError(e.message, { cause: e });
+    throw e;
+  }
+}
+
+/** A stream's bytes, stopped at --max-diff-mb. */
+async function readBounded(stream: AsyncIterable<Uint8Array>, what: string, limits: InputLimits): Promise<Uint8Array> {
+  const chunks: Uint8Array[] = [];
+  let n = 0;
+  for await (const chunk of stream) {
+    n += chunk.length;
+    if (n > limits.maxDiffBytes) {
+      (stream as { destroy?: () => void }).destroy?.();
+      throw new CombineError(boundMessage(what, 'maxDiffBytes', limits, `at least ${n} bytes`));
+    }
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks);
+}
+
+interface ReviewPlan {
+  out: string;
+  diff: ParsedDiff | undefined;
+  thresholds: Thresholds | undefined;
+  markdown: boolean;
+  env: NodeJS.ProcessEnv;
+}
+
+/**
+ * coverage-patch.json (with a diff) and the Markdown summary (`--reporter markdown`, appended to
+ * $GITHUB_STEP_SUMMARY when that is set), beside the other reports in --out; the patch threshold.
+ */
+async function writeReviewReports(merge: MergeResult, summary: CombineSummary, plan: ReviewPlan, written: CombineResult['reports'], thresholdErrors: string[]): Promise<void> {
+  const report = written[0];
+  const add = async (name: string, text: string) => {
+    const file = join(plan.out, name);
+    await mkdir(plan.out, { recursive: true });
+    await writeFile(file, text);
+    if (report && !report.files.includes(file)) report.files.push(file);
+  };
+  if (plan.diff) {
+    summary.patch = patchCoverage(merge.builds[0]?.coverageMap ?? libCoverage.createCoverageMap({}), plan.diff.files);
+    await add('coverage-patch.json', `${JSON.stringify(summary.patch, null, 2)}\n`);
+    if (plan.thresholds?.patchLines !== undefined) thresholdErrors.push(...checkPatchThreshold(summary.patch, plan.thresholds.patchLines));
+  }
+  if (plan.markdown) {
+    const md = markdownSummary(summary, thresholdErrors);
+    await add(MARKDOWN_FILE, md);
+    const step = plan.env.GITHUB_STEP_SUMMARY;
+    if (step) {
+      await appendFile(step, `${md}\n`).catch((e: Error) => {
+        throw new CombineError(`GITHUB_STEP_SUMMARY=${step}: cannot append the Markdown summary (${e.message}); the reports are in ${plan.out}`, { cause: e });
+      });
+    }
+  }
+}
 
 /** The bounds with the defaults filled in; each must be a positive number. */
 export function resolveLimits(given: Partial<InputLimits> | undefined): InputLimits {

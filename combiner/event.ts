@@ -23,6 +23,8 @@ export interface CombineEvent {
   outputPrefix?: string;
   runId?: string;
   manifests?: string[];
+  /** A unified diff (`s3://bucket/key`): coverage-patch.json and `thresholds.patchLines` are about its changed lines. */
+  diff?: string;
   pathMap?: string[];
   build?: 'newest' | 'all';
   thresholds?: Thresholds;

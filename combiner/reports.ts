@@ -229,7 +229,8 @@ function fixCoberturaSource(dir: string, sourceRoot: string): void {
 
 export type Metric = 'lines' | 'branches' | 'functions' | 'statements';
 export const METRICS: readonly Metric[] = ['lines', 'branches', 'functions', 'statements'];
-export type Thresholds = Partial<Record<Metric, number>>;
+/** Per metric, and `patchLines`: of the lines a --diff changes (combiner/patch.ts). */
+export type Thresholds = Partial<Record<Metric | 'patchLines', number>>;
 
 /** One `ERROR:` line per failed metric, worded as nyc and c8 print it. */
 export function checkThresholds(summary: CoverageSummary, thresholds: Thresholds, label = ''): string[] {

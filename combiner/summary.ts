@@ -2,6 +2,8 @@
 import type { CombineResult, CombineSummary, MetricTotal } from './combine.js';
 import type { IngestProgress } from './ingest.js';
 import { METRICS } from './reports.js';
+import { lineRanges, type PatchCoverage } from './patch.js';
+import { projectPathProblem } from '../contract/format.js';
 
 const LIST_LIMIT = 20;
 
@@ -48,6 +50,7 @@ export function formatSummary(s: CombineSummary, r?: Pick<CombineResult, 'report
   } else {
     lines.push(`${plural(s.files, 'file')}: ${totals}`);
   }
+  if (s.patch) lines.push(...patchLines(s.patch, limited));
   if (s.dropped.length > 0) {
     lines.push(`older versions left out (newest wins; --build all writes one report per build):`);
     lines.push(...limited(s.dropped, (d) => `${d.path}: ${plural(d.droppedInputs, 'input')} of ${plural(d.droppedHashes.length, 'older version')} (kept ${d.keptHash.slice(0, 12)})`));
@@ -80,6 +83,35 @@ export function formatSummary(s: CombineSummary, r?: Pick<CombineResult, 'report
     if (r.asShard) lines.push(`merged shard: ${r.asShard.shard} (maps: ${r.asShard.maps})`);
   }
   return `${lines.join('\n')}\n`;
+}
+
+/** A name for a terminal: in quotes, every control, line-breaking or direction-changing character escaped. */
+function quoted(name: string): string {
+  const cut = name.length > 120 ? `${name.slice(0, 120)}…` : name;
+  return JSON.stringify(cut).replace(/[\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+/** The patch coverage of --diff: the total, the files with uncovered changed lines, what it did not count. */
+function patchLines(p: PatchCoverage, limited: ReturnType<typeof limitedTo>): string[] {
+  const out: string[] = [];
+  const t = p.total.lines;
+  const changed = Object.keys(p.files).length;
+  if (t.total === 0) {
+    out.push(`patch: the diff changes no executable line${changed > 0 ? ` (${plural(changed, 'file')} of the coverage changed)` : ''}; nothing to check for --patch-lines`);
+  } else {
+    out.push(`patch: lines ${t.pct}% (${t.covered}/${t.total} changed executable lines ran) in ${plural(changed, 'file')}`);
+  }
+  const missed = Object.entries(p.files).filter(([, f]) => f.uncovered.length > 0);
+  if (missed.length > 0) {
+    out.push('uncovered changed lines:');
+    out.push(...limited(missed, ([path, f]) => `${path}: ${lineRanges(f.uncovered).join(', ')} (${f.lines.covered}/${f.lines.total} ran)`));
+  }
+  if (p.unmatched.length > 0) {
+    // Named by the diff, so shown quoted when a name is not a plain project path.
+    const names = p.unmatched.slice(0, 10).map((n) => (projectPathProblem(n) === undefined ? n : quoted(n)));
+    out.push(`changed, not in the coverage (not counted): ${names.join(', ')}${p.unmatched.length > 10 ? ` and ${p.unmatched.length - 10} more (coverage-patch.json lists all)` : ''}`);
+  }
+  return out;
 }
 
 /** `[#####-----] 512/1000 shards` on one line of a terminal; nothing when not a TTY. */

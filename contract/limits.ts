@@ -25,6 +25,8 @@ export interface InputLimits {
   maxPathLength: number;
   /** Named tests in one shard (per-test coverage, shard version 3). @default 10,000 */
   maxTests: number;
+  /** Largest diff the combiner's --diff reads (bytes). @default 32 MiB */
+  maxDiffBytes: number;
 }
 
 export const DEFAULT_LIMITS: Readonly<InputLimits> = Object.freeze({
@@ -35,21 +37,22 @@ export const DEFAULT_LIMITS: Readonly<InputLimits> = Object.freeze({
   maxCounters: 1_000_000,
   maxPathLength: 1024,
   maxTests: 10_000,
+  maxDiffBytes: 32 * 1024 * 1024,
 });
 
 /** The combiner's flag for each bound, named in every message about it. */
 export const LIMIT_FLAGS: Readonly<Record<keyof InputLimits, string>> = {
   maxInputBytes: '--max-shard-mb', maxMapsBytes: '--max-maps-mb', maxSourcesBytes: '--max-sources-mb', maxFiles: '--max-files',
-  maxCounters: '--max-counters', maxPathLength: '--max-path-length', maxTests: '--max-tests',
+  maxCounters: '--max-counters', maxPathLength: '--max-path-length', maxTests: '--max-tests', maxDiffBytes: '--max-diff-mb',
 };
 
 /** The bounds that are sizes in bytes (of one input, as stored and inflated). */
-export type ByteBound = 'maxInputBytes' | 'maxMapsBytes' | 'maxSourcesBytes';
+export type ByteBound = 'maxInputBytes' | 'maxMapsBytes' | 'maxSourcesBytes' | 'maxDiffBytes';
 
 /** The message for an input over one of its bounds: what was found, the bound, and the flag. */
 export function boundMessage(what: string, name: keyof InputLimits, limits: InputLimits, found?: string): string {
   const n = limits[name];
-  const bytes = name === 'maxInputBytes' || name === 'maxMapsBytes' || name === 'maxSourcesBytes';
+  const bytes = name === 'maxInputBytes' || name === 'maxMapsBytes' || name === 'maxSourcesBytes' || name === 'maxDiffBytes';
   const bound = !bytes ? String(n) : n < 1048576 ? `${n} bytes` : `${+(n / 1048576).toFixed(3)} MiB`;
   return `${what ? `${what}: ` : ''}${found ? `${found}, ` : ''}over the bound of ${bound} (raise it with ${LIMIT_FLAGS[name]} if this input is genuine)`;
 }

@@ -24,7 +24,7 @@ export interface CombineFlags {
 type CombineField =
   | keyof CombineOptions
   | `limits.${keyof InputLimits}`
-  | `thresholds.${Metric}`
+  | `thresholds.${Metric | 'patchLines'}`
   | `flags.${Exclude<keyof CombineFlags, 'help'>}`;
 
 const SECTIONS = {
@@ -73,6 +73,11 @@ export const COMBINE_OPTIONS: readonly CombineOptionSpec[] = [
     description: 'shards, coverage-final.json files or .nyc_output on disk', event: false },
   { flag: 'manifest', arg: 'FILE', type: 'string', multiple: true, section: 'inputs', field: 'manifests',
     description: 'build manifest: files that never ran appear with 0%', event: { s3Only: true } },
+  // Patch coverage (combiner/diff.ts, combiner/patch.ts); the event takes the diff from S3 only.
+  { flag: 'diff', arg: 'FILE', type: 'string', section: 'inputs', field: 'diff',
+    description: 'coverage of the lines a unified diff changes, to coverage-patch.json (git diff origin/main...HEAD > FILE; - reads stdin)', event: { s3Only: true } },
+  { flag: 'max-diff-mb', arg: 'N', type: 'number', range: MB_RULE, section: 'inputs', field: 'limits.maxDiffBytes', convert: mb,
+    default: code(DEFAULT_LIMITS.maxDiffBytes / MiB), description: 'largest --diff read', event: false },
   { flag: 'path-map', arg: 'FROM=TO', type: 'string', multiple: true, section: 'inputs', field: 'pathMap', default: 'common prefix detected',
     description: 'rewrite absolute build-machine paths, e.g. /home/ci/app=.', event: true },
   { flag: 'build', arg: 'newest|all', type: 'string', choices: ['newest', 'all'], section: 'inputs', field: 'build', default: code('newest'),
@@ -101,7 +106,7 @@ export const COMBINE_OPTIONS: readonly CombineOptionSpec[] = [
     description: 'report directory', event: false },
   { flag: 'reporter', arg: 'NAME', type: 'string', multiple: true, section: 'reports', field: 'reporters',
     convert: (v: string[]) => v.flatMap((r) => r.split(',')).filter(Boolean),
-    default: DEFAULT_REPORTERS.map(code).join(', '), description: 'any istanbul-reports name, or several comma-separated', event: true },
+    default: DEFAULT_REPORTERS.map(code).join(', '), description: 'any istanbul-reports name or markdown, or several comma-separated', event: true },
   { flag: 'source-root', arg: 'DIR', type: 'string', section: 'reports', field: 'sourceRoot', default: code('.'),
     description: 'where the HTML report reads sources', event: false },
   { flag: 'upload', type: 'boolean', section: 'reports', field: 'upload', default: code(false),
@@ -122,6 +127,8 @@ export const COMBINE_OPTIONS: readonly CombineOptionSpec[] = [
     flag: m, arg: 'N', type: 'number', range: { min: 0, max: 100 }, section: 'thresholds', field: `thresholds.${m}`,
     description: `threshold for ${m}, in percent`, event: true,
   })),
+  { flag: 'patch-lines', arg: 'N', type: 'number', range: { min: 0, max: 100 }, section: 'thresholds', field: 'thresholds.patchLines',
+    description: 'threshold for the changed lines of --diff, in percent (a diff that changes no executable line passes)', event: true },
 
   // The function's own S3 settings and worker threads are its configuration (createHandler), not the event's.
   { flag: 'endpoint-url', arg: 'URL', type: 'string', section: 's3', field: 'endpointUrl', default: '`COVERAGE_S3_ENDPOINT`, else `AWS_ENDPOINT_URL_S3`, else `AWS_ENDPOINT_URL`',

@@ -51,7 +51,7 @@ beforeAll(() => {
   const longer = JSON.parse(JSON.stringify({ ...shard.shard, containerId: 'x-long' }));
   longer.files['src/greet.js'].f.push(3);
   writeFileSync(join(bad, 'wrong-length.json.gz'), encodeJsonGz(longer));
-  writeFileSync(join(bad, 'future.json.gz'), encodeJsonGz({ ...shard.shard, containerId: 'x-future', version: 3 }));
+  writeFileSync(join(bad, 'future.json.gz'), encodeJsonGz({ ...shard.shard, containerId: 'x-future', version: 4 }));
   writeFileSync(join(bad, 'no-maps.json.gz'), encodeJsonGz({ ...shard.shard, containerId: 'x-nomaps', mapId: 'feedfacefeedfacefeedfacefeedface' }));
   writeFileSync(join(input, 'package.json'), JSON.stringify({ name: 'not-coverage', version: '1.0.0' }));
   const negative = JSON.parse(JSON.stringify(good[1])) as IstanbulData;
@@ -93,7 +93,7 @@ describe('combine --dir (in-process main)', () => {
     expect(err).toMatch(/bogus\.json: not valid JSON .* truncated/);
     expect(err).toMatch(/null-counter\.json\.gz: file "src\/calc\.js": "s" must be an array of non-negative integers/);
     expect(err).toMatch(/wrong-length\.json\.gz: file src\/greet\.js: has 2 function counters, its map has 1/);
-    expect(err).toMatch(/future\.json\.gz: lambda-coverage\/shard version 3 is not supported .* upgrade/);
+    expect(err).toMatch(/future\.json\.gz: lambda-coverage\/shard version 4 is not supported .* upgrade/);
     expect(err).toMatch(/no-maps\.json\.gz: maps document feedface\w+ not found/);
     expect(err).toMatch(/package\.json: entry "name": not a file coverage object/);
     expect(err).toMatch(/coverage-final\.json: entry "src\/calc\.js": s\[0\] is -1/);

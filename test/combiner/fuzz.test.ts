@@ -87,7 +87,8 @@ function validMapsDoc(d: unknown, mapId: string): d is { files: Record<string, u
 
 /** The shard and (when it names one) its maps document, joined: what may be merged. */
 function validShard(doc: unknown, maps: unknown): boolean {
-  if (!isObj(doc) || doc.format !== SHARD_FORMAT || (doc.version !== 1 && doc.version !== 2)) return false;
+  if (!isObj(doc) || doc.format !== SHARD_FORMAT || (doc.version !== 1 && doc.version !== 2 && doc.version !== 3)) return false;
+  if ((doc.tests !== undefined || doc.init !== undefined) && (doc.version !== 3 || !validPerTest(doc))) return false;
   for (const k of ['functionName', 'functionVersion', 'containerId', 'startedAt', 'updatedAt']) if (typeof doc[k] !== 'string') return false;
   if (!isCount(doc.invocations) || !(doc.mapId === null || typeof doc.mapId === 'string') || !isObj(doc.files)) return false;
   if (doc.mapId === null) return Object.keys(doc.files).length === 0; // the fixtures never carry their maps in a manifest here
@@ -102,6 +103,28 @@ function validShard(doc: unknown, maps: unknown): boolean {
     if (c.s.length !== Object.keys(m.statementMap).length || c.f.length !== Object.keys(m.fnMap).length || c.b.length !== Object.keys(m.branchMap).length) return false;
     return (c.b as number[][]).every((arms, i) => arms.length === m.branchMap[String(i)]!.locations.length);
   });
+}
+
+/** Version 3's per-test records: valid names, each naming files of the shard, [gap, count] pairs within them. */
+function validPerTest(doc: Record<string, unknown>): boolean {
+  const files = doc.files as Record<string, { s?: unknown[]; f?: unknown[]; b?: unknown[][] }>;
+  const sparseOk = (recs: unknown) => isObj(recs) && Object.entries(recs).every(([p, r]) => {
+    if (!own(files, p) || !Array.isArray(r) || r.length % 2 !== 0) return false;
+    const c = files[p]!;
+    if (!Array.isArray(c.s) || !Array.isArray(c.f) || !Array.isArray(c.b)) return false;
+    const n = c.s.length + c.f.length + c.b.reduce((k: number, a) => k + (Array.isArray(a) ? a.length : 0), 0);
+    let at = -1;
+    for (let i = 0; i < r.length; i += 2) {
+      if (!Number.isSafeInteger(r[i]) || r[i] < 0 || !Number.isSafeInteger(r[i + 1]) || r[i + 1] < 1) return false;
+      at += r[i] + 1;
+    }
+    return at < n;
+  });
+  if (doc.init !== undefined && !sparseOk(doc.init)) return false;
+  if (doc.tests === undefined) return true;
+  if (!isObj(doc.tests)) return false;
+  return Object.entries(doc.tests).every(([name, t]) => /^[A-Za-z0-9_.:/@#+=()[\]~ -]{1,128}$/.test(name) && name.trim() === name
+    && name !== 'init' && name !== 'untagged' && isObj(t) && Number.isSafeInteger(t.invocations) && (t.invocations as number) > 0 && sparseOk(t.files));
 }
 
 function validManifest(d: unknown): boolean {

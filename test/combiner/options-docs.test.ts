@@ -68,14 +68,14 @@ describe('the declaration', () => {
     // Not in the event: local paths (dirs, out, sourceRoot), terminal output, the function's own S3
     // settings and threads, upload (always) and checkCoverage (given thresholds are checked); the
     // `--max-*` bounds come as `limits`, in bytes.
-    const fields = ['bucket', 'prefix', 'functions', 'manifests', 'pathMap', 'build', 'maxInvalid', 'reporters', 'outputPrefix',
+    const fields = ['bucket', 'prefix', 'functions', 'manifests', 'diff', 'pathMap', 'build', 'maxInvalid', 'reporters', 'outputPrefix',
       'runId', 'asShard', 'thresholds', 'concurrency', 'limits'] as const;
     expect(EVENT_FIELDS).toEqual(fields);
     expectTypeOf<keyof CombineEvent>().toEqualTypeOf<(typeof fields)[number]>();
   });
 
   it('has one threshold flag per metric and the bounds under the flags the shard codec names', () => {
-    expect(COMBINE_OPTIONS.filter((s) => s.field.startsWith('thresholds.')).map((s) => s.flag)).toEqual([...METRICS]);
+    expect(COMBINE_OPTIONS.filter((s) => s.field.startsWith('thresholds.')).map((s) => s.flag)).toEqual([...METRICS, 'patch-lines']);
     const bounds = COMBINE_OPTIONS.filter((s) => s.field.startsWith('limits.'));
     expect(Object.fromEntries(bounds.map((s) => [s.field.slice('limits.'.length), `--${s.flag}`]))).toEqual(LIMIT_FLAGS);
   });
