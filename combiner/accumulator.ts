@@ -17,6 +17,11 @@ export interface MergedFile {
   /** When this version was first seen: the earliest start of any input counted here (ms). */
   since: number;
   inputs: number;
+  /**
+   * Per named test (and `init`, a name no test has), the counters it moved in this version, packed
+   * like s, f and b one after the other. Absent when no input carried per-test records for the file.
+   */
+  perTest?: ReadonlyMap<string, Float64Array>;
 }
 
 /** The running sums of one file version (path, group and static maps). */
@@ -35,6 +40,8 @@ export interface Version {
   since: number;
   inputs: number;
   saturated: boolean;
+  /** See MergedFile.perTest: summed here, so newest-wins keeps or drops them with the totals. */
+  perTest?: Map<string, Float64Array>;
 }
 
 /** One file of an input, about to be added: its counters at data[offset…]. */
@@ -131,7 +138,33 @@ export function sumVersions(a: Version, b: Version, path: string): Version {
   addRange(out.s, b.s, 0, b.s.length, out);
   addRange(out.f, b.f, 0, b.f.length, out);
   addRange(out.b, b.b, 0, b.b.length, out);
+  if (a.perTest !== undefined || b.perTest !== undefined) {
+    const perTest = new Map<string, Float64Array>();
+    for (const [name, c] of a.perTest ?? []) perTest.set(name, c.slice());
+    for (const [name, c] of b.perTest ?? []) {
+      const into = perTest.get(name);
+      if (into === undefined) perTest.set(name, c.slice());
+      else addRange(into, c, 0, c.length, out);
+    }
+    out.perTest = perTest;
+  }
   return out;
+}
+
+/**
+ * Adds (offset, count) pairs `start…end` of `pairs` into `name`'s counters of `v` (made on first use),
+ * saturating as the totals do. The offsets were checked against the file's counters.
+ */
+export function addPairs(v: Version, name: string, pairs: Float64Array, start: number, end: number): void {
+  const perTest = (v.perTest ??= new Map());
+  let into = perTest.get(name);
+  if (into === undefined) perTest.set(name, (into = new Float64Array(v.s.length + v.f.length + v.b.length)));
+  for (let j = 2 * start; j < 2 * end; j += 2) {
+    const o = pairs[j]!;
+    let x = into[o]! + pairs[j + 1]!;
+    if (x > MAX) { x = MAX; v.saturated = true; }
+    into[o] = x;
+  }
 }
 
 export function minHash(v: Version): string {
@@ -141,7 +174,9 @@ export function minHash(v: Version): string {
 export function toMergedFile(v: Version): MergedFile {
   const b: number[][] = [];
   for (let i = 0; i + 1 < v.bStart.length; i++) b.push(Array.from(v.b.subarray(v.bStart[i]!, v.bStart[i + 1]!)));
-  return { path: v.path, hash: minHash(v), maps: v.maps, s: v.s, f: v.f, b, time: v.time, since: v.since, inputs: v.inputs };
+  const file: MergedFile = { path: v.path, hash: minHash(v), maps: v.maps, s: v.s, f: v.f, b, time: v.time, since: v.since, inputs: v.inputs };
+  if (v.perTest !== undefined) file.perTest = v.perTest;
+  return file;
 }
 
 /** Classic Istanbul objects, key === path. */

@@ -19,6 +19,9 @@ import {
   DEFAULT_REPORTERS, METRICS, checkReporters, checkThresholds, sourceLookup, writeReports, type Metric, type SourceLookup, type Thresholds,
 } from './reports.js';
 import { parseS3Url, uploadReports, writeAsShard } from './publish.js';
+import { selectSections, unknownTestsMessage, type TestInfo } from './per-test.js';
+import { writePerTest } from './per-test-report.js';
+import { toCoverageMap } from './accumulator.js';
 import { createS3Client, getObjectBytes, type RetryOptions, type S3Settings } from './s3.js';
 import { dirItems, s3Items, type SourceItem } from './sources.js';
 
@@ -57,6 +60,16 @@ export interface CombineOptions extends S3Settings {
   pathMap?: (string | PathMapping)[];
   /** Write the merged result as a shard (local file, or `s3://bucket/key`) to merge it again later. */
   asShard?: string;
+  /**
+   * Per-test outputs: lcov.info with one `TN:` section per test (and `init`, `untagged`),
+   * coverage-tests.json and the pages under per-test/. @default false
+   */
+  perTest?: boolean;
+  /**
+   * Reports of just these tests (their counters summed; `init` and `untagged` are names too). A name no
+   * shard carries is an error naming the tests there are. --as-shard still writes everything.
+   */
+  tests?: string[];
   /**
    * What one input may cost; an input over a bound is skipped and named, and the combine goes on.
    * @default { maxInputBytes: 32 MiB, maxMapsBytes: 256 MiB, maxFiles: 50000, maxCounters: 1000000, maxPathLength: 1024, maxTests: 10000 }
@@ -112,6 +125,8 @@ export interface CombineSummary {
   remapNeeded: string[];
   missingSources: string[];
   durationMs: number;
+  /** Per-test coverage: how many named tests the shards carry, and the ones the reports are of (--test). */
+  tests?: { found: number; reportOf?: string[]; perTestPage?: string };
 }
 
 export interface CombineResult {
@@ -220,10 +235,20 @@ export async function combine(options: CombineOptions): Promise<CombineResult> {
     await ingest(sources, merger, stats, { concurrency, threads: options.threads ?? 'auto', onProgress: options.onProgress, limits });
 
     const merge = merger.result();
+    // --test: every report is of those tests' counters only (the merge itself, for --as-shard, stays whole).
+    const only = options.tests && options.tests.length > 0 ? [...new Set(options.tests)] : undefined;
+    if (only) {
+      const problem = unknownTestsMessage(only, merge.tests);
+      if (problem !== undefined) throw new CombineError(problem);
+    }
+    const reported: MergeResult = only ? { ...merge, builds: merge.builds.map((b) => {
+      const files = selectSections(b.files, only);
+      return { ...b, files, coverageMap: toCoverageMap(files) };
+    }) } : merge;
     for (const r of merge.refused) stats.skipped.push({ source: r.source, kind: 'invalid', reason: r.reason });
     const invalid = stats.skipped.filter((s) => s.kind === 'invalid').length;
     const lookup = sourceLookup(options.sourceRoot === null ? null : resolve(cwd, options.sourceRoot ?? '.'));
-    const sums = merge.builds.map((b) => b.coverageMap.getCoverageSummary());
+    const sums = reported.builds.map((b) => b.coverageMap.getCoverageSummary());
     const summary: CombineSummary = {
       runId, shards: stats.shards, coverageFiles: stats.coverageFiles, functions: [...stats.functions].sort(),
       invocations: merger.invocations, bytes: stats.bytes,
@@ -232,6 +257,7 @@ export async function combine(options: CombineOptions): Promise<CombineResult> {
       builds: [], skipped: stats.skipped.sort((a, b) => (a.source < b.source ? -1 : 1)), invalid, retries,
       dropped: merge.dropped, spellings: merge.spellings, pathPrefix: merge.prefix,
       saturated: merge.saturated, remapNeeded: merge.remapNeeded, missingSources: lookup.missing, durationMs: 0,
+      ...(merge.tests.length > 0 || only || options.perTest ? { tests: { found: merge.tests.length, ...(only ? { reportOf: only } : {}) } } : {}),
     };
     const maxInvalid = options.maxInvalid ?? Infinity;
     if (invalid > maxInvalid) {
@@ -239,8 +265,9 @@ export async function combine(options: CombineOptions): Promise<CombineResult> {
       throw new TooManyInvalidError(`${invalid} invalid input(s), more than --max-invalid ${maxInvalid}; no report written`, summary);
     }
 
-    const { written, terminal, thresholdErrors } = await writeAllReports(merge, sums, summary, {
+    const { written, terminal, thresholdErrors } = await writeAllReports(reported, sums, summary, {
       out, reporters, build, lookup, projectRoot: resolve(cwd, options.sourceRoot ?? '.'),
+      ...(options.perTest ? { perTest: { builds: merge.builds, tests: merge.tests, ...(only ? { only } : {}) } } : {}),
       ...(options.checkCoverage ? { thresholds: options.thresholds && Object.values(options.thresholds).some((v) => v !== undefined) ? options.thresholds : { lines: 90 } } : {}),
     });
 
@@ -318,6 +345,8 @@ interface ReportPlan {
   projectRoot: string;
   /** Set when --check-coverage is on. */
   thresholds?: Thresholds;
+  /** --per-test: the whole merge's builds (with their per-test counters), and the sections --test kept. */
+  perTest?: { builds: MergeResult['builds']; tests: TestInfo[]; only?: string[] };
 }
 
 /** Reports in one directory, or one per build (--build all); thresholds checked per report. */
@@ -329,6 +358,11 @@ async function writeAllReports(merge: MergeResult, sums: readonly CoverageSummar
     const dir = plan.build === 'all' ? join(plan.out, keySegment(b.id)) : plan.out;
     await mkdir(dir, { recursive: true });
     const r = writeReports({ coverageMap: b.coverageMap, dir, reporters: plan.reporters, sources: plan.lookup, projectRoot: plan.projectRoot });
+    if (plan.perTest) {
+      const pt = writePerTest({ dir, files: plan.perTest.builds[i]!.files, tests: plan.perTest.tests, sources: plan.lookup, ...(plan.perTest.only ? { only: plan.perTest.only } : {}) });
+      r.files = [...new Set([...r.files, ...pt.files])].sort();
+      if (summary.tests) summary.tests.perTestPage = join(dir, pt.html);
+    }
     written.push({ build: b.id, dir, files: r.files });
     if (r.terminal) terminal += plan.build === 'all' ? `${b.id}:\n${r.terminal}` : r.terminal;
     const cs = sums[i]!;
