@@ -40,8 +40,11 @@ export interface Version {
   since: number;
   inputs: number;
   saturated: boolean;
-  /** See MergedFile.perTest: summed here, so newest-wins keeps or drops them with the totals. */
-  perTest?: Map<string, Float64Array>;
+  /**
+   * See MergedFile.perTest, indexed by the merger's test ids (names are looked up once per shard, not
+   * once per record): summed here, so newest-wins keeps or drops them with the totals.
+   */
+  perTest?: (Float64Array | undefined)[];
 }
 
 /** One file of an input, about to be added: its counters at data[offset…]. */
@@ -139,26 +142,26 @@ export function sumVersions(a: Version, b: Version, path: string): Version {
   addRange(out.f, b.f, 0, b.f.length, out);
   addRange(out.b, b.b, 0, b.b.length, out);
   if (a.perTest !== undefined || b.perTest !== undefined) {
-    const perTest = new Map<string, Float64Array>();
-    for (const [name, c] of a.perTest ?? []) perTest.set(name, c.slice());
-    for (const [name, c] of b.perTest ?? []) {
-      const into = perTest.get(name);
-      if (into === undefined) perTest.set(name, c.slice());
+    const perTest = (a.perTest ?? []).map((c) => c?.slice());
+    (b.perTest ?? []).forEach((c, id) => {
+      if (c === undefined) return;
+      const into = perTest[id];
+      if (into === undefined) perTest[id] = c.slice();
       else addRange(into, c, 0, c.length, out);
-    }
+    });
     out.perTest = perTest;
   }
   return out;
 }
 
 /**
- * Adds (offset, count) pairs `start…end` of `pairs` into `name`'s counters of `v` (made on first use),
+ * Adds (offset, count) pairs `start…end` of `pairs` into test `id`'s counters of `v` (made on first use),
  * saturating as the totals do. The offsets were checked against the file's counters.
  */
-export function addPairs(v: Version, name: string, pairs: Float64Array, start: number, end: number): void {
-  const perTest = (v.perTest ??= new Map());
-  let into = perTest.get(name);
-  if (into === undefined) perTest.set(name, (into = new Float64Array(v.s.length + v.f.length + v.b.length)));
+export function addPairs(v: Version, id: number, pairs: Float64Array, start: number, end: number): void {
+  const perTest = (v.perTest ??= []);
+  let into = perTest[id];
+  if (into === undefined) perTest[id] = into = new Float64Array(v.s.length + v.f.length + v.b.length);
   for (let j = 2 * start; j < 2 * end; j += 2) {
     const o = pairs[j]!;
     let x = into[o]! + pairs[j + 1]!;
@@ -171,11 +174,16 @@ export function minHash(v: Version): string {
   return [...v.hashes].sort()[0] ?? v.fingerprint;
 }
 
-export function toMergedFile(v: Version): MergedFile {
+/** `names`: the merger's test names by id (see Version.perTest). */
+export function toMergedFile(v: Version, names: readonly string[] = []): MergedFile {
   const b: number[][] = [];
   for (let i = 0; i + 1 < v.bStart.length; i++) b.push(Array.from(v.b.subarray(v.bStart[i]!, v.bStart[i + 1]!)));
   const file: MergedFile = { path: v.path, hash: minHash(v), maps: v.maps, s: v.s, f: v.f, b, time: v.time, since: v.since, inputs: v.inputs };
-  if (v.perTest !== undefined) file.perTest = v.perTest;
+  if (v.perTest !== undefined) {
+    const perTest = new Map<string, Float64Array>();
+    v.perTest.forEach((c, id) => { if (c !== undefined) perTest.set(names[id]!, c); });
+    file.perTest = perTest;
+  }
   return file;
 }
 

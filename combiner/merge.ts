@@ -122,6 +122,9 @@ export class CoverageMerger {
   #inputs = 0;
   /** Named tests of the shards added: invocations, and the functions they ran in. */
   readonly #tests = new Map<string, { invocations: number; functions: Set<string> }>();
+  /** Test name → id (init is 0): what each Version's perTest is indexed by. */
+  readonly #testIds = new Map<string, number>([[INIT_PHASE, 0]]);
+  readonly #testNames: string[] = [INIT_PHASE];
   readonly #paths = new Map<string, string | null>();
   readonly #remap = new Set<string>();
   readonly #direct = new WeakMap<FileMaps, { path: string; group: string; v: Version }[]>();
@@ -250,9 +253,17 @@ export class CoverageMerger {
   /** A checked shard's per-test records into the versions of its files (`versions[i]`: of file i). */
   #addPerTest(pt: NonNullable<PackedShard['perTest']>, versions: readonly Version[], functionName: string): void {
     const { tests, spans, pairs } = pt;
+    const ids = tests.map((t) => {
+      let id = this.#testIds.get(t.name);
+      if (id === undefined) {
+        this.#testIds.set(t.name, (id = this.#testNames.length));
+        this.#testNames.push(t.name);
+      }
+      return id;
+    });
     for (let k = 0; k < spans.length; k += 4) {
       const t = spans[k]!;
-      addPairs(versions[spans[k + 1]!]!, t < 0 ? INIT_PHASE : tests[t]!.name, pairs, spans[k + 2]!, spans[k + 3]!);
+      addPairs(versions[spans[k + 1]!]!, t < 0 ? 0 : ids[t]!, pairs, spans[k + 2]!, spans[k + 3]!);
     }
     for (const t of tests) {
       let info = this.#tests.get(t.name);
@@ -416,7 +427,7 @@ export class CoverageMerger {
         }
         if (kept.saturated) saturated.push(path);
         const out = groups.get(group) ?? [];
-        out.push(toMergedFile(kept));
+        out.push(toMergedFile(kept, this.#testNames));
         groups.set(group, out);
       }
     }

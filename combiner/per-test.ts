@@ -29,6 +29,14 @@ export function counterCountOf(f: PackedFile): number {
   return n;
 }
 
+/** Counter counts of a files list, kept per list (the decoders hand every shard of one layout the same). */
+const lengthCache = new WeakMap<readonly PackedFile[], number[]>();
+function lengthsOf(files: readonly PackedFile[]): number[] {
+  let lengths = lengthCache.get(files);
+  if (lengths === undefined) lengthCache.set(files, (lengths = files.map(counterCountOf)));
+  return lengths;
+}
+
 /**
  * Why a packed shard's per-test records cannot be added, or undefined. The decoders check them as they
  * read; this holds for any PackedShard handed to the merger (the library API), so that a hostile
@@ -51,18 +59,23 @@ export function perTestProblem(pt: PackedTests, files: readonly PackedFile[], li
   }
   if (spans.length % 4 !== 0 || pairs.length % 2 !== 0) return 'per-test records are not whole';
   const nPairs = pairs.length / 2;
+  const lengths = lengthsOf(files);
   for (let k = 0; k < spans.length; k += 4) {
-    const [t, file, start, end] = [spans[k]!, spans[k + 1]!, spans[k + 2]!, spans[k + 3]!];
+    const t = spans[k]!;
+    const file = spans[k + 1]!;
+    const start = spans[k + 2]!;
+    const end = spans[k + 3]!;
     if (!Number.isInteger(t) || t < -1 || t >= tests.length) return `per-test record ${k / 4} names test ${t}, of ${tests.length}`;
-    const who = t < 0 ? '"init"' : `test ${quotePath(tests[t]!.name)}`;
-    if (!Number.isInteger(file) || file < 0 || file >= files.length) return `${who}: a record names file ${file}, of ${files.length}`;
-    if (!Number.isInteger(start) || !Number.isInteger(end) || start < 0 || end < start || end > nPairs) return `${who}: a record's pairs ${start}…${end} are not within the ${nPairs} read`;
-    const length = counterCountOf(files[file]!);
+    const who = () => (t < 0 ? '"init"' : `test ${quotePath(tests[t]!.name)}`);
+    if (!Number.isInteger(file) || file < 0 || file >= files.length) return `${who()}: a record names file ${file}, of ${files.length}`;
+    if (!Number.isInteger(start) || !Number.isInteger(end) || start < 0 || end < start || end > nPairs) return `${who()}: a record's pairs ${start}…${end} are not within the ${nPairs} read`;
+    const length = lengths[file]!;
     for (let j = start; j < end; j++) {
       const o = pairs[2 * j]!;
       const c = pairs[2 * j + 1]!;
-      if (!Number.isInteger(o) || o < 0 || o >= length) return `${who} file ${quotePath(files[file]!.path)}: names counter ${o}, past the file's ${length} counters`;
-      if (!Number.isSafeInteger(c) || c <= 0) return `${who} file ${quotePath(files[file]!.path)}: has count ${c}; counts are positive integers`;
+      if (o >= 0 && o < length && c > 0 && c <= Number.MAX_SAFE_INTEGER && o % 1 === 0 && c % 1 === 0) continue;
+      if (!Number.isInteger(o) || o < 0 || o >= length) return `${who()} file ${quotePath(files[file]!.path)}: names counter ${o}, past the file's ${length} counters`;
+      if (!Number.isSafeInteger(c) || c <= 0) return `${who()} file ${quotePath(files[file]!.path)}: has count ${c}; counts are positive integers`;
     }
   }
   return undefined;
