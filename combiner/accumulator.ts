@@ -44,7 +44,7 @@ export interface Version {
    * See MergedFile.perTest, indexed by the merger's test ids (names are looked up once per shard, not
    * once per record): summed here, so newest-wins keeps or drops them with the totals.
    */
-  perTest?: (Float64Array | undefined)[];
+  perTest: (Float64Array | undefined)[] | undefined;
 }
 
 /** One file of an input, about to be added: its counters at data[offset…]. */
@@ -106,7 +106,8 @@ export function newVersion(path: string, group: string, fingerprint: string, map
   const bStart = new Uint32Array(arms.length + 1);
   for (let i = 0; i < arms.length; i++) bStart[i + 1] = bStart[i]! + arms[i]!;
   return {
-    path, group, fingerprint, maps, hashes: new Set(), time: -Infinity, since: Infinity, inputs: 0, saturated: false,
+    // perTest is set here (undefined) so that every Version has one shape: the hot loops stay monomorphic.
+    path, group, fingerprint, maps, hashes: new Set(), time: -Infinity, since: Infinity, inputs: 0, saturated: false, perTest: undefined,
     s: new Float64Array(Object.keys(maps.statementMap).length),
     f: new Float64Array(Object.keys(maps.fnMap).length),
     b: new Float64Array(bStart[arms.length]!),

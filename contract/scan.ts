@@ -347,8 +347,11 @@ function readFiles(st: Scan, files: PackedFile[]): { hashes: boolean } | undefin
 
 /** Pairs read so far (offset, count, …), in a buffer that grows. */
 interface PairBuf { a: Float64Array; n: number }
-/** One record as read: which test (-1: init), the path it names, its pairs, and its last offset. */
-interface RawSpan { test: number; path: string; start: number; end: number; last: number }
+/**
+ * The records as read, flat: per record its path, and in `nums` its test (-1: init), start and end
+ * (pair index) and last offset.
+ */
+interface RawSpans { paths: string[]; nums: number[] }
 
 /**
  * `[gap, count, …]` appended to `buf` as absolute (offset, count) pairs; the last offset (-1 for an
@@ -398,23 +401,26 @@ function readPairs(st: Scan, buf: PairBuf): number {
   return k % 2 === 0 ? o : -2;
 }
 
-/** `{ path: [gap, count, …], … }` of one test (or init) into `spans`; false when anything is off. */
-function readRecords(st: Scan, test: number, buf: PairBuf, spans: RawSpan[]): boolean {
-  const seen = new Set<string>();
+/**
+ * `{ path: [gap, count, …], … }` of one test (or init) into `spans`; false when anything is off. A
+ * path named twice in one record is caught in perTestOf (JSON.parse would keep the last).
+ */
+function readRecords(st: Scan, test: number, buf: PairBuf, spans: RawSpans): boolean {
   return readObject(st, (path) => {
-    // JSON.parse would list an index-like key first, and keep the last of a repeated one.
-    if (seen.has(path) || INDEX_LIKE.test(path)) return false;
-    seen.add(path);
+    // JSON.parse would list an index-like key first.
+    const c0 = path.charCodeAt(0);
+    if (c0 >= 0x30 && c0 <= 0x39 && INDEX_LIKE.test(path)) return false;
     const start = buf.n / 2;
     const last = readPairs(st, buf);
     if (last === -2) return false;
-    spans.push({ test, path, start, end: buf.n / 2, last });
+    spans.paths.push(path);
+    spans.nums.push(test, start, buf.n / 2, last);
     return true;
   });
 }
 
 /** The `tests` object: names and invocations into `tests`, records into `spans`; false when anything is off. */
-function readTests(st: Scan, tests: PackedTests['tests'], buf: PairBuf, spans: RawSpan[]): boolean {
+function readTests(st: Scan, tests: PackedTests['tests'], buf: PairBuf, spans: RawSpans): boolean {
   const names = new Set<string>();
   return readObject(st, (name) => {
     if (names.has(name) || INDEX_LIKE.test(name) || testNameProblem(name) !== undefined) return false;
@@ -440,28 +446,46 @@ function readTests(st: Scan, tests: PackedTests['tests'], buf: PairBuf, spans: R
   });
 }
 
+/** Path → index and counter counts of a files list, kept for the list (shards of one build share theirs: see readFiles). */
+let lastIndex: { files: readonly PackedFile[]; paths: string[]; index: Map<string, number>; lengths: number[] } | undefined;
+function fileIndex(files: readonly PackedFile[]): { index: Map<string, number>; lengths: number[] } {
+  if (lastIndex !== undefined && lastIndex.paths.length === files.length && files.every((f, i) => f.path === lastIndex!.paths[i]
+    && counterCount(f) === lastIndex!.lengths[i])) return lastIndex;
+  const index = new Map<string, number>();
+  for (let i = 0; i < files.length; i++) index.set(files[i]!.path, i);
+  lastIndex = { files, paths: files.map((f) => f.path), index, lengths: files.map(counterCount) };
+  return lastIndex;
+}
+
+function counterCount(f: PackedFile): number {
+  let n = f.s + f.f;
+  for (let j = 0; j < f.arms.length; j++) n += f.arms[j]!;
+  return n;
+}
+
 /**
  * The per-test records read, against the shard's files: each record's last offset is checked against
  * its file's counters, and the spans laid out as packShard lays them (every test's records in order,
  * then init's). Undefined when a record names a file the shard lacks or a counter past its end (the
  * general path says which).
  */
-function perTestOf(files: readonly PackedFile[], tests: PackedTests['tests'], testSpans: RawSpan[], testBuf: PairBuf, initSpans: RawSpan[], initBuf: PairBuf): PackedTests | undefined {
-  const index = new Map<string, number>();
-  for (let i = 0; i < files.length; i++) index.set(files[i]!.path, i);
-  const spans: number[] = new Array((testSpans.length + initSpans.length) * 4);
-  let k = 0;
+function perTestOf(files: readonly PackedFile[], tests: PackedTests['tests'], testSpans: RawSpans, testBuf: PairBuf, initSpans: RawSpans, initBuf: PairBuf): PackedTests | undefined {
+  const { index, lengths } = fileIndex(files);
+  const spans: number[] = [];
+  // Which record last named each file (test + 2, init 1): a file named twice in one record is caught.
+  const stamp = new Int32Array(files.length);
   const shift = testBuf.n / 2;
   for (const list of [testSpans, initSpans]) {
     const base = list === initSpans ? shift : 0;
-    for (const r of list) {
-      const file = index.get(r.path);
+    const { paths, nums } = list;
+    for (let r = 0; r < paths.length; r++) {
+      const file = index.get(paths[r]!);
       if (file === undefined) return undefined;
-      const f = files[file]!;
-      let n = f.s + f.f;
-      for (let j = 0; j < f.arms.length; j++) n += f.arms[j]!;
-      if (r.last >= n) return undefined;
-      spans[k++] = r.test; spans[k++] = file; spans[k++] = r.start + base; spans[k++] = r.end + base;
+      const test = nums[4 * r]!;
+      if (stamp[file] === test + 2) return undefined;
+      stamp[file] = test + 2;
+      if (nums[4 * r + 3]! >= lengths[file]!) return undefined;
+      spans.push(test, file, nums[4 * r + 1]! + base, nums[4 * r + 2]! + base);
     }
   }
   const pairs = new Float64Array(testBuf.n + initBuf.n);
@@ -485,8 +509,8 @@ export function scanShard(bytes: Uint8Array, limits: InputLimits = DEFAULT_LIMIT
   let init = false;
   const testBuf: PairBuf = { a: new Float64Array(256), n: 0 };
   const initBuf: PairBuf = { a: new Float64Array(64), n: 0 };
-  const testSpans: RawSpan[] = [];
-  const initSpans: RawSpan[] = [];
+  const testSpans: RawSpans = { paths: [], nums: [] };
+  const initSpans: RawSpans = { paths: [], nums: [] };
   skipWs(st);
   const ok = readObject(st, (key) => {
     if (key in meta || (key === 'files' && gotFiles)) return false;
