@@ -2,7 +2,9 @@
 // istanbul-lib-instrument, ≥ 200 files) with synthesized counters, merged side by side in one run by
 //   nyc merge  ·  istanbul-merge  ·  istanbul-lib-coverage directly  ·  lambda-coverage combine (ours)
 // at 1,000 shards (quick: 200), then ours at 10,000 shards (quick: 2,000) from the local S3 server,
-// with peak memory (maxRSS of the child process) at both sizes. Every tool runs as its own child
+// with peak memory (maxRSS of the child process) at both sizes; and ours on the same 1,000 shards each
+// carrying 50 tests' per-test records (shard version 3) beside the plain ones, interleaved in one run.
+// LC_BENCH_ONLY=per-test runs only that comparison. Every tool runs as its own child
 // process, timed from spawn to exit. Run from dist/ after `npm run build`: `npm run bench -- combiner`.
 import { execFile, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -78,6 +80,37 @@ function synthesize(corpus, seed) {
     };
   }
   return out;
+}
+
+/**
+ * Per-test records for one container's counters: each moved counter's count goes to one of `tests`
+ * tests (or, one in ten, to init), as sparse [gap, count] records (contract/tests.ts). The totals
+ * stay the container's own, so a tagged shard has the same counters as a plain one.
+ */
+function perTestOf(corpus, counters, seed, tests) {
+  const r = rng(seed ^ 0x7e57);
+  const names = Array.from({ length: tests }, (_, i) => `suite-${i % 7}/test ${i}`);
+  const recs = names.map(() => ({}));
+  const init = {};
+  for (const path of Object.keys(corpus)) {
+    const { s, f, b } = counters[path];
+    const flat = [...s, ...f, ...b.flat()];
+    const offsets = new Map();
+    flat.forEach((n, o) => {
+      if (n === 0) return;
+      const t = r() < 0.1 ? -1 : Math.floor(r() * tests);
+      const list = offsets.get(t) ?? [];
+      list.push(o, n);
+      offsets.set(t, list);
+    });
+    for (const [t, list] of offsets) {
+      const sparse = [];
+      let prev = -1;
+      for (let k = 0; k < list.length; k += 2) { sparse.push(list[k] - prev - 1, list[k + 1]); prev = list[k]; }
+      if (t < 0) init[path] = sparse; else recs[t][path] = sparse;
+    }
+  }
+  return { tests: Object.fromEntries(names.map((n, i) => [n, { invocations: 1 + Math.floor(r() * 5), files: recs[i] }])), init };
 }
 
 function fullJson(corpus, counters) {
@@ -186,7 +219,21 @@ export async function run({ quick = false } = {}) {
       writeFileSync(join(plainDir, `s${String(i).padStart(5, '0')}.json`), plainTexts[i % TEMPLATES]);
       writeFileSync(join(shardsDir, `c${i}.json.gz`), shardGz(i));
     }
-    log(`inputs: ${N} shards; full Istanbul JSON ${(plainTexts[0].length / 1024).toFixed(0)} KiB each for the peers, ours ${(shardGz(0).length / 1024).toFixed(1)} KiB gzip'd counters + one ${(mapsGz.length / 1024).toFixed(0)} KiB maps doc (${((performance.now() - t) / 1000).toFixed(1)} s to write)`);
+    // The same containers, each shard also carrying 50 tests (version 3).
+    const TESTS = 50;
+    const taggedBodies = templates.map((files, k) => gzipSync(JSON.stringify({
+      format: FORMAT.SHARD_FORMAT, version: 3, functionName: 'rxjs-app', functionVersion: '1',
+      startedAt: '2026-11-01T00:00:00.000Z', updatedAt: '2026-11-01T00:10:00.000Z', invocations: 10, mapId,
+      files: Object.fromEntries(Object.entries(files).map(([p, { s, f, b }]) => [p, { s, f, b }])),
+      ...perTestOf(corpus, files, k + 1, TESTS),
+    }).slice(1)));
+    const taggedGz = (i) => Buffer.concat([gzipSync(`{"containerId":"c${i}",`), taggedBodies[i % TEMPLATES]]);
+    const taggedDir = join(work, 'tagged/coverage/rxjs-app');
+    mkdirSync(join(taggedDir, 'shards'), { recursive: true });
+    mkdirSync(join(taggedDir, 'maps'), { recursive: true });
+    writeFileSync(join(taggedDir, 'maps', `${mapId}.json.gz`), mapsGz);
+    for (let i = 0; i < N; i++) writeFileSync(join(taggedDir, 'shards', `c${i}.json.gz`), taggedGz(i));
+    log(`inputs: ${N} shards; full Istanbul JSON ${(plainTexts[0].length / 1024).toFixed(0)} KiB each for the peers, ours ${(shardGz(0).length / 1024).toFixed(1)} KiB gzip'd counters (${(taggedGz(0).length / 1024).toFixed(1)} KiB with ${TESTS} tests' records) + one ${(mapsGz.length / 1024).toFixed(0)} KiB maps doc (${((performance.now() - t) / 1000).toFixed(1)} s to write)`);
 
     const rows = [];
     const measure = async (name, shards, fn, runs = RUNS) => {
@@ -204,6 +251,27 @@ export async function run({ quick = false } = {}) {
       const read = last?.shards !== undefined ? `  (read ${last.shards}, skipped ${last.skipped}${last.firstSkip ? `: ${last.firstSkip}` : ''})` : '';
       log(`  ${name.padEnd(34)} ${String(shards).padStart(6)} shards  median ${(median(times) / 1000).toFixed(2)} s over ${runs} run(s)${rss ? `  maxRSS ${(rss / 1024).toFixed(0)} MiB` : ''}${read}`);
     };
+
+    // Per-test: the same 1,000 containers with and without 50 tests' records, runs interleaved so the
+    // machine's state weighs on both alike; the json report (decode + merge + one report), and with
+    // --per-test's outputs written too.
+    log(`\nper-test records: ${N} shards carrying ${TESTS} tests each vs the same ${N} plain shards (json report):`);
+    const combineDir = (dir, r, extra = {}) => timed(['--input-type=module', '-e', OURS,
+      JSON.stringify({ dirs: [dir], out: join(work, `pt-${r}-${Math.random().toString(36).slice(2)}`), reporters: ['json'], sourceRoot: null, ...extra })]);
+    const PT_RUNS = quick ? 3 : 7;
+    const ptTimes = { plain: [], tagged: [], perTest: [] };
+    for (let r = 0; r < PT_RUNS; r++) {
+      ptTimes.plain.push((await combineDir(join(work, 'lambda'), r)).ms);
+      const tagged = await combineDir(join(work, 'tagged'), r);
+      if (tagged.info.skipped) throw new Error(`tagged shards skipped: ${tagged.info.firstSkip}`);
+      ptTimes.tagged.push(tagged.ms);
+      ptTimes.perTest.push((await combineDir(join(work, 'tagged'), r, { perTest: true })).ms);
+    }
+    const [mp, mt, mpt] = [median(ptTimes.plain), median(ptTimes.tagged), median(ptTimes.perTest)];
+    log(`  plain shards                         median ${(mp / 1000).toFixed(2)} s over ${PT_RUNS} runs`);
+    log(`  shards with ${TESTS} tests                median ${(mt / 1000).toFixed(2)} s  (${(mt / mp).toFixed(2)}× plain; target ≤ 2×: ${mt / mp <= 2 ? 'met' : 'NOT met'})`);
+    log(`  shards with ${TESTS} tests, --per-test     median ${(mpt / 1000).toFixed(2)} s  (${(mpt / mp).toFixed(2)}× plain)`);
+    if (process.env.LC_BENCH_ONLY === 'per-test') return;
 
     log(`\nside by side at ${N} shards (rxjs map, ${nFiles} files):`);
     const peers = process.env.LC_BENCH_PEERS !== '0'; // LC_BENCH_PEERS=0: ours only (while profiling)

@@ -17,6 +17,11 @@ export interface MergedFile {
   /** When this version was first seen: the earliest start of any input counted here (ms). */
   since: number;
   inputs: number;
+  /**
+   * Per named test (and `init`, a name no test has), the counters it moved in this version, packed
+   * like s, f and b one after the other. Absent when no input carried per-test records for the file.
+   */
+  perTest?: ReadonlyMap<string, Float64Array>;
 }
 
 /** The running sums of one file version (path, group and static maps). */
@@ -35,6 +40,11 @@ export interface Version {
   since: number;
   inputs: number;
   saturated: boolean;
+  /**
+   * See MergedFile.perTest, indexed by the merger's test ids (names are looked up once per shard, not
+   * once per record): summed here, so newest-wins keeps or drops them with the totals.
+   */
+  perTest: (Float64Array | undefined)[] | undefined;
 }
 
 /** One file of an input, about to be added: its counters at data[offset…]. */
@@ -96,7 +106,8 @@ export function newVersion(path: string, group: string, fingerprint: string, map
   const bStart = new Uint32Array(arms.length + 1);
   for (let i = 0; i < arms.length; i++) bStart[i + 1] = bStart[i]! + arms[i]!;
   return {
-    path, group, fingerprint, maps, hashes: new Set(), time: -Infinity, since: Infinity, inputs: 0, saturated: false,
+    // perTest is set here (undefined) so that every Version has one shape: the hot loops stay monomorphic.
+    path, group, fingerprint, maps, hashes: new Set(), time: -Infinity, since: Infinity, inputs: 0, saturated: false, perTest: undefined,
     s: new Float64Array(Object.keys(maps.statementMap).length),
     f: new Float64Array(Object.keys(maps.fnMap).length),
     b: new Float64Array(bStart[arms.length]!),
@@ -131,17 +142,50 @@ export function sumVersions(a: Version, b: Version, path: string): Version {
   addRange(out.s, b.s, 0, b.s.length, out);
   addRange(out.f, b.f, 0, b.f.length, out);
   addRange(out.b, b.b, 0, b.b.length, out);
+  if (a.perTest !== undefined || b.perTest !== undefined) {
+    const perTest = (a.perTest ?? []).map((c) => c?.slice());
+    (b.perTest ?? []).forEach((c, id) => {
+      if (c === undefined) return;
+      const into = perTest[id];
+      if (into === undefined) perTest[id] = c.slice();
+      else addRange(into, c, 0, c.length, out);
+    });
+    out.perTest = perTest;
+  }
   return out;
+}
+
+/**
+ * Adds (offset, count) pairs `start…end` of `pairs` into test `id`'s counters of `v` (made on first use),
+ * saturating as the totals do. The offsets were checked against the file's counters.
+ */
+export function addPairs(v: Version, id: number, pairs: Float64Array, start: number, end: number): void {
+  const perTest = (v.perTest ??= []);
+  let into = perTest[id];
+  if (into === undefined) perTest[id] = into = new Float64Array(v.s.length + v.f.length + v.b.length);
+  for (let j = 2 * start; j < 2 * end; j += 2) {
+    const o = pairs[j]!;
+    let x = into[o]! + pairs[j + 1]!;
+    if (x > MAX) { x = MAX; v.saturated = true; }
+    into[o] = x;
+  }
 }
 
 export function minHash(v: Version): string {
   return [...v.hashes].sort()[0] ?? v.fingerprint;
 }
 
-export function toMergedFile(v: Version): MergedFile {
+/** `names`: the merger's test names by id (see Version.perTest). */
+export function toMergedFile(v: Version, names: readonly string[] = []): MergedFile {
   const b: number[][] = [];
   for (let i = 0; i + 1 < v.bStart.length; i++) b.push(Array.from(v.b.subarray(v.bStart[i]!, v.bStart[i + 1]!)));
-  return { path: v.path, hash: minHash(v), maps: v.maps, s: v.s, f: v.f, b, time: v.time, since: v.since, inputs: v.inputs };
+  const file: MergedFile = { path: v.path, hash: minHash(v), maps: v.maps, s: v.s, f: v.f, b, time: v.time, since: v.since, inputs: v.inputs };
+  if (v.perTest !== undefined) {
+    const perTest = new Map<string, Float64Array>();
+    v.perTest.forEach((c, id) => { if (c !== undefined) perTest.set(names[id]!, c); });
+    file.perTest = perTest;
+  }
+  return file;
 }
 
 /** Classic Istanbul objects, key === path. */

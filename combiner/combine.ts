@@ -21,6 +21,9 @@ import {
 } from './reports.js';
 import { SourcesCatalog, storedSourceFinder, type SourceProblem } from './stored-sources.js';
 import { parseS3Url, uploadReports, writeAsShard } from './publish.js';
+import { selectSections, unknownTestsMessage, type TestInfo } from './per-test.js';
+import { writePerTest } from './per-test-report.js';
+import { toCoverageMap } from './accumulator.js';
 import { createS3Client, getObjectBytes, type RetryOptions, type S3Settings } from './s3.js';
 import { dirItems, s3Items, type SourceItem } from './sources.js';
 import { DiffError, parseDiff, type ParsedDiff } from './diff.js';
@@ -69,6 +72,16 @@ export interface CombineOptions extends S3Settings {
   diff?: string;
   /** Where `diff: '-'` is read from. @default process.stdin */
   stdin?: AsyncIterable<Uint8Array>;
+  /**
+   * Per-test outputs: lcov.info with one `TN:` section per test (and `init`, `untagged`),
+   * coverage-tests.json and the pages under per-test/. @default false
+   */
+  perTest?: boolean;
+  /**
+   * Reports of just these tests (their counters summed; `init` and `untagged` are names too). A name no
+   * shard carries is an error naming the tests there are. --as-shard still writes everything.
+   */
+  tests?: string[];
   /**
    * What one input may cost; an input over a bound is skipped and named, and the combine goes on.
    * @default { maxInputBytes: 32 MiB, maxMapsBytes: 256 MiB, maxSourcesBytes: 128 MiB, maxFiles: 50000, maxCounters: 1000000, maxPathLength: 1024, maxTests: 10000, maxDiffBytes: 32 MiB }
@@ -131,6 +144,8 @@ export interface CombineSummary {
   /** With `diff`: the coverage of its changed lines (what coverage-patch.json holds). */
   patch?: PatchCoverage;
   durationMs: number;
+  /** Per-test coverage: how many named tests the shards carry, and the ones the reports are of (--test). */
+  tests?: { found: number; reportOf?: string[]; perTestPage?: string };
 }
 
 export interface CombineResult {
@@ -246,13 +261,23 @@ export async function combine(options: CombineOptions): Promise<CombineResult> {
     await ingest(sources, merger, stats, { concurrency, threads: options.threads ?? 'auto', onProgress: options.onProgress, limits });
 
     const merge = merger.result();
+    // --test: every report is of those tests' counters only (the merge itself, for --as-shard, stays whole).
+    const only = options.tests && options.tests.length > 0 ? [...new Set(options.tests)] : undefined;
+    if (only) {
+      const problem = unknownTestsMessage(only, merge.tests);
+      if (problem !== undefined) throw new CombineError(problem);
+    }
+    const reported: MergeResult = only ? { ...merge, builds: merge.builds.map((b) => {
+      const files = selectSections(b.files, only);
+      return { ...b, files, coverageMap: toCoverageMap(files) };
+    }) } : merge;
     for (const r of merge.refused) stats.skipped.push({ source: r.source, kind: 'invalid', reason: r.reason });
     const invalid = stats.skipped.filter((s) => s.kind === 'invalid').length;
     const sourceRoot = options.sourceRoot === null ? null : resolve(cwd, options.sourceRoot ?? '.');
     const stored = await loadStoredSources(merge, catalog, sourceRoot, reporters, limits, concurrency);
     const lists = { missing: [] as string[], stored: [] as string[] };
     const lookups = merge.builds.map((b) => sourceLookup(sourceRoot, storedSourceFinder(b.files, stored.texts, stored.problems), lists));
-    const sums = merge.builds.map((b) => b.coverageMap.getCoverageSummary());
+    const sums = reported.builds.map((b) => b.coverageMap.getCoverageSummary());
     const summary: CombineSummary = {
       runId, shards: stats.shards, coverageFiles: stats.coverageFiles, functions: [...stats.functions].sort(),
       invocations: merger.invocations, bytes: stats.bytes,
@@ -262,6 +287,7 @@ export async function combine(options: CombineOptions): Promise<CombineResult> {
       dropped: merge.dropped, spellings: merge.spellings, pathPrefix: merge.prefix,
       saturated: merge.saturated, remapNeeded: merge.remapNeeded, missingSources: lists.missing,
       storedSources: { documents: stored.documents, shown: lists.stored, problems: stored.problems }, durationMs: 0,
+      ...(merge.tests.length > 0 || only || options.perTest ? { tests: { found: merge.tests.length, ...(only ? { reportOf: only } : {}) } } : {}),
     };
     const maxInvalid = options.maxInvalid ?? Infinity;
     if (invalid > maxInvalid) {
@@ -272,8 +298,9 @@ export async function combine(options: CombineOptions): Promise<CombineResult> {
     const thresholds = options.checkCoverage
       ? options.thresholds && Object.values(options.thresholds).some((v) => v !== undefined) ? options.thresholds : { lines: 90 }
       : undefined;
-    const { written, terminal, thresholdErrors } = await writeAllReports(merge, sums, summary, {
+    const { written, terminal, thresholdErrors } = await writeAllReports(reported, sums, summary, {
       out, reporters: reporters.filter((r) => r !== MARKDOWN_REPORTER), build, lookups, projectRoot: resolve(cwd, options.sourceRoot ?? '.'),
+      ...(options.perTest ? { perTest: { builds: merge.builds, tests: merge.tests, ...(only ? { only } : {}) } } : {}),
       ...(thresholds ? { thresholds } : {}),
     });
     await writeReviewReports(merge, summary, { out, diff, thresholds, markdown: reporters.includes(MARKDOWN_REPORTER), env }, written, thresholdErrors);
@@ -465,6 +492,8 @@ interface ReportPlan {
   projectRoot: string;
   /** Set when --check-coverage is on. */
   thresholds?: Thresholds;
+  /** --per-test: the whole merge's builds (with their per-test counters), and the sections --test kept. */
+  perTest?: { builds: MergeResult['builds']; tests: TestInfo[]; only?: string[] };
 }
 
 /** Reports in one directory, or one per build (--build all); thresholds checked per report. */
@@ -476,6 +505,11 @@ async function writeAllReports(merge: MergeResult, sums: readonly CoverageSummar
     const dir = plan.build === 'all' ? join(plan.out, keySegment(b.id)) : plan.out;
     await mkdir(dir, { recursive: true });
     const r = writeReports({ coverageMap: b.coverageMap, dir, reporters: plan.reporters, sources: plan.lookups[i]!, projectRoot: plan.projectRoot });
+    if (plan.perTest) {
+      const pt = writePerTest({ dir, files: plan.perTest.builds[i]!.files, tests: plan.perTest.tests, sources: plan.lookups[i]!, ...(plan.perTest.only ? { only: plan.perTest.only } : {}) });
+      r.files = [...new Set([...r.files, ...pt.files])].sort();
+      if (summary.tests) summary.tests.perTestPage = join(dir, pt.html);
+    }
     written.push({ build: b.id, dir, files: r.files });
     if (r.terminal) terminal += plan.build === 'all' ? `${b.id}:\n${r.terminal}` : r.terminal;
     const cs = sums[i]!;

@@ -74,7 +74,7 @@ export function createDecoder(threads: number | 'auto' = 'auto', limits: InputLi
       }
       // A worker's messages arrive in order, so a layout is known before it is referred to.
       if (m.files) slot.layouts.set(m.layout, m.files);
-      p.resolve({ kind: 'shard', shard: m.shard, files: slot.layouts.get(m.layout)!, counters: m.counters });
+      p.resolve({ kind: 'shard', shard: m.shard, files: slot.layouts.get(m.layout)!, counters: m.counters, ...(m.perTest ? { perTest: m.perTest } : {}) });
     });
     w.on('error', () => retire(slot));
     w.on('exit', () => { if (!closing) retire(slot); });

@@ -34,6 +34,10 @@ export interface CombineEvent {
   asShard?: string;
   /** Bounds per input, as `combine()` takes them (bytes for sizes). @default the CLI's defaults */
   limits?: Partial<InputLimits>;
+  /** Per-test outputs (lcov.info sections, coverage-tests.json, per-test/), uploaded with the reports. */
+  perTest?: boolean;
+  /** Reports of just these tests. */
+  tests?: string[];
 }
 
 export class CombineEventError extends Error {

@@ -9,15 +9,17 @@
  */
 import libCoverage, { type CoverageMap } from 'istanbul-lib-coverage';
 import {
-  DEFAULT_LIMITS, FORMAT_VERSION, LIMIT_FLAGS, MAPS_FORMAT, SHARD_FORMAT, SHARD_VERSION_PLAIN, ShardFormatError, checkCountersMatchMaps,
-  computeMapId, ownFile, projectPathProblem, quotePath, type InputLimits, type BuildManifest, type FileCounters, type FileMaps, type MapsDocument, type Shard,
+  DEFAULT_LIMITS, FORMAT_VERSION, INIT_PHASE, LIMIT_FLAGS, MAPS_FORMAT, SHARD_FORMAT, SHARD_VERSION, SHARD_VERSION_PLAIN, ShardFormatError, checkCountersMatchMaps,
+  computeMapId, encodeSparse, ownFile, projectPathProblem, quotePath, type InputLimits, type BuildManifest, type FileCounters, type FileMaps, type MapsDocument, type Shard,
+  type SparseCounters, type TestRecord,
 } from '../contract/format.js';
 import { packShard, type PackedFile, type PackedShard } from '../contract/decode.js';
 import { InputRejectedError } from './errors.js';
 import { mapsFingerprint } from './fingerprint.js';
+import { perTestProblem, type TestInfo } from './per-test.js';
 import { validateFileCoverage } from './istanbul-input.js';
 import {
-  addInto, addRange, fitsShape, flatten, minHash, newVersion, shapeOf, sum, sumVersions, toCoverageMap, toMergedFile,
+  addInto, addPairs, addRange, fitsShape, flatten, minHash, newVersion, shapeOf, sum, sumVersions, toCoverageMap, toMergedFile,
   type MergedFile, type PlannedFile, type Version,
 } from './accumulator.js';
 import {
@@ -87,6 +89,8 @@ export interface MergeResult {
   refused: { source: string; reason: string }[];
   /** Files of plain coverage inputs with an inputSourceMap (transpiled code; not remapped here). */
   remapNeeded: string[];
+  /** The named tests of every shard read (per-test coverage), sorted by name; their counters are in each file's `perTest`. */
+  tests: TestInfo[];
 }
 
 
@@ -116,6 +120,11 @@ export class CoverageMerger {
   readonly #registry = new Map<string, FileMaps>();
   #invocations = 0;
   #inputs = 0;
+  /** Named tests of the shards added: invocations, and the functions they ran in. */
+  readonly #tests = new Map<string, { invocations: number; functions: Set<string> }>();
+  /** Test name → id (init is 0): what each Version's perTest is indexed by. */
+  readonly #testIds = new Map<string, number>([[INIT_PHASE, 0]]);
+  readonly #testNames: string[] = [INIT_PHASE];
   readonly #paths = new Map<string, string | null>();
   readonly #remap = new Set<string>();
   readonly #direct = new WeakMap<FileMaps, { path: string; group: string; v: Version }[]>();
@@ -167,6 +176,12 @@ export class CoverageMerger {
     // The same files list against the same maps document was checked and planned before: add at once.
     // (Only with a maps document: a manifest added later could change what a hash resolves to.)
     const plan = maps === null ? undefined : this.#plans.get(packed.files);
+    // Per-test records are checked before anything is added: a bad one refuses the whole shard.
+    const perTest = packed.perTest;
+    if (perTest !== undefined) {
+      const problem = perTestProblem(perTest, packed.files, this.limits);
+      if (problem !== undefined) throw new InputRejectedError(info.source, problem);
+    }
     if (plan !== undefined && plan.maps === maps && plan.group === group && plan.total === packed.counters.length) {
       const data = packed.counters;
       for (const e of plan.entries) {
@@ -181,6 +196,7 @@ export class CoverageMerger {
         addRange(v.f, data, at, e.nF, v); at += e.nF;
         addRange(v.b, data, at, v.b.length, v);
       }
+      if (perTest !== undefined) this.#addPerTest(perTest, plan.entries.map((e) => e.v), shard.functionName);
       this.#invocations += shard.invocations;
       this.#inputs++;
       return;
@@ -217,6 +233,7 @@ export class CoverageMerger {
     }
     if (offset !== packed.counters.length) throw new InputRejectedError(info.source, `has ${packed.counters.length} counters, its files list ${offset}`);
     this.#commit(planned, group);
+    if (perTest !== undefined) this.#addPerTest(perTest, planned.map((p) => this.#version(p, group)), shard.functionName);
     this.#invocations += shard.invocations;
     this.#inputs++;
     if (maps !== null && this.#seenLayouts.has(packed.files)) {
@@ -231,6 +248,35 @@ export class CoverageMerger {
     } else if (maps !== null) {
       this.#seenLayouts.add(packed.files);
     }
+  }
+
+  /** A checked shard's per-test records into the versions of its files (`versions[i]`: of file i). */
+  #addPerTest(pt: NonNullable<PackedShard['perTest']>, versions: readonly Version[], functionName: string): void {
+    const { tests, spans, pairs } = pt;
+    const ids = tests.map((t) => {
+      let id = this.#testIds.get(t.name);
+      if (id === undefined) {
+        this.#testIds.set(t.name, (id = this.#testNames.length));
+        this.#testNames.push(t.name);
+      }
+      return id;
+    });
+    for (let k = 0; k < spans.length; k += 4) {
+      const t = spans[k]!;
+      addPairs(versions[spans[k + 1]!]!, t < 0 ? 0 : ids[t]!, pairs, spans[k + 2]!, spans[k + 3]!);
+    }
+    for (const t of tests) {
+      let info = this.#tests.get(t.name);
+      if (info === undefined) this.#tests.set(t.name, (info = { invocations: 0, functions: new Set() }));
+      info.invocations = Math.min(Number.MAX_SAFE_INTEGER, info.invocations + t.invocations);
+      for (const f of t.functions ?? [functionName]) info.functions.add(f);
+    }
+  }
+
+  /** The named tests added so far, sorted by name. */
+  tests(): TestInfo[] {
+    return [...this.#tests].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([name, t]) => ({ name, invocations: t.invocations, functions: [...t.functions].sort() }));
   }
 
   /**
@@ -381,7 +427,7 @@ export class CoverageMerger {
         }
         if (kept.saturated) saturated.push(path);
         const out = groups.get(group) ?? [];
-        out.push(toMergedFile(kept));
+        out.push(toMergedFile(kept, this.#testNames));
         groups.set(group, out);
       }
     }
@@ -393,7 +439,7 @@ export class CoverageMerger {
     }));
     if (builds.length === 0) builds.push({ id: 'newest', files: [], coverageMap: libCoverage.createCoverageMap({}) });
     const remapNeeded = [...this.#remap].map((p) => finalPath.map(p)).sort();
-    return { builds, dropped, spellings: findSpellings(byPath), prefix: finalPath.prefix, saturated, refused: [...this.#refused], remapNeeded };
+    return { builds, dropped, spellings: findSpellings(byPath), prefix: finalPath.prefix, saturated, refused: [...this.#refused], remapNeeded, tests: this.tests() };
   }
 
   readonly #refused: { source: string; reason: string }[] = [];
@@ -438,14 +484,50 @@ export class CoverageMerger {
       last = Math.max(last, f.time);
     }
     const now = (meta.now ?? new Date()).getTime();
+    const perTest = this.#perTestOf(build);
     const shard: Shard = {
-      format: SHARD_FORMAT, version: SHARD_VERSION_PLAIN,
+      format: SHARD_FORMAT, version: perTest === undefined ? SHARD_VERSION_PLAIN : SHARD_VERSION,
       functionName: meta.functionName ?? 'combined', functionVersion: meta.functionVersion ?? 'combined', containerId: meta.containerId,
       startedAt: new Date(Number.isFinite(first) ? first : now).toISOString(),
       updatedAt: new Date(last > 0 ? last : now).toISOString(),
-      invocations: this.#invocations, mapId, files,
+      invocations: this.#invocations, mapId, files, ...perTest,
     };
     return { shard, maps: { format: MAPS_FORMAT, version: FORMAT_VERSION, mapId, files: mapsFiles } };
+  }
+
+  /**
+   * A build's per-test counters as a shard's `tests` and `init` (version 3), each test naming the
+   * functions it ran in (a combined shard's own functionName says nothing of them); undefined when
+   * no input had any. Objects keyed by test names have no prototype: a name is input.
+   */
+  #perTestOf(build: MergedBuild): Pick<Shard, 'tests' | 'init'> | undefined {
+    const hasInit = build.files.some((f) => f.perTest?.has(INIT_PHASE));
+    if (this.#tests.size === 0 && !hasInit) return undefined;
+    const sparse = (c: Float64Array): SparseCounters => {
+      const offsets: number[] = [];
+      const counts: number[] = [];
+      for (let i = 0; i < c.length; i++) if (c[i] !== 0) { offsets.push(i); counts.push(c[i]!); }
+      return encodeSparse(offsets, counts);
+    };
+    const tests: Record<string, TestRecord> = Object.create(null);
+    for (const t of this.tests()) {
+      const files: Record<string, SparseCounters> = Object.create(null);
+      for (const f of build.files) {
+        const c = f.perTest?.get(t.name);
+        if (c !== undefined) files[f.path] = sparse(c);
+      }
+      tests[t.name] = { invocations: t.invocations, files, functions: t.functions };
+    }
+    const out: Pick<Shard, 'tests' | 'init'> = { tests };
+    if (hasInit) {
+      const init: Record<string, SparseCounters> = Object.create(null);
+      for (const f of build.files) {
+        const c = f.perTest?.get(INIT_PHASE);
+        if (c !== undefined) init[f.path] = sparse(c);
+      }
+      out.init = init;
+    }
+    return out;
   }
 }
 

@@ -215,6 +215,24 @@ export function writeReports(opts: WriteReportsOptions): WrittenReports {
 }
 
 /**
+ * What a text reporter (lcovonly, text) writes for `coverageMap`, as a string: nothing is written to
+ * disk (combine --per-test runs lcovonly once per test and puts the sections together).
+ */
+export function renderText(name: string, coverageMap: CoverageMap): string {
+  let text = '';
+  const context = lazy.libReport.createContext({ dir: process.cwd(), coverageMap });
+  const sink: IstanbulFileWriter = {
+    baseDir: process.cwd(),
+    writerForDir: () => sink,
+    copyFile: () => { throw new ReporterError(`${name} copies files; only text reporters are rendered to a string`); },
+    writeFile: () => new TextCapture((s) => { text += s; }),
+  };
+  (context as { data: { writer?: unknown } }).data.writer = sink;
+  createReport(name).execute(context);
+  return text;
+}
+
+/**
  * Cobertura's `filename`s come from path.relative(projectRoot, path), which resolves our relative
  * coverage paths against the process's cwd; so the report is rendered with projectRoot = cwd (filenames
  * stay the coverage paths) and `<source>` is then set to where those paths really are relative to.

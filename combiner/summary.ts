@@ -65,6 +65,11 @@ export function formatSummary(s: CombineSummary, r?: Pick<CombineResult, 'report
     lines.push(`${plural(s.remapNeeded.length, 'file')} from coverage files carry an inputSourceMap (coverage of transpiled code): reported at the transpiled locations, not remapped; instrument the original sources (the plugin does) or remap with nyc report first:`);
     lines.push(...limited(s.remapNeeded, (p) => p));
   }
+  if (s.tests) {
+    const t = s.tests;
+    lines.push(`per-test: ${plural(t.found, 'named test')} found${t.reportOf ? `; reports of ${t.reportOf.map((n) => JSON.stringify(n)).join(', ')} only` : ''}`
+      + (t.perTestPage ? ` (which test ran each line: ${t.perTestPage})` : t.found > 0 ? ' (--per-test says which test ran each line)' : ''));
+  }
   if (s.saturated.length > 0) lines.push(`counters capped at ${Number.MAX_SAFE_INTEGER} in: ${s.saturated.join(', ')}`);
   if (s.storedSources.shown.length > 0) {
     lines.push(`source text stored with the build shown for ${plural(s.storedSources.shown.length, 'file')} not under --source-root (${plural(s.storedSources.documents, 'sources document')} read)`);

@@ -123,7 +123,10 @@ function packTests(shard: Shard, files: readonly PackedFile[]): PackedTests {
   names.forEach((name, t) => add(t, shard.tests![name]!.files));
   if (shard.init !== undefined) add(-1, shard.init);
   return {
-    tests: names.map((name) => ({ name, invocations: shard.tests![name]!.invocations })),
+    tests: names.map((name) => {
+      const { invocations, functions } = shard.tests![name]!;
+      return functions === undefined ? { name, invocations } : { name, invocations, functions: [...functions] };
+    }),
     spans, pairs: Float64Array.from(pairs),
   };
 }

@@ -9,7 +9,7 @@ import { ShardFormatError } from './errors.js';
 import {
   DEFAULT_LIMITS, checkJsonDepth, isHash, isSafeName, overBound, projectPathProblem, quotePath, type ByteBound, type InputLimits,
 } from './limits.js';
-import { readSparse, testNameProblem, type SparseCounters, type TestRecord } from './tests.js';
+import { TEST_FUNCTIONS_MAX, readSparse, testNameProblem, type SparseCounters, type TestRecord } from './tests.js';
 
 export { ShardFormatError };
 
@@ -275,6 +275,12 @@ function checkPerTest(doc: Record<string, unknown>, what: string, lengths: Reado
       const w = `${what} test ${quotePath(name)}`;
       if (!isPlainObject(rec)) fail(w, 'is not an object');
       if (!isCount(rec.invocations) || rec.invocations === 0) fail(w, '"invocations" must be a positive integer');
+      if (rec.functions !== undefined) {
+        const fns = rec.functions;
+        if (!Array.isArray(fns) || fns.length > TEST_FUNCTIONS_MAX || !fns.every((f) => isSafeName(f, 1024)) || new Set(fns).size !== fns.length) {
+          fail(w, `"functions" must be an array of at most ${TEST_FUNCTIONS_MAX} different function names`);
+        }
+      }
       checkSparseFiles(rec.files, w, lengths);
     }
   }

@@ -4,6 +4,9 @@
  * straight into the packed form (one Float64Array of counters in file order), without building the
  * millions of small arrays JSON.parse would and without a second pass to check and pack them.
  *
+ * A version 3 shard's per-test records (`tests`, `init`: see tests.ts) are read in the same pass, as
+ * absolute (offset, count) pairs, and checked against the files once the whole shard is read.
+ *
  * It takes only what it can read exactly as `packShard(parseShard(JSON.parse(text)))` would, and
  * returns undefined for anything else (escapes in a string, a number that is not a plain non-negative
  * integer of at most 15 digits, unknown or repeated keys, counters in another order, a file path that
@@ -11,7 +14,8 @@
  * the general path then reads it, with its own error messages. Pure.
  */
 import {
-  DEFAULT_LIMITS, SHARD_FORMAT, SHARD_VERSIONS_READ, boundMessage, shardNeedsHashes, isHash, isSafeName, projectPathProblem, quotePath, type InputLimits, type Shard,
+  DEFAULT_LIMITS, SHARD_FORMAT, SHARD_VERSION, SHARD_VERSIONS_READ, boundMessage, shardNeedsHashes, isHash, isSafeName, projectPathProblem, quotePath,
+  testNameProblem, type InputLimits, type Shard,
 } from './format.js';
 
 /** One file of a packed shard: its path, hash and counter lengths (the counters are in the buffer). */
@@ -42,8 +46,8 @@ export interface PackedShard {
  * is one test's (or the init phase's) entries for one file.
  */
 export interface PackedTests {
-  /** The named tests, in the shard's order. */
-  tests: { name: string; invocations: number }[];
+  /** The named tests, in the shard's order (`functions`: a combined shard's, the functions each ran in). */
+  tests: { name: string; invocations: number; functions?: string[] }[];
   /** Quads: test index (-1 for the init phase), file index in `files`, start and end (pair index) in `pairs`. */
   spans: number[];
   /** Pairs: offset in the file's packed counters, count. */
@@ -341,6 +345,155 @@ function readFiles(st: Scan, files: PackedFile[]): { hashes: boolean } | undefin
   }
 }
 
+/** Pairs read so far (offset, count, …), in a buffer that grows. */
+interface PairBuf { a: Float64Array; n: number }
+/**
+ * The records as read, flat: per record its path, and in `nums` its test (-1: init), start and end
+ * (pair index) and last offset.
+ */
+interface RawSpans { paths: string[]; nums: number[] }
+
+/**
+ * `[gap, count, …]` appended to `buf` as absolute (offset, count) pairs; the last offset (-1 for an
+ * empty record), or -2 when it is not plain integers in pairs with positive counts. Whether the offsets
+ * fit the file is checked once the files are known (see perTestOf).
+ */
+function readPairs(st: Scan, buf: PairBuf): number {
+  const { b, n } = st;
+  let i = st.i;
+  if (b[i] !== LBRACK) return -2;
+  i++;
+  while (i < n && (b[i] === 0x20 || b[i] === 0x0a || b[i] === 0x0d || b[i] === 0x09)) i++;
+  if (b[i] === RBRACK) { st.i = i + 1; return -1; }
+  let o = -1;
+  let k = 0;
+  for (;;) {
+    const start = i;
+    let v = 0;
+    while (i < n) {
+      const c = b[i]!;
+      if (c < 0x30 || c > 0x39) break;
+      v = v * 10 + (c - 0x30);
+      i++;
+    }
+    const d = i - start;
+    if (d === 0 || d > 15 || (d > 1 && b[start] === 0x30)) return -2;
+    if (k % 2 === 0) {
+      o += v + 1;
+      v = o;
+    } else if (v === 0) {
+      return -2;
+    }
+    if (buf.n === buf.a.length) {
+      const bigger = new Float64Array(buf.a.length * 2);
+      bigger.set(buf.a);
+      buf.a = bigger;
+    }
+    buf.a[buf.n++] = v;
+    k++;
+    while (i < n && (b[i] === 0x20 || b[i] === 0x0a || b[i] === 0x0d || b[i] === 0x09)) i++;
+    const c = b[i++];
+    if (c === RBRACK) break;
+    if (c !== COMMA) return -2;
+    while (i < n && (b[i] === 0x20 || b[i] === 0x0a || b[i] === 0x0d || b[i] === 0x09)) i++;
+  }
+  st.i = i;
+  return k % 2 === 0 ? o : -2;
+}
+
+/**
+ * `{ path: [gap, count, …], … }` of one test (or init) into `spans`; false when anything is off. A
+ * path named twice in one record is caught in perTestOf (JSON.parse would keep the last).
+ */
+function readRecords(st: Scan, test: number, buf: PairBuf, spans: RawSpans): boolean {
+  return readObject(st, (path) => {
+    // JSON.parse would list an index-like key first.
+    const c0 = path.charCodeAt(0);
+    if (c0 >= 0x30 && c0 <= 0x39 && INDEX_LIKE.test(path)) return false;
+    const start = buf.n / 2;
+    const last = readPairs(st, buf);
+    if (last === -2) return false;
+    spans.paths.push(path);
+    spans.nums.push(test, start, buf.n / 2, last);
+    return true;
+  });
+}
+
+/** The `tests` object: names and invocations into `tests`, records into `spans`; false when anything is off. */
+function readTests(st: Scan, tests: PackedTests['tests'], buf: PairBuf, spans: RawSpans): boolean {
+  const names = new Set<string>();
+  return readObject(st, (name) => {
+    if (names.has(name) || INDEX_LIKE.test(name) || testNameProblem(name) !== undefined) return false;
+    names.add(name);
+    const t = tests.length;
+    let invocations = -1;
+    let files = false;
+    const ok = readObject(st, (key) => {
+      if (key === 'invocations' && invocations < 0) {
+        invocations = readInt(st);
+        return invocations > 0;
+      }
+      if (key === 'files' && !files) {
+        files = true;
+        return readRecords(st, t, buf, spans);
+      }
+      return false;
+    });
+    if (!ok || invocations < 0 || !files) return false;
+    tests.push({ name, invocations });
+    // Over --max-tests: the general path refuses it, naming the bound.
+    return tests.length <= st.limits.maxTests;
+  });
+}
+
+/** Path → index and counter counts of a files list, kept for the list (shards of one build share theirs: see readFiles). */
+let lastIndex: { files: readonly PackedFile[]; paths: string[]; index: Map<string, number>; lengths: number[] } | undefined;
+function fileIndex(files: readonly PackedFile[]): { index: Map<string, number>; lengths: number[] } {
+  if (lastIndex !== undefined && lastIndex.paths.length === files.length && files.every((f, i) => f.path === lastIndex!.paths[i]
+    && counterCount(f) === lastIndex!.lengths[i])) return lastIndex;
+  const index = new Map<string, number>();
+  for (let i = 0; i < files.length; i++) index.set(files[i]!.path, i);
+  lastIndex = { files, paths: files.map((f) => f.path), index, lengths: files.map(counterCount) };
+  return lastIndex;
+}
+
+function counterCount(f: PackedFile): number {
+  let n = f.s + f.f;
+  for (let j = 0; j < f.arms.length; j++) n += f.arms[j]!;
+  return n;
+}
+
+/**
+ * The per-test records read, against the shard's files: each record's last offset is checked against
+ * its file's counters, and the spans laid out as packShard lays them (every test's records in order,
+ * then init's). Undefined when a record names a file the shard lacks or a counter past its end (the
+ * general path says which).
+ */
+function perTestOf(files: readonly PackedFile[], tests: PackedTests['tests'], testSpans: RawSpans, testBuf: PairBuf, initSpans: RawSpans, initBuf: PairBuf): PackedTests | undefined {
+  const { index, lengths } = fileIndex(files);
+  const spans: number[] = [];
+  // Which record last named each file (test + 2, init 1): a file named twice in one record is caught.
+  const stamp = new Int32Array(files.length);
+  const shift = testBuf.n / 2;
+  for (const list of [testSpans, initSpans]) {
+    const base = list === initSpans ? shift : 0;
+    const { paths, nums } = list;
+    for (let r = 0; r < paths.length; r++) {
+      const file = index.get(paths[r]!);
+      if (file === undefined) return undefined;
+      const test = nums[4 * r]!;
+      if (stamp[file] === test + 2) return undefined;
+      stamp[file] = test + 2;
+      if (nums[4 * r + 3]! >= lengths[file]!) return undefined;
+      spans.push(test, file, nums[4 * r + 1]! + base, nums[4 * r + 2]! + base);
+    }
+  }
+  const pairs = new Float64Array(testBuf.n + initBuf.n);
+  pairs.set(testBuf.a.subarray(0, testBuf.n));
+  pairs.set(initBuf.a.subarray(0, initBuf.n), testBuf.n);
+  return { tests, spans, pairs };
+}
+
 /** An input the scan found over a bound: refused with this reason, without the general path's parse. */
 export interface ScanRefusal { refused: string }
 
@@ -351,9 +504,26 @@ export function scanShard(bytes: Uint8Array, limits: InputLimits = DEFAULT_LIMIT
   let hashes = true;
   const meta: Record<string, unknown> = {};
   let gotFiles = false;
+  // Per-test records (version 3): read as they come, checked against the files once those are known.
+  let tests: PackedTests['tests'] | undefined;
+  let init = false;
+  const testBuf: PairBuf = { a: new Float64Array(256), n: 0 };
+  const initBuf: PairBuf = { a: new Float64Array(64), n: 0 };
+  const testSpans: RawSpans = { paths: [], nums: [] };
+  const initSpans: RawSpans = { paths: [], nums: [] };
   skipWs(st);
   const ok = readObject(st, (key) => {
     if (key in meta || (key === 'files' && gotFiles)) return false;
+    if (key === 'tests') {
+      if (tests !== undefined) return false;
+      tests = [];
+      return readTests(st, tests, testBuf, testSpans);
+    }
+    if (key === 'init') {
+      if (init) return false;
+      init = true;
+      return readRecords(st, -1, initBuf, initSpans);
+    }
     if (key === 'files') {
       gotFiles = true;
       const r = readFiles(st, files);
@@ -394,5 +564,12 @@ export function scanShard(bytes: Uint8Array, limits: InputLimits = DEFAULT_LIMIT
   for (const k of META_STRINGS) if (!isSafeName(meta[k], 1024)) return undefined;
   if (typeof meta.invocations !== 'number' || !('mapId' in meta) || (meta.mapId !== null && !isHash(meta.mapId))) return undefined;
   if (!hashes && shardNeedsHashes(meta.version, meta.mapId)) return undefined;
-  return { shard: meta as unknown as Omit<Shard, 'files'>, files, counters: st.out.slice(0, st.len) };
+  const packed: PackedShard = { shard: meta as unknown as Omit<Shard, 'files'>, files, counters: st.out.slice(0, st.len) };
+  if (tests !== undefined || init) {
+    if (meta.version !== SHARD_VERSION) return undefined;
+    const perTest = perTestOf(files, tests ?? [], testSpans, testBuf, initSpans, initBuf);
+    if (perTest === undefined) return undefined;
+    packed.perTest = perTest;
+  }
+  return packed;
 }

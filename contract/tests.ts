@@ -39,7 +39,15 @@ export type SparseCounters = number[];
 export interface TestRecord {
   invocations: number;
   files: Record<string, SparseCounters>;
+  /**
+   * A combined shard's (`combine --as-shard`): the functions the test ran in, which its own
+   * `functionName` no longer says. A runtime shard leaves it out (the shard's function is the one).
+   */
+  functions?: string[];
 }
+
+/** Most functions one test record of a combined shard may name. */
+export const TEST_FUNCTIONS_MAX = 10_000;
 
 /**
  * Encodes ascending offsets and their counts (parallel arrays, counts > 0) as a sparse record.

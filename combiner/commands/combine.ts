@@ -117,6 +117,10 @@ export const COMBINE_OPTIONS: readonly CombineOptionSpec[] = [
     description: 'name of this run', event: true },
   { flag: 'as-shard', arg: 'FILE|s3://B/KEY', type: 'string', section: 'reports', field: 'asShard',
     description: 'write the merged result as a shard that can be combined again', event: { s3Only: true } },
+  { flag: 'per-test', type: 'boolean', section: 'reports', field: 'perTest', default: code(false),
+    description: 'which test ran each line: lcov.info with a TN: section per test, coverage-tests.json, per-test/index.html', event: true },
+  { flag: 'test', arg: 'NAME', type: 'string', multiple: true, section: 'reports', field: 'tests', default: 'every test',
+    description: 'reports and thresholds of just this test (repeatable; init and untagged too)', event: true },
   { flag: 'json', type: 'boolean', section: 'reports', field: 'flags.json', default: code(false),
     description: 'print the summary as JSON on stdout', event: false },
 

@@ -69,7 +69,7 @@ describe('the declaration', () => {
     // settings and threads, upload (always) and checkCoverage (given thresholds are checked); the
     // `--max-*` bounds come as `limits`, in bytes.
     const fields = ['bucket', 'prefix', 'functions', 'manifests', 'diff', 'pathMap', 'build', 'maxInvalid', 'reporters', 'outputPrefix',
-      'runId', 'asShard', 'thresholds', 'concurrency', 'limits'] as const;
+      'runId', 'asShard', 'perTest', 'tests', 'thresholds', 'concurrency', 'limits'] as const;
     expect(EVENT_FIELDS).toEqual(fields);
     expectTypeOf<keyof CombineEvent>().toEqualTypeOf<(typeof fields)[number]>();
   });

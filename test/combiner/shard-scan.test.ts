@@ -6,7 +6,7 @@ import { decodeInput, packShard } from '../../contract/decode.js';
 import { scanShard } from '../../contract/scan.js';
 import { buildShard, takeSnapshot } from '../../runtime/snapshot.js';
 import { encodeShard } from '../../runtime/collector.js';
-import { parseShard, SHARD_FORMAT, SHARD_VERSIONS_READ, shardNeedsHashes } from '../../contract/format.js';
+import { DEFAULT_LIMITS, encodeSparse, parseShard, SHARD_FORMAT, SHARD_VERSIONS_READ, shardNeedsHashes } from '../../contract/format.js';
 
 /** A small seeded generator (an LCG), so every run tries the same shards. */
 function rng(seed: number): () => number {
@@ -15,6 +15,7 @@ function rng(seed: number): () => number {
 }
 
 const PATHS = ['src/a.ts', 'src/déjà vu/ü.ts', 'lib/x y.js', 'abs/path/中文.ts', 'a', '12a', 'src/0.ts'];
+const TEST_NAMES = ['checkout/pays with card', 'orders:create (VIP)', 'a', '7up', 'x_y.z#1', 'ü-not-ascii'.replace('ü', 'u'), '[smoke] ~health=ok+@v2'];
 
 function randomShard(seed: number): Record<string, unknown> {
   const r = rng(seed);
@@ -39,8 +40,33 @@ function randomShard(seed: number): Record<string, unknown> {
     format: SHARD_FORMAT, version, functionName: 'fn', functionVersion: '$LATEST', containerId: `c${seed}`,
     startedAt: '2026-01-01T00:00:00.000Z', updatedAt: '2026-01-01T00:05:00.000Z', invocations: Math.floor(r() * 1000), mapId,
   };
-  // Any key order: files first or last.
-  return r() < 0.5 ? { ...meta, files } : { files, ...meta };
+  // Version 3: per-test records over some of the files (and now and then none), in any key order.
+  const perTest: Record<string, unknown> = {};
+  if (version === 3 && r() < 0.85) {
+    const records = () => {
+      const out: Record<string, number[]> = {};
+      for (const [p, file] of Object.entries(files) as [string, { s: number[]; f: number[]; b: number[][] }][]) {
+        if (r() < 0.4) continue;
+        const n = file.s.length + file.f.length + file.b.reduce((k, a) => k + a.length, 0);
+        const offsets = Array.from({ length: n }, (_, i) => i).filter(() => r() < 0.3);
+        out[p] = encodeSparse(offsets, offsets.map(() => (r() < 0.95 ? 1 + Math.floor(r() * 40) : 1 + Math.floor(r() * 1e14))));
+      }
+      return out;
+    };
+    if (r() < 0.8) {
+      const tests: Record<string, unknown> = {};
+      for (const name of TEST_NAMES) {
+        if (r() < 0.4) continue;
+        const rec = { invocations: 1 + Math.floor(r() * 30), files: records() };
+        tests[name] = r() < 0.5 ? rec : { files: rec.files, invocations: rec.invocations };
+      }
+      perTest.tests = tests;
+    }
+    if (r() < 0.7) perTest.init = records();
+  }
+  // Any key order: files first or last, the per-test records before or after the files.
+  const body = r() < 0.5 ? { ...perTest, files } : { files, ...perTest };
+  return r() < 0.5 ? { ...meta, ...body } : { ...body, ...meta };
 }
 
 const general = (text: string) => packShard(parseShard(JSON.parse(text)));
@@ -48,9 +74,13 @@ const general = (text: string) => packShard(parseShard(JSON.parse(text)));
 describe('scanShard (one-pass shard reader)', () => {
   it('reads 300 random shards exactly as JSON.parse + parseShard + packShard, compact and pretty-printed, of every version read', () => {
     const versions = new Set<unknown>();
+    let withTests = 0;
+    let withInit = 0;
     for (let seed = 1; seed <= 300; seed++) {
       const doc = randomShard(seed);
       versions.add(doc.version);
+      if (doc.tests !== undefined) withTests++;
+      if (doc.init !== undefined) withInit++;
       for (const text of [JSON.stringify(doc), JSON.stringify(doc, null, seed % 2 ? 2 : '\t')]) {
         const fast = scanShard(Buffer.from(text));
         expect(fast, `seed ${seed}`).toBeDefined();
@@ -58,6 +88,9 @@ describe('scanShard (one-pass shard reader)', () => {
       }
     }
     expect([...versions].sort()).toEqual([...SHARD_VERSIONS_READ].sort());
+    // Most version-3 shards carry per-test records, some only init, some neither.
+    expect(withTests).toBeGreaterThan(50);
+    expect(withInit).toBeGreaterThan(40);
   });
 
   it('reads what the runtime writes', async () => {
@@ -121,5 +154,58 @@ describe('scanShard (one-pass shard reader)', () => {
       if (expected === 'refused') expect(d.kind, name).not.toBe('shard');
       else expect(d, name).toEqual(expected);
     }
+  });
+
+  it('reads per-test records exactly, and leaves every record it cannot read that way to the general path', () => {
+    // src/a.ts: 5 counters in packed order (s0 s1 f0 b0.0 b0.1); lib/b.js: 2.
+    const v3 = (over: Record<string, unknown> = {}) => ({
+      format: SHARD_FORMAT, version: 3, functionName: 'fn', functionVersion: '1', containerId: 'c', startedAt: 't', updatedAt: 't',
+      invocations: 3, mapId: 'm', files: { 'src/a.ts': { s: [3, 1], f: [2], b: [[1, 2]] }, 'lib/b.js': { s: [1], f: [1], b: [] } },
+      tests: { 'orders/create': { invocations: 2, files: { 'src/a.ts': [0, 2, 1, 2], 'lib/b.js': [] } }, 'b': { invocations: 1, files: {} } },
+      init: { 'lib/b.js': [1, 1], 'src/a.ts': [4, 1] },
+      ...over,
+    });
+    const read = JSON.stringify(v3());
+    const fast = scanShard(Buffer.from(read));
+    expect(fast).toEqual(general(read));
+    expect((fast as { perTest: unknown }).perTest).toEqual({
+      tests: [{ name: 'orders/create', invocations: 2 }, { name: 'b', invocations: 1 }],
+      spans: [0, 0, 0, 2, 0, 1, 2, 2, -1, 1, 2, 3, -1, 0, 3, 4],
+      pairs: Float64Array.from([0, 2, 2, 2, 1, 1, 4, 1]),
+    });
+    const rec = (files: unknown, invocations: unknown = 1) => ({ tests: { t: { invocations, files } } });
+    const cases: Record<string, string> = {
+      'index-like test name (JSON.parse lists it first)': JSON.stringify(v3({ tests: { b: { invocations: 1, files: {} }, 12: { invocations: 1, files: {} } } })),
+      'repeated test name': read.replace('"b":{', '"orders/create":{'),
+      'repeated path in a record': read.replace('"lib/b.js":[]', '"src/a.ts":[]'),
+      'a test name with a comma': JSON.stringify(v3({ tests: { 'a,b': { invocations: 1, files: {} } } })),
+      'a test named init': JSON.stringify(v3({ tests: { init: { invocations: 1, files: {} } } })),
+      'an offset past the end': JSON.stringify(v3(rec({ 'lib/b.js': [1, 1, 0, 1] }))),
+      'a gap past the end': JSON.stringify(v3({ init: { 'src/a.ts': [5, 1] } })),
+      'a file the shard lacks': JSON.stringify(v3(rec({ 'src/c.ts': [0, 1] }))),
+      'a count of 0': JSON.stringify(v3(rec({ 'src/a.ts': [0, 0] }))),
+      'an odd record': JSON.stringify(v3(rec({ 'src/a.ts': [0, 1, 2] }))),
+      'a float count': JSON.stringify(v3(rec({ 'src/a.ts': [0, 1.5] }))),
+      '0 invocations': JSON.stringify(v3(rec({}, 0))),
+      'no invocations': JSON.stringify(v3({ tests: { t: { files: {} } } })),
+      'an unknown record key': JSON.stringify(v3({ tests: { t: { invocations: 1, files: {}, x: 1 } } })),
+      'a combined shard\'s functions': JSON.stringify(v3({ tests: { t: { invocations: 1, files: {}, functions: ['api'] } } })),
+      'tests in a version-2 shard': JSON.stringify(v3({ version: 2 })),
+      'init twice': read.replace('"init":', '"init":{},"init":'),
+    };
+    for (const [name, text] of Object.entries(cases)) {
+      expect(scanShard(Buffer.from(text)), name).toBeUndefined();
+      let expected: unknown;
+      try { expected = { kind: 'shard', ...general(text) }; } catch { expected = 'refused'; }
+      const d = decodeInput(Buffer.from(text));
+      if (expected === 'refused') expect(d.kind, name).not.toBe('shard');
+      else expect(d, name).toEqual(expected);
+    }
+    // Over --max-tests: refused by the general path's bound, with its flag.
+    const many = JSON.stringify(v3({ tests: Object.fromEntries(['a', 'b', 'c'].map((n) => [n, { invocations: 1, files: {} }])) }));
+    const limits = { ...DEFAULT_LIMITS, maxTests: 2 };
+    expect(scanShard(Buffer.from(many), limits)).toBeUndefined();
+    expect(decodeInput(Buffer.from(many), limits)).toEqual({ kind: 'invalid', reason: expect.stringMatching(/3 tests, over the bound of 2 \(raise it with --max-tests/) });
+    expect(scanShard(Buffer.from(many), { ...DEFAULT_LIMITS, maxTests: 3 })).toEqual(general(many));
   });
 });
