@@ -7,7 +7,7 @@
 //   5. run `lambda-coverage combine` against the local bucket
 //   6. print the per-file table and totals and where the HTML report is; stop everything
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, rmSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -94,11 +94,15 @@ export async function runDemo({ work = join(ROOT, '.demo'), out = join(ROOT, 'co
     const cli = join(ROOT, 'dist/combiner/cli.js');
     const args = ['combine', '--bucket', BUCKET, '--endpoint-url', s3.endpoint, '--force-path-style',
       '--out', out, '--source-root', join(ROOT, 'examples/basic'), '--no-progress',
-      '--reporter', 'text', '--reporter', 'html', '--reporter', 'lcov', '--reporter', 'json', '--reporter', 'json-summary'];
+      '--reporter', 'text', '--reporter', 'html', '--reporter', 'lcov', '--reporter', 'json', '--reporter', 'json-summary', '--per-test'];
     const code = await runChild(process.execPath, [cli, ...args], { ...process.env, ...localS3Env(s3.endpoint) }, log);
     if (code !== 0) throw new Error(`lambda-coverage combine exited with ${code}`);
 
-    log(`6/6 HTML report: ${join(relative(process.cwd(), out) || '.', 'index.html')}  (done in ${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+    const tests = readTestsTable(out);
+    log(`    per test (${relative(process.cwd(), join(out, 'coverage-tests.json')) || 'coverage-tests.json'}; lcov.info has a TN: section each):`);
+    for (const line of tests) log(`    ${line}`);
+
+    log(`6/6 HTML report: ${join(relative(process.cwd(), out) || '.', 'index.html')}, per test: ${join(relative(process.cwd(), out) || '.', 'per-test', 'index.html')}  (done in ${((Date.now() - t0) / 1000).toFixed(1)} s)`);
     return { out, health: h, ok, failed };
   } finally {
     // Containers spin down independently (each gives its runtime up to a second for the last flush), then S3.
@@ -106,6 +110,21 @@ export async function runDemo({ work = join(ROOT, '.demo'), out = join(ROOT, 'co
     await Promise.all(started.map((c) => c.shutdown().catch(failed)));
     await s3?.stop().catch(failed);
   }
+}
+
+/** The per-test table: each test's invocations, the functions it ran in, and what it covered. */
+function readTestsTable(out) {
+  const doc = JSON.parse(readFileSync(join(out, 'coverage-tests.json'), 'utf8'));
+  const count = (files, key) => Object.values(files).reduce((n, f) => n + f[key].length, 0);
+  const rows = Object.entries(doc.tests).map(([name, t]) => [name, String(t.invocations), t.functions.join(', '),
+    String(count(t.files, 'lines')), String(count(t.files, 'functions')), String(count(t.files, 'branches'))]);
+  for (const [name, section] of [['(init)', doc.init], ['(untagged)', doc.untagged]]) {
+    rows.push([name, '', '', String(count(section.files, 'lines')), String(count(section.files, 'functions')), String(count(section.files, 'branches'))]);
+  }
+  const head = ['test', 'invocations', 'functions', 'lines', 'fns', 'branch arms'];
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const fmt = (r) => r.map((c, i) => (i === 0 || i === 2 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join(' | ');
+  return [fmt(head), widths.map((w) => '-'.repeat(w)).join('-|-'), ...rows.map(fmt)];
 }
 
 function describe(event) {

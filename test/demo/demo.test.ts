@@ -5,6 +5,28 @@ import { basename, join } from 'node:path';
 import { createCoverageMap, type CoverageSummary, type FileCoverageData } from 'istanbul-lib-coverage';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runDemo } from '../../scripts/demo.mjs';
+import { EVENTS } from '../../examples/basic/events.mjs';
+
+const ROOT = join(import.meta.dirname, '../..');
+
+interface Covered {
+  lines: number[];
+  functions: { name: string; line: number }[];
+  branches: { line: number; branch: number; arm: number }[];
+}
+
+/** What moved between two snapshots of one file under plain Istanbul, as coverage-tests.json says it. */
+function coveredBetween(before: FileCoverageData, after: FileCoverageData): Covered {
+  const lines = new Set<number>();
+  for (const [k, n] of Object.entries(after.s)) if (n - (before.s[k] ?? 0) > 0) lines.add(after.statementMap[k]!.start.line);
+  const functions = Object.entries(after.f).filter(([k, n]) => n - (before.f[k] ?? 0) > 0)
+    .map(([k]) => ({ name: after.fnMap[k]!.name, line: (after.fnMap[k]!.decl ?? after.fnMap[k]!.loc).start.line }));
+  const branches: Covered['branches'] = [];
+  for (const [k, arms] of Object.entries(after.b)) {
+    arms.forEach((n, arm) => { if (n - (before.b[k]?.[arm] ?? 0) > 0) branches.push({ line: after.branchMap[k]!.loc.start.line, branch: Number(k), arm }); });
+  }
+  return { lines: [...lines].sort((a, b) => a - b), functions, branches };
+}
 import { chromiumAvailable, dumpDom } from '../../scripts/local/chromium.mjs';
 
 const work = mkdtempSync(join(tmpdir(), 'lc-demo-'));
@@ -55,6 +77,54 @@ describe('npm run demo', () => {
     const printed = lines.find((l) => /^\d+ files: lines/.test(l));
     expect(printed).toBe(`${map.files().length} files: ${(['lines', 'branches', 'functions', 'statements'] as const)
       .map((m) => `${m} ${total[m].pct}% (${total[m].covered}/${total[m].total})`).join(', ')}`);
+  });
+
+  it('per test: each test covers exactly what its events alone cover in one process under plain Istanbul', async () => {
+    await demo;
+    const doc = JSON.parse(readFileSync(join(work, 'coverage', 'coverage-tests.json'), 'utf8')) as {
+      tests: Record<string, { invocations: number; functions: string[]; files: Record<string, Covered> }>;
+    };
+    const names = [...new Set(EVENTS.map((e) => e[3].test).filter((t): t is string => t !== null))].sort();
+    expect(Object.keys(doc.tests).sort()).toEqual(names);
+    for (const name of names) {
+      const events = EVENTS.filter((e) => e[3].test === name);
+      expect(doc.tests[name]!.invocations, name).toBe(events.length);
+      expect(doc.tests[name]!.functions, name).toEqual([...new Set(events.map((e) => `demo-${e[0]}`))].sort());
+      // Only this test's events, in a fresh process: what they moved after the modules loaded.
+      const ref = JSON.parse(execFileSync(process.execPath, [join(import.meta.dirname, 'reference.mjs'), join(work, `reference-${name.replace(/\W/g, '_')}`), name], { encoding: 'utf8' })) as {
+        load: Record<string, FileCoverageData>; end: Record<string, FileCoverageData>;
+      };
+      const expected: Record<string, Covered> = {};
+      for (const [path, end] of Object.entries(ref.end)) {
+        const moved = coveredBetween(ref.load[path]!, end);
+        if (moved.lines.length + moved.functions.length + moved.branches.length > 0) expected[path] = moved;
+      }
+      expect(doc.tests[name]!.files, name).toEqual(expected);
+    }
+  });
+
+  it.runIf(existsSync('/usr/bin/genhtml'))('lcov.info has a TN: section per test that Debian\'s genhtml --show-details takes, and they cover what the totals cover', async () => {
+    await demo;
+    const lcov = readFileSync(join(work, 'coverage', 'lcov.info'), 'utf8');
+    const sections = new Set([...lcov.matchAll(/^TN:(.*)$/gm)].map((m) => m[1]));
+    expect([...sections].sort()).toEqual(['init', 'nightly/dry-run', 'orders/create', 'orders/duplicate', 'orders/invalid', 'orders/read', 'queue/batch', 'untagged']);
+    // Lines hit in any section are exactly the lines the totals hit.
+    const hit = new Set<string>();
+    let file = '';
+    for (const line of lcov.split('\n')) {
+      if (line.startsWith('SF:')) file = line.slice(3);
+      const da = /^DA:(\d+),(\d+)/.exec(line);
+      if (da && Number(da[2]) > 0) hit.add(`${file}:${da[1]}`);
+    }
+    const totals = createCoverageMap(JSON.parse(readFileSync(join(work, 'coverage', 'coverage-final.json'), 'utf8')));
+    const want = new Set<string>();
+    for (const path of totals.files()) {
+      for (const [l, n] of Object.entries(totals.fileCoverageFor(path).getLineCoverage())) if (n > 0) want.add(`${path}:${l}`);
+    }
+    expect([...hit].sort()).toEqual([...want].sort());
+    const html = join(work, 'genhtml');
+    execFileSync('/usr/bin/genhtml', ['--show-details', '--branch-coverage', '-o', html, join(work, 'coverage', 'lcov.info')], { cwd: join(ROOT, 'examples/basic'), stdio: 'pipe' });
+    expect(readFileSync(join(html, 'index.html'), 'utf8')).toMatch(/Lines/);
   });
 
   it.skipIf(!existsSync('/proc'))('stops everything it started: no process of its containers, the S3 port closed', async () => {
