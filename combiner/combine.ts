@@ -72,6 +72,8 @@ export interface CombineOptions extends S3Settings {
   diff?: string;
   /** Where `diff: '-'` is read from. @default process.stdin */
   stdin?: AsyncIterable<Uint8Array>;
+  /** False: read and merge only, write no report and upload nothing (what `affected` runs). @default true */
+  write?: boolean;
   /**
    * Per-test outputs: lcov.info with one `TN:` section per test (and `init`, `untagged`),
    * coverage-tests.json and the pages under per-test/. @default false
@@ -159,6 +161,8 @@ export interface CombineResult {
   uploaded?: { bucket: string; prefix: string; keys: string[] };
   asShard?: { shard: string; maps: string };
   merge: MergeResult;
+  /** With `diff`: the lines it changes, per coverage path (new-file numbering). */
+  changed?: ReadonlyMap<string, readonly number[]>;
 }
 
 export class CombineError extends Error {
@@ -274,7 +278,7 @@ export async function combine(options: CombineOptions): Promise<CombineResult> {
     for (const r of merge.refused) stats.skipped.push({ source: r.source, kind: 'invalid', reason: r.reason });
     const invalid = stats.skipped.filter((s) => s.kind === 'invalid').length;
     const sourceRoot = options.sourceRoot === null ? null : resolve(cwd, options.sourceRoot ?? '.');
-    const stored = await loadStoredSources(merge, catalog, sourceRoot, reporters, limits, concurrency);
+    const stored = await loadStoredSources(merge, catalog, sourceRoot, options.write === false ? [] : reporters, limits, concurrency);
     const lists = { missing: [] as string[], stored: [] as string[] };
     const lookups = merge.builds.map((b) => sourceLookup(sourceRoot, storedSourceFinder(b.files, stored.texts, stored.problems), lists));
     const sums = reported.builds.map((b) => b.coverageMap.getCoverageSummary());
@@ -295,6 +299,10 @@ export async function combine(options: CombineOptions): Promise<CombineResult> {
       throw new TooManyInvalidError(`${invalid} invalid input(s), more than --max-invalid ${maxInvalid}; no report written`, summary);
     }
 
+    if (options.write === false) {
+      summary.durationMs = performance.now() - started;
+      return { summary, reports: [], terminal: '', thresholdErrors: [], merge, ...(diff ? { changed: diff.files } : {}) };
+    }
     const thresholds = options.checkCoverage
       ? options.thresholds && Object.values(options.thresholds).some((v) => v !== undefined) ? options.thresholds : { lines: 90 }
       : undefined;
@@ -315,7 +323,7 @@ export async function combine(options: CombineOptions): Promise<CombineResult> {
       : undefined;
 
     summary.durationMs = performance.now() - started;
-    return { summary, reports: written, terminal, thresholdErrors, merge, ...(uploaded ? { uploaded } : {}), ...(asShard ? { asShard } : {}) };
+    return { summary, reports: written, terminal, thresholdErrors, merge, ...(diff ? { changed: diff.files } : {}), ...(uploaded ? { uploaded } : {}), ...(asShard ? { asShard } : {}) };
   } finally {
     if (ownClient) client?.destroy();
   }

@@ -7,6 +7,7 @@ export {
   combine, CombineError, TooManyInvalidError,
   type CombineOptions, type CombineResult, type CombineSummary, type BuildSummary, type MetricTotal,
 } from './combine.js';
+export { affected, affectedTests, type AffectedOptions, type AffectedReport, type AffectedResult } from './affected.js';
 export { handler, createHandler, CombineEventError, type CombineEvent, type CombineResponse } from './handler.js';
 export type { BuildMode, DroppedVersions, MergeResult, MergedBuild, MergedFile, SpellingWarning } from './merge.js';
 export type { PathMapping, PrefixDetection } from './paths.js';

@@ -4,6 +4,7 @@
  * Exit codes: 0 ok, 1 coverage below a threshold, 2 usage or fatal error.
  */
 import { createRequire } from 'node:module';
+import { affectedCommand } from './commands/affected.js';
 import { combineCommand } from './commands/combine.js';
 import { layerCommand } from './commands/layer.js';
 import { EXIT_ERROR, EXIT_OK, UsageError, type CliIO, type Command } from './commands/io.js';
@@ -11,8 +12,8 @@ import { EXIT_ERROR, EXIT_OK, UsageError, type CliIO, type Command } from './com
 export { EXIT_OK, EXIT_THRESHOLD, EXIT_ERROR, type CliIO } from './commands/io.js';
 export { parseCombineArgs } from './commands/combine.js';
 
-/** Subcommands: `combine` (this part) and `layer` (the runtime's layer builder). */
-const COMMANDS: readonly Command[] = [combineCommand, layerCommand];
+/** Subcommands: `combine` and `affected` (this part) and `layer` (the runtime's layer builder). */
+const COMMANDS: readonly Command[] = [combineCommand, affectedCommand, layerCommand];
 
 const TOP_HELP = `Usage: lambda-coverage <command> [options]
 

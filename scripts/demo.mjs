@@ -94,7 +94,9 @@ export async function runDemo({ work = join(ROOT, '.demo'), out = join(ROOT, 'co
     const cli = join(ROOT, 'dist/combiner/cli.js');
     const args = ['combine', '--bucket', BUCKET, '--endpoint-url', s3.endpoint, '--force-path-style',
       '--out', out, '--source-root', join(ROOT, 'examples/basic'), '--no-progress',
-      '--reporter', 'text', '--reporter', 'html', '--reporter', 'lcov', '--reporter', 'json', '--reporter', 'json-summary', '--per-test'];
+      '--reporter', 'text', '--reporter', 'html', '--reporter', 'lcov', '--reporter', 'json', '--reporter', 'json-summary', '--per-test',
+      // The merged result as one shard (per-test data included), for `lambda-coverage affected --dir`.
+      '--as-shard', join(work, 'combined', 'shards', 'demo.json.gz')];
     const code = await runChild(process.execPath, [cli, ...args], { ...process.env, ...localS3Env(s3.endpoint) }, log);
     if (code !== 0) throw new Error(`lambda-coverage combine exited with ${code}`);
 
@@ -103,7 +105,7 @@ export async function runDemo({ work = join(ROOT, '.demo'), out = join(ROOT, 'co
     for (const line of tests) log(`    ${line}`);
 
     log(`6/6 HTML report: ${join(relative(process.cwd(), out) || '.', 'index.html')}, per test: ${join(relative(process.cwd(), out) || '.', 'per-test', 'index.html')}  (done in ${((Date.now() - t0) / 1000).toFixed(1)} s)`);
-    return { out, health: h, ok, failed };
+    return { out, health: h, ok, failed, combined: join(work, 'combined') };
   } finally {
     // Containers spin down independently (each gives its runtime up to a second for the last flush), then S3.
     const failed = (err) => log(`stop failed: ${err.message}`);

@@ -1,5 +1,5 @@
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { createCoverageMap, type CoverageSummary, type FileCoverageData } from 'istanbul-lib-coverage';
@@ -125,6 +125,52 @@ describe('npm run demo', () => {
     const html = join(work, 'genhtml');
     execFileSync('/usr/bin/genhtml', ['--show-details', '--branch-coverage', '-o', html, join(work, 'coverage', 'lcov.info')], { cwd: join(ROOT, 'examples/basic'), stdio: 'pipe' });
     expect(readFileSync(join(html, 'index.html'), 'utf8')).toMatch(/Lines/);
+  });
+
+  it('lambda-coverage affected names exactly the tests that ran the lines a diff changes, and the changed lines none covers', async () => {
+    const r = await demo;
+    // A repository of the demo's service, and a change to lines whose tests are known by hand:
+    // orders.ts 44 (quantity refused: only orders/invalid sends one), queue.ts 11 (only the SQS batches),
+    // nightly.ts 15 (only the scheduled run), api.ts 35 (no test reaches it) and a README line.
+    const repo = join(work, 'repo');
+    cpSync(join(ROOT, 'examples/basic/src'), join(repo, 'src'), { recursive: true });
+    writeFileSync(join(repo, 'README.md'), 'demo\n');
+    const git = (...args: string[]) => execFileSync('git', ['-c', 'user.email=t@example.com', '-c', 'user.name=t', ...args], { cwd: repo, encoding: 'utf8' });
+    git('init', '-q');
+    git('add', '.');
+    git('commit', '-qm', 'base');
+    const edit = (file: string, line: number) => {
+      const lines = readFileSync(join(repo, file), 'utf8').split('\n');
+      lines[line - 1] = `${lines[line - 1]} // changed`;
+      writeFileSync(join(repo, file), lines.join('\n'));
+    };
+    edit('src/lib/orders.ts', 44);
+    edit('src/handlers/queue.ts', 11);
+    edit('src/handlers/nightly.ts', 15);
+    edit('src/handlers/api.ts', 35);
+    writeFileSync(join(repo, 'README.md'), 'demo, changed\n');
+    writeFileSync(join(work, 'change.diff'), git('diff'));
+    const cli = join(ROOT, 'dist/combiner/cli.js');
+    const args = ['affected', '--dir', r.combined, '--diff', join(work, 'change.diff')];
+    const plain = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8' });
+    expect(plain.status, plain.stderr).toBe(0);
+    expect(plain.stdout).toBe('nightly/dry-run\norders/invalid\nqueue/batch\n');
+    expect(plain.stderr).toContain('3 of 6 tests ran the 4 changed executable line(s)');
+    expect(plain.stderr).toContain('changed lines no test covers (1):\n  src/handlers/api.ts: 35');
+    expect(plain.stderr).toContain('changed files the coverage does not have (not counted): README.md');
+    const json = JSON.parse(execFileSync(process.execPath, [cli, ...args, '--json'], { encoding: 'utf8' }));
+    expect(json.tests).toEqual([
+      { name: 'nightly/dry-run', files: { 'src/handlers/nightly.ts': [15] } },
+      { name: 'orders/invalid', files: { 'src/lib/orders.ts': [44] } },
+      { name: 'queue/batch', files: { 'src/handlers/queue.ts': [11] } },
+    ]);
+    expect(json.uncovered).toEqual({ 'src/handlers/api.ts': [35] });
+    expect(json.unmatched).toEqual(['README.md']);
+    // The same from the per-test data the combine wrote: every test whose covered lines hold a changed one.
+    const doc = JSON.parse(readFileSync(join(work, 'coverage', 'coverage-tests.json'), 'utf8')) as { tests: Record<string, { files: Record<string, Covered> }> };
+    const changed: Record<string, number> = { 'src/lib/orders.ts': 44, 'src/handlers/queue.ts': 11, 'src/handlers/nightly.ts': 15, 'src/handlers/api.ts': 35 };
+    const byData = Object.entries(doc.tests).filter(([, t]) => Object.entries(changed).some(([p, l]) => t.files[p]?.lines.includes(l))).map(([n]) => n).sort();
+    expect(json.tests.map((t: { name: string }) => t.name)).toEqual(byData);
   });
 
   it.skipIf(!existsSync('/proc'))('stops everything it started: no process of its containers, the S3 port closed', async () => {
