@@ -3,4 +3,4 @@ export declare function runDemo(options?: {
   out?: string;
   log?: (line: string) => void;
   runtime?: 'auto' | 'ric' | 'js';
-}): Promise<{ out: string; health: Record<string, any>; ok: number; failed: number; combined: string }>;
+}): Promise<{ out: string; health: Record<string, any>; ok: number; failed: number; combined: string; lambdaReport: string }>;

@@ -7,14 +7,14 @@
 //   5. run `lambda-coverage combine` against the local bucket
 //   6. print the per-file table and totals and where the HTML report is; stop everything
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { EVENTS, FUNCTIONS } from '../examples/basic/events.mjs';
 import { buildLayer, writeLayerTree } from '../dist/runtime/layer-build.js';
 import { startContainer } from './local/lambda.mjs';
-import { localS3Env, startLocalS3 } from './local/s3.mjs';
+import { LOCAL_CREDENTIALS, LOCAL_REGION, localS3Env, startLocalS3 } from './local/s3.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const BUCKET = 'demo-coverage';
@@ -100,12 +100,21 @@ export async function runDemo({ work = join(ROOT, '.demo'), out = join(ROOT, 'co
     const code = await runChild(process.execPath, [cli, ...args], { ...process.env, ...localS3Env(s3.endpoint) }, log);
     if (code !== 0) throw new Error(`lambda-coverage combine exited with ${code}`);
 
+    // The combiner Lambda has no checkout: its HTML shows the source text stored with the build.
+    const lambdaReport = join(work, 'lambda-report');
+    const { createHandler } = await import('../dist/combiner/handler.js');
+    const lambda = createHandler({ endpointUrl: s3.endpoint, forcePathStyle: true, env: localS3Env(s3.endpoint), threads: 0 });
+    const res = await lambda({ bucket: BUCKET, runId: 'demo-lambda', reporters: ['html', 'json-summary'] });
+    if (!res.ok) throw new Error(`the combiner Lambda handler failed: ${JSON.stringify(res.thresholdErrors)}`);
+    await downloadPrefix(s3.endpoint, res.outputPrefix, res.keys, lambdaReport);
+    log(`    the combiner Lambda (no checkout): ${res.keys.length} files at s3://${BUCKET}/${res.outputPrefix}, ${res.summary.storedSources.shown.length} files shown with the source stored in the bucket`);
+
     const tests = readTestsTable(out);
     log(`    per test (${relative(process.cwd(), join(out, 'coverage-tests.json')) || 'coverage-tests.json'}; lcov.info has a TN: section each):`);
     for (const line of tests) log(`    ${line}`);
 
     log(`6/6 HTML report: ${join(relative(process.cwd(), out) || '.', 'index.html')}, per test: ${join(relative(process.cwd(), out) || '.', 'per-test', 'index.html')}  (done in ${((Date.now() - t0) / 1000).toFixed(1)} s)`);
-    return { out, health: h, ok, failed, combined: join(work, 'combined') };
+    return { out, health: h, ok, failed, combined: join(work, 'combined'), lambdaReport };
   } finally {
     // Containers spin down independently (each gives its runtime up to a second for the last flush), then S3.
     const failed = (err) => log(`stop failed: ${err.message}`);
@@ -127,6 +136,22 @@ function readTestsTable(out) {
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const fmt = (r) => r.map((c, i) => (i === 0 || i === 2 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join(' | ');
   return [fmt(head), widths.map((w) => '-'.repeat(w)).join('-|-'), ...rows.map(fmt)];
+}
+
+/** Copies the objects of one combiner run to a folder (the combiner Lambda's report, to open or test). */
+async function downloadPrefix(endpoint, prefix, keys, dir) {
+  const { S3Client, GetObjectCommand } = await import('@aws-sdk/client-s3');
+  const client = new S3Client({ endpoint, forcePathStyle: true, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
+  try {
+    for (const key of keys) {
+      const got = await client.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }));
+      const file = join(dir, key.slice(prefix.length));
+      mkdirSync(dirname(file), { recursive: true });
+      writeFileSync(file, await got.Body.transformToByteArray());
+    }
+  } finally {
+    client.destroy();
+  }
 }
 
 function describe(event) {

@@ -173,6 +173,24 @@ describe('npm run demo', () => {
     expect(json.tests.map((t: { name: string }) => t.name)).toEqual(byData);
   });
 
+  it.skipIf(!chromiumAvailable())('the combiner Lambda\'s HTML (no checkout) shows the source of every file in Chromium', async () => {
+    const r = await demo;
+    const files = Object.keys(JSON.parse(readFileSync(join(work, 'coverage', 'coverage-final.json'), 'utf8')));
+    expect(files.length).toBeGreaterThan(0);
+    // The DOM's text (prettify splits the source into spans): tags dropped, entities decoded.
+    const textOf = (dom: string) => dom.replace(/<[^>]*>/g, '').replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&amp;/g, '&');
+    // istanbul's HTML report leaves out the folders every file shares (src/ here).
+    const dirs = files.map((f) => f.split('/').slice(0, -1));
+    let common = 0;
+    while (dirs.every((d) => d[common] !== undefined && d[common] === dirs[0]![common])) common++;
+    for (const path of files) {
+      const shown = textOf(await dumpDom(join(r.lambdaReport, `${path.split('/').slice(common).join('/')}.html`)));
+      expect(shown, path).not.toContain('Source not shown');
+      const source = readFileSync(join(ROOT, 'examples/basic', path), 'utf8');
+      for (const line of source.split('\n').filter((l) => l.trim() !== '')) expect(shown, `${path}: ${line}`).toContain(line.trim());
+    }
+  });
+
   it.skipIf(!existsSync('/proc'))('stops everything it started: no process of its containers, the S3 port closed', async () => {
     await demo;
     const functions = join(work, 'w', 'functions');
