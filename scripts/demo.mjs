@@ -104,7 +104,10 @@ export async function runDemo({ work = join(ROOT, '.demo'), out = join(ROOT, 'co
     const lambdaReport = join(work, 'lambda-report');
     const { createHandler } = await import('../dist/combiner/handler.js');
     const lambda = createHandler({ endpointUrl: s3.endpoint, forcePathStyle: true, env: localS3Env(s3.endpoint), threads: 0 });
-    const res = await lambda({ bucket: BUCKET, runId: 'demo-lambda', reporters: ['html', 'json-summary'] });
+    // Its summary goes to its log (CloudWatch on Lambda); the demo prints one line of its own instead.
+    const print = console.log;
+    console.log = () => undefined;
+    const res = await lambda({ bucket: BUCKET, runId: 'demo-lambda', reporters: ['html', 'json-summary'] }).finally(() => { console.log = print; });
     if (!res.ok) throw new Error(`the combiner Lambda handler failed: ${JSON.stringify(res.thresholdErrors)}`);
     await downloadPrefix(s3.endpoint, res.outputPrefix, res.keys, lambdaReport);
     log(`    the combiner Lambda (no checkout): ${res.keys.length} files at s3://${BUCKET}/${res.outputPrefix}, ${res.summary.storedSources.shown.length} files shown with the source stored in the bucket`);

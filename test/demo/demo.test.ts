@@ -191,6 +191,29 @@ describe('npm run demo', () => {
     }
   });
 
+  it.skipIf(!chromiumAvailable())('the per-test pages say, in Chromium, which tests ran each line, as coverage-tests.json does', async () => {
+    await demo;
+    const dir = join(work, 'coverage', 'per-test');
+    const doc = JSON.parse(readFileSync(join(work, 'coverage', 'coverage-tests.json'), 'utf8')) as { tests: Record<string, { files: Record<string, Covered> }> };
+    const index = await dumpDom(join(dir, 'index.html'));
+    for (const name of Object.keys(doc.tests)) expect(index).toContain(`<td>${name}</td>`);
+    const pages = readdirSync(dir).filter((f) => /^f\d+\.html$/.test(f));
+    expect(pages.length).toBe(5);
+    for (const page of pages) {
+      const dom = await dumpDom(join(dir, page));
+      const path = /<h1>([^<]+)<\/h1>/.exec(dom)![1]!;
+      const shown = new Map<number, string[]>();
+      // The init and untagged sections are marked as phases, not tests.
+      for (const m of dom.matchAll(/<tr class="hit"><td class="n">(\d+)<\/td><td class="n">\d*<\/td><td class="tests">(.*?)<\/td>/g)) {
+        shown.set(Number(m[1]), m[2]!.replace(/<span class="phase">[^<]*<\/span>/g, '').split(/,\s*/).filter((t) => t !== ''));
+      }
+      const want = new Map<number, string[]>();
+      for (const [name, t] of Object.entries(doc.tests)) for (const l of t.files[path]?.lines ?? []) want.set(l, [...(want.get(l) ?? []), name]);
+      for (const [l, names] of want) expect(shown.get(l)?.sort(), `${path}:${l}`).toEqual(names.sort());
+      for (const [l, names] of shown) if (names.length > 0) expect(want.has(l), `${path}:${l}`).toBe(true);
+    }
+  });
+
   it.skipIf(!existsSync('/proc'))('stops everything it started: no process of its containers, the S3 port closed', async () => {
     await demo;
     const functions = join(work, 'w', 'functions');
