@@ -104,14 +104,14 @@ interface MapsState {
 
 /**
  * Same bytes format as encodeJsonGz (gzip'd JSON); level 3 is half the CPU of level 6 for ~6% more
- * bytes on counters, and this runs after every invocation. `perTest`: the shard's `tests`/`init`
- * fields as JSON text (per-test.ts keeps it between flushes), appended after `files`; a shard with
- * them is version 3.
+ * bytes on counters, and this runs after every invocation. `perTest`: gzip members of the shard's
+ * `tests`/`init` fields that close its JSON (per-test.ts keeps them between flushes); the shard's own
+ * member then leaves its `}` to them, and a shard with them is version 3.
  */
-export function encodeShard(shard: Shard, perTest = ''): Buffer {
-  if (perTest === '') return gzipSync(JSON.stringify(shard), { level: 3 });
+export function encodeShard(shard: Shard, perTest: readonly Buffer[] = []): Buffer {
+  if (perTest.length === 0) return gzipSync(JSON.stringify(shard), { level: 3 });
   const text = JSON.stringify({ ...shard, version: SHARD_VERSION });
-  return gzipSync(`${text.slice(0, -1)}${perTest}}`, { level: 3 });
+  return Buffer.concat([gzipSync(text.slice(0, -1), { level: 3 }), ...perTest]);
 }
 
 export function newContainerId(now: number): string {
@@ -308,11 +308,11 @@ export class Collector {
       functionName: this.config.functionName, functionVersion: this.config.functionVersion,
       containerId: this.containerId, startedAt: this.startedAt, invocations: this.invocations,
     }, snap, maps.mapId, new Date(this.now()));
-    let perTest = '';
+    let perTest: Buffer[] = [];
     if (this.perTest !== undefined) {
       const changed = this.carriedFor.maps !== maps || this.carriedFor.files !== snap.fileCount;
       this.carriedFor = { maps, files: snap.fileCount };
-      perTest = this.perTest.shardFields((key) => Object.hasOwn(snap.files, key), changed);
+      perTest = this.perTest.shardMembers((key) => Object.hasOwn(snap.files, key), changed);
     }
     return { fp, body: encodeShard(shard, perTest), files: snap.fileCount };
   }

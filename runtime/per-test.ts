@@ -4,19 +4,34 @@
  * environment runs one invocation at a time, so the counters that moved between two snapshots are
  * exactly that invocation's: the collector hands each flush's moves here (takeSnapshot's `moved`), and
  * they are added to the tests that invocation named. Records are cumulative, like the shard's totals,
- * and go out with every shard; each test's JSON is kept until that test moves again, so a flush after
- * an untagged invocation serializes nothing new.
+ * and go out with every shard, compressed apart from the rest of it (shardMembers), so a flush after
+ * an untagged invocation serializes and compresses nothing new.
  */
 import { encodeSparse, type FileCounters, type SparseCounters } from '../contract/format.js';
 import type { MovedCounters } from './snapshot.js';
 
 interface TestState {
+  name: string;
+  /** Its member of the shard's per-test gzip members (see shardMembers). */
+  chunk: Chunk;
   invocations: number;
   /** Per file: counter offset (packed order) → count moved. */
   files: Map<string, Map<number, number>>;
   /** This test's `{"invocations":…,"files":{…}}`, until it moves again. */
   json: string | undefined;
 }
+
+/** Tests that share a gzip member, and that member until one of them moves again. */
+interface Chunk {
+  tests: TestState[];
+  gz: Buffer | undefined;
+}
+
+/** Tests per gzip member: a tagged flush compresses this many tests' records, whatever the total. */
+const TESTS_PER_MEMBER = 16;
+
+// Taken from the process, as collector.ts does (this module is loaded with it, at the first flush).
+const { gzipSync } = process.getBuiltinModule('node:zlib');
 
 export interface PerTestStatus {
   /** Tests this container keeps. */
@@ -54,8 +69,10 @@ export class PerTestRecorder implements MovedCounters {
   /** The tests of the flush in progress (set by `begin`, cleared by `end`). */
   private current: TestState[] = [];
   private readonly init: Map<string, SparseCounters> | undefined;
+  private readonly chunks: Chunk[] = [];
+  /** The init records' JSON ('' when no carried file moved while loading), and the closing member. */
   private initJson: string | undefined;
-  private testsJson: string | undefined;
+  private closing: Buffer | undefined;
   overflow = 0;
 
   /** `init`: the counters when the first invocation started (undefined: not taken, e.g. coverage came later). */
@@ -77,14 +94,22 @@ export class PerTestRecorder implements MovedCounters {
       let t = this.tests.get(name);
       if (t === undefined) {
         if (this.tests.size >= this.limit) { this.overflow++; continue; }
-        t = { invocations: 0, files: new Map(), json: undefined };
+        let chunk = this.chunks.at(-1);
+        if (chunk === undefined || chunk.tests.length === TESTS_PER_MEMBER) {
+          chunk = { tests: [], gz: undefined };
+          this.chunks.push(chunk);
+        }
+        t = { name, chunk, invocations: 0, files: new Map(), json: undefined };
+        chunk.tests.push(t);
         this.tests.set(name, t);
+        // The closing member closes `tests` once there is one.
+        if (this.tests.size === 1) this.closing = undefined;
       }
       t.invocations++;
       t.json = undefined;
+      t.chunk.gz = undefined;
       this.current.push(t);
     }
-    if (this.current.length > 0) this.testsJson = undefined;
     return this.current.length > 0 ? this : undefined;
   }
 
@@ -104,32 +129,40 @@ export class PerTestRecorder implements MovedCounters {
   }
 
   /**
-   * `,"tests":{…},"init":{…}` to append to the shard's JSON (empty when there is neither), naming
-   * only files the shard carries. `carriedChanged`: the set of carried files is not the last one's.
+   * The shard's `tests` and `init` fields as gzip members that follow the member of the rest of the
+   * shard (its JSON without the closing `}`), and close it; none when there is neither field. Gzip
+   * members may be concatenated (RFC 1952), and whoever inflates the body reads one JSON text. Tests go
+   * TESTS_PER_MEMBER to a member, each member kept until one of its tests moves again: a flush after an
+   * untagged invocation compresses no per-test byte, one after a tagged invocation one member, however
+   * many tests the container keeps. Only files the shard carries are named; `carriedChanged`: the set
+   * of carried files is not the last one's.
    */
-  shardFields(carried: (key: string) => boolean, carriedChanged: boolean): string {
+  shardMembers(carried: (key: string) => boolean, carriedChanged: boolean): Buffer[] {
     if (carriedChanged) {
       this.initJson = undefined;
-      this.testsJson = undefined;
+      this.closing = undefined;
       for (const t of this.tests.values()) t.json = undefined;
+      for (const c of this.chunks) c.gz = undefined;
     }
     if (this.init !== undefined && this.initJson === undefined) {
       const parts: string[] = [];
       for (const [key, rec] of this.init) if (carried(key)) parts.push(`${JSON.stringify(key)}:${JSON.stringify(rec)}`);
-      this.initJson = `{${parts.join(',')}}`;
+      this.initJson = parts.length > 0 ? `{${parts.join(',')}}` : '';
+      this.closing = undefined;
     }
-    if (this.testsJson === undefined && this.tests.size > 0) {
-      const parts: string[] = [];
-      for (const [name, t] of this.tests) {
-        t.json ??= testJson(t, carried);
-        parts.push(`${JSON.stringify(name)}:${t.json}`);
+    const hasInit = this.initJson !== undefined && this.initJson !== '';
+    if (this.tests.size === 0 && !hasInit) return [];
+    const members: Buffer[] = [];
+    this.chunks.forEach((chunk, k) => {
+      if (chunk.gz === undefined) {
+        const parts = chunk.tests.map((t) => `${JSON.stringify(t.name)}:${(t.json ??= testJson(t, carried))}`);
+        chunk.gz = gzipSync(`${k === 0 ? ',"tests":{' : ','}${parts.join(',')}`, { level: 3 });
       }
-      this.testsJson = `{${parts.join(',')}}`;
-    }
-    let out = '';
-    if (this.testsJson !== undefined) out += `,"tests":${this.testsJson}`;
-    if (this.initJson !== undefined && this.initJson !== '{}') out += `,"init":${this.initJson}`;
-    return out;
+      members.push(chunk.gz);
+    });
+    this.closing ??= gzipSync(`${this.tests.size > 0 ? '}' : ''}${hasInit ? `,"init":${this.initJson}` : ''}}`, { level: 3 });
+    members.push(this.closing);
+    return members;
   }
 }
 

@@ -8,8 +8,10 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startLocalS3, type LocalS3 } from '../../scripts/local/s3.mjs';
 import { withCoverage } from '../../runtime/index.js';
-import { readSparse, type Shard } from '../../contract/format.js';
+import { parseShard, readSparse, type Shard } from '../../contract/format.js';
 import { fromBaggage, testIdentity } from '../../runtime/test-identity.js';
+import { PerTestRecorder } from '../../runtime/per-test.js';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { FIXTURE_HASH, FIXTURE_PATH, fixtureManifest } from './fixtures.js';
 import { awsListKeys, awsShard, coverageEnv, tempDir, BUCKET } from './helpers.js';
 
@@ -118,5 +120,43 @@ describe('per-test coverage in the layer (in-process, real local S3)', () => {
     expect(after.files[FIXTURE_PATH]!.s[1]).toBe(7);
     const health = await invoke({ lambdaCoverage: 'health' }, ctx()) as { per_test: unknown };
     expect(health.per_test).toEqual({ tests: 3, limit: 3, overflow: 1 });
+  });
+});
+
+describe('the per-test gzip members', () => {
+  it('close the shard\'s JSON, a member per 16 tests, each recompressed only when one of its tests moves', () => {
+    const files = { 'src/a.ts': { s: [1, 0, 0], f: [1], b: [[0, 0]] }, 'src/b.ts': { s: [0], f: [0], b: [] } };
+    const rec = new PerTestRecorder(100, structuredClone(files));
+    const head = (): Shard => ({
+      format: 'lambda-coverage/shard', version: 3, functionName: 'fn', functionVersion: '1', containerId: 'c',
+      startedAt: 't', updatedAt: 't', invocations: 40, mapId: 'm', files,
+    });
+    const carried = (k: string) => k in files;
+    for (let i = 0; i < 40; i++) {
+      const sink = rec.begin([`suite/t${i}`])!;
+      sink.moved('src/a.ts', [1, 2 + (i % 2)], [1, i + 1], 2);
+      if (i % 5 === 0) sink.moved('src/b.ts', [0], [1], 1);
+      rec.end();
+    }
+    const body = () => {
+      const members = rec.shardMembers(carried, false);
+      return { members, shard: parseShard(JSON.parse(gunzipSync(Buffer.concat([gzipSync(JSON.stringify(head()).slice(0, -1)), ...members])).toString())) };
+    };
+    const first = body();
+    // 40 tests: three members of tests, and the closing one (with init).
+    expect(first.members).toHaveLength(4);
+    expect(Object.keys(first.shard.tests!)).toHaveLength(40);
+    expect(counts(first.shard.tests!['suite/t7']!.files['src/a.ts'], 6)).toEqual({ 1: 1, 3: 8 });
+    expect(counts(first.shard.tests!['suite/t10']!.files['src/b.ts'], 2)).toEqual({ 0: 1 });
+    expect(counts(first.shard.init!['src/a.ts'], 6)).toEqual({ 0: 1, 3: 1 });
+    // Untagged: the very same members. Test 20 moves again: only its member (the second) is new.
+    const again = body();
+    again.members.forEach((m, i) => expect(m, `member ${i}`).toBe(first.members[i]));
+    rec.begin(['suite/t20'])!.moved('src/a.ts', [1], [2], 1);
+    rec.end();
+    const moved = body();
+    expect(moved.members.map((m, i) => m === first.members[i])).toEqual([true, false, true, true]);
+    expect(counts(moved.shard.tests!['suite/t20']!.files['src/a.ts'], 6)).toEqual({ 1: 3, 2: 21 });
+    expect(moved.shard.tests!['suite/t20']!.invocations).toBe(2);
   });
 });
