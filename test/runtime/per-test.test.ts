@@ -158,5 +158,9 @@ describe('the per-test gzip members', () => {
     expect(moved.members.map((m, i) => m === first.members[i])).toEqual([true, false, true, true]);
     expect(counts(moved.shard.tests!['suite/t20']!.files['src/a.ts'], 6)).toEqual({ 1: 3, 2: 21 });
     expect(moved.shard.tests!['suite/t20']!.invocations).toBe(2);
+    // Counters it had not moved before, around and between the ones it had.
+    rec.begin(['suite/t20'])!.moved('src/a.ts', [0, 2, 4, 5], [1, 1, 5, 2], 4);
+    rec.end();
+    expect(counts(body().shard.tests!['suite/t20']!.files['src/a.ts'], 6)).toEqual({ 0: 1, 1: 3, 2: 22, 4: 5, 5: 2 });
   });
 });
