@@ -103,7 +103,7 @@ describe('npm run demo', () => {
     }
   });
 
-  it.runIf(existsSync('/usr/bin/genhtml'))('lcov.info has a TN: section per test that Debian\'s genhtml --show-details takes, and they cover what the totals cover', async () => {
+  it.runIf(existsSync('/usr/bin/genhtml'))('lcov.info has a TN: section per test that Debian\'s genhtml --show-details takes; they cover the lines of the totals and sum to its function and branch counts', async () => {
     await demo;
     const lcov = readFileSync(join(work, 'coverage', 'lcov.info'), 'utf8');
     const sections = new Set([...lcov.matchAll(/^TN:(.*)$/gm)].map((m) => m[1]));
@@ -122,6 +122,26 @@ describe('npm run demo', () => {
       for (const [l, n] of Object.entries(totals.fileCoverageFor(path).getLineCoverage())) if (n > 0) want.add(`${path}:${l}`);
     }
     expect([...hit].sort()).toEqual([...want].sort());
+    // Function and branch-arm hits of the sections add up to the totals' exactly (no event named two
+    // tests). A line's DA is its most-run statement, so lines are compared as covered or not, above.
+    const fnda = new Map<string, number>();
+    const brda = new Map<string, number>();
+    for (const line of lcov.split('\n')) {
+      if (line.startsWith('SF:')) file = line.slice(3);
+      const fn = /^FNDA:(\d+),(.*)$/.exec(line);
+      if (fn) fnda.set(`${file}:${fn[2]}`, (fnda.get(`${file}:${fn[2]}`) ?? 0) + Number(fn[1]));
+      const br = /^BRDA:(\d+),(\d+),(\d+),(\d+|-)$/.exec(line);
+      if (br) brda.set(`${file}:${br[1]},${br[2]},${br[3]}`, (brda.get(`${file}:${br[1]},${br[2]},${br[3]}`) ?? 0) + (br[4] === '-' ? 0 : Number(br[4])));
+    }
+    const wantFn = new Map<string, number>();
+    const wantBr = new Map<string, number>();
+    for (const path of totals.files()) {
+      const d = totals.fileCoverageFor(path).data;
+      for (const [k, n] of Object.entries(d.f)) wantFn.set(`${path}:${d.fnMap[k]!.name}`, (wantFn.get(`${path}:${d.fnMap[k]!.name}`) ?? 0) + n);
+      for (const [k, arms] of Object.entries(d.b)) arms.forEach((n, a) => wantBr.set(`${path}:${d.branchMap[k]!.loc.start.line},${k},${a}`, n));
+    }
+    expect(Object.fromEntries([...fnda].sort())).toEqual(Object.fromEntries([...wantFn].sort()));
+    expect(Object.fromEntries([...brda].sort())).toEqual(Object.fromEntries([...wantBr].sort()));
     const html = join(work, 'genhtml');
     execFileSync('/usr/bin/genhtml', ['--show-details', '--branch-coverage', '-o', html, join(work, 'coverage', 'lcov.info')], { cwd: join(ROOT, 'examples/basic'), stdio: 'pipe' });
     expect(readFileSync(join(html, 'index.html'), 'utf8')).toMatch(/Lines/);
