@@ -127,6 +127,6 @@ function packTests(shard: Shard, files: readonly PackedFile[]): PackedTests {
       const { invocations, functions } = shard.tests![name]!;
       return functions === undefined ? { name, invocations } : { name, invocations, functions: [...functions] };
     }),
-    spans, pairs: Float64Array.from(pairs),
+    spans: Int32Array.from(spans), pairs: Float64Array.from(pairs),
   };
 }

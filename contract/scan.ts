@@ -49,7 +49,7 @@ export interface PackedTests {
   /** The named tests, in the shard's order (`functions`: a combined shard's, the functions each ran in). */
   tests: { name: string; invocations: number; functions?: string[] }[];
   /** Quads: test index (-1 for the init phase), file index in `files`, start and end (pair index) in `pairs`. */
-  spans: number[];
+  spans: Int32Array;
   /** Pairs: offset in the file's packed counters, count. */
   pairs: Float64Array;
 }
@@ -78,6 +78,8 @@ interface Scan {
   b: Buffer; n: number; i: number; out: Float64Array; len: number; limits: InputLimits;
   /** Where the current file's counters start in `out`: a file over maxCounters stops the scan there. */
   fileStart: number;
+  /** Each file's path as it stands in `b` (start and end of the bytes between its quotes), in file order. */
+  pathAt: number[];
   /** Set when the input is over a bound: that verdict is final, whatever the rest holds. */
   refused?: string;
 }
@@ -305,8 +307,11 @@ function readFiles(st: Scan, files: PackedFile[]): { hashes: boolean } | undefin
   let same = true;
   let seen: Set<string> | undefined;
   for (;;) {
+    const at = st.i + 1;
     let path = readString(st);
-    if (path === undefined || !colon(st)) return undefined;
+    if (path === undefined) return undefined;
+    st.pathAt.push(at, st.i - 1);
+    if (!colon(st)) return undefined;
     const k = files.length;
     if (same && k < known.length && known[k] === path) {
       path = known[k]!;
@@ -348,10 +353,11 @@ function readFiles(st: Scan, files: PackedFile[]): { hashes: boolean } | undefin
 /** Pairs read so far (offset, count, …), in a buffer that grows. */
 interface PairBuf { a: Float64Array; n: number }
 /**
- * The records as read, flat: per record its path, and in `nums` its test (-1: init), start and end
- * (pair index) and last offset.
+ * The records as read, flat, six numbers each: its test (-1: init), where its path stands in the
+ * bytes (start, end: the path is matched to a file by its bytes, see perTestOf, so no string is made
+ * for it), its start and end (pair index) and its last offset.
  */
-interface RawSpans { paths: string[]; nums: number[] }
+type RawSpans = number[];
 
 /**
  * `[gap, count, …]` appended to `buf` as absolute (offset, count) pairs; the last offset (-1 for an
@@ -403,20 +409,47 @@ function readPairs(st: Scan, buf: PairBuf): number {
 
 /**
  * `{ path: [gap, count, …], … }` of one test (or init) into `spans`; false when anything is off. A
- * path named twice in one record is caught in perTestOf (JSON.parse would keep the last).
+ * path named twice in one record, or one the shard's files lack, is caught in perTestOf (JSON.parse
+ * would keep the last). An index-like path (which JSON.parse would list first) is one of the latter:
+ * the files have none.
  */
 function readRecords(st: Scan, test: number, buf: PairBuf, spans: RawSpans): boolean {
-  return readObject(st, (path) => {
-    // JSON.parse would list an index-like key first.
-    const c0 = path.charCodeAt(0);
-    if (c0 >= 0x30 && c0 <= 0x39 && INDEX_LIKE.test(path)) return false;
+  const { b } = st;
+  if (b[st.i] !== LBRACE) return false;
+  st.i++;
+  skipWs(st);
+  if (b[st.i] === RBRACE) { st.i++; return true; }
+  for (;;) {
+    const at = st.i + 1;
+    const end = skipString(st);
+    if (end < 0 || !colon(st)) return false;
     const start = buf.n / 2;
     const last = readPairs(st, buf);
     if (last === -2) return false;
-    spans.paths.push(path);
-    spans.nums.push(test, start, buf.n / 2, last);
-    return true;
-  });
+    spans.push(test, at, end, start, buf.n / 2, last);
+    skipWs(st);
+    const c = b[st.i++];
+    if (c === RBRACE) return true;
+    if (c !== COMMA) return false;
+    skipWs(st);
+  }
+}
+
+/** readString without making the string: where its bytes end (its closing quote), or -1. */
+function skipString(st: Scan): number {
+  const { b, n } = st;
+  let i = st.i;
+  if (b[i] !== QUOTE) return -1;
+  i++;
+  for (;;) {
+    if (i >= n) return -1;
+    const c = b[i]!;
+    if (c === QUOTE) break;
+    if (c === BACKSLASH || c < 0x20) return -1;
+    i++;
+  }
+  st.i = i + 1;
+  return i;
 }
 
 /** The `tests` object: names and invocations into `tests`, records into `spans`; false when anything is off. */
@@ -446,46 +479,70 @@ function readTests(st: Scan, tests: PackedTests['tests'], buf: PairBuf, spans: R
   });
 }
 
-/** Path → index and counter counts of a files list, kept for the list (shards of one build share theirs: see readFiles). */
-let lastIndex: { files: readonly PackedFile[]; paths: string[]; index: Map<string, number>; lengths: number[] } | undefined;
-function fileIndex(files: readonly PackedFile[]): { index: Map<string, number>; lengths: number[] } {
-  if (lastIndex !== undefined && lastIndex.paths.length === files.length && files.every((f, i) => f.path === lastIndex!.paths[i]
-    && counterCount(f) === lastIndex!.lengths[i])) return lastIndex;
+/** Path → index of a files list, kept for the list (shards of one build share theirs: see readFiles). */
+let lastIndex: { paths: string[]; index: Map<string, number> } | undefined;
+function fileIndex(files: readonly PackedFile[]): Map<string, number> {
+  if (lastIndex !== undefined && lastIndex.paths.length === files.length && files.every((f, i) => f.path === lastIndex!.paths[i])) return lastIndex.index;
   const index = new Map<string, number>();
   for (let i = 0; i < files.length; i++) index.set(files[i]!.path, i);
-  lastIndex = { files, paths: files.map((f) => f.path), index, lengths: files.map(counterCount) };
-  return lastIndex;
-}
-
-function counterCount(f: PackedFile): number {
-  let n = f.s + f.f;
-  for (let j = 0; j < f.arms.length; j++) n += f.arms[j]!;
-  return n;
+  lastIndex = { paths: files.map((f) => f.path), index };
+  return index;
 }
 
 /**
- * The per-test records read, against the shard's files: each record's last offset is checked against
- * its file's counters, and the spans laid out as packShard lays them (every test's records in order,
- * then init's). Undefined when a record names a file the shard lacks or a counter past its end (the
- * general path says which).
+ * How many files past the previous record's a record's path is looked for by its bytes. A test's
+ * records mostly follow the files' order (the runtime writes them in the order a test first moved
+ * each file, and a snapshot walks the files in order): comparing a few bytes there is much cheaper
+ * than making the path's string and looking it up, which is what a record found nowhere near gets.
  */
-function perTestOf(files: readonly PackedFile[], tests: PackedTests['tests'], testSpans: RawSpans, testBuf: PairBuf, initSpans: RawSpans, initBuf: PairBuf): PackedTests | undefined {
-  const { index, lengths } = fileIndex(files);
-  const spans: number[] = [];
+const LOOKAHEAD = 64;
+
+/** Whether b[s, e) and b[s2, e2) hold the same bytes (compared from the end: paths share their start). */
+function sameBytes(b: Buffer, s: number, e: number, s2: number, e2: number): boolean {
+  if (e - s !== e2 - s2) return false;
+  for (let i = e - 1, j = e2 - 1; i >= s; i--, j--) if (b[i] !== b[j]) return false;
+  return true;
+}
+
+/**
+ * The per-test records read, against the shard's files: each record's path is found among the files
+ * (same bytes, or failing that the same string), its last offset checked against that file's
+ * counters, and the spans laid out as packShard lays them (every test's records in order, then
+ * init's). Undefined when a record names a file the shard lacks, a file twice, or a counter past its
+ * end (the general path says which).
+ */
+function perTestOf(st: Scan, files: readonly PackedFile[], tests: PackedTests['tests'], testSpans: RawSpans, testBuf: PairBuf, initSpans: RawSpans, initBuf: PairBuf): PackedTests | undefined {
+  const { b, pathAt } = st;
+  const nFiles = files.length;
+  const lengths = new Float64Array(nFiles);
+  for (let i = 0; i < nFiles; i++) lengths[i] = counterCount(files[i]!);
+  const spans = new Int32Array((testSpans.length + initSpans.length) / 6 * 4);
+  let w = 0;
   // Which record last named each file (test + 2, init 1): a file named twice in one record is caught.
-  const stamp = new Int32Array(files.length);
+  const stamp = new Int32Array(nFiles);
   const shift = testBuf.n / 2;
   for (const list of [testSpans, initSpans]) {
     const base = list === initSpans ? shift : 0;
-    const { paths, nums } = list;
-    for (let r = 0; r < paths.length; r++) {
-      const file = index.get(paths[r]!);
-      if (file === undefined) return undefined;
-      const test = nums[4 * r]!;
-      if (stamp[file] === test + 2) return undefined;
+    let prev = -2;
+    let next = 0;
+    for (let r = 0; r < list.length; r += 6) {
+      const test = list[r]!;
+      const at = list[r + 1]!;
+      const end = list[r + 2]!;
+      if (test !== prev) { prev = test; next = 0; }
+      let file = -1;
+      for (let k = next, stop = Math.min(nFiles, next + LOOKAHEAD); k < stop; k++) {
+        if (sameBytes(b, at, end, pathAt[2 * k]!, pathAt[2 * k + 1]!)) { file = k; break; }
+      }
+      if (file < 0) file = fileIndex(files).get(b.toString('utf8', at, end)) ?? -1;
+      if (file < 0 || stamp[file] === test + 2) return undefined;
       stamp[file] = test + 2;
-      if (nums[4 * r + 3]! >= lengths[file]!) return undefined;
-      spans.push(test, file, nums[4 * r + 1]! + base, nums[4 * r + 2]! + base);
+      if (list[r + 5]! >= lengths[file]!) return undefined;
+      spans[w++] = test;
+      spans[w++] = file;
+      spans[w++] = list[r + 3]! + base;
+      spans[w++] = list[r + 4]! + base;
+      next = file + 1;
     }
   }
   const pairs = new Float64Array(testBuf.n + initBuf.n);
@@ -494,12 +551,18 @@ function perTestOf(files: readonly PackedFile[], tests: PackedTests['tests'], te
   return { tests, spans, pairs };
 }
 
+function counterCount(f: PackedFile): number {
+  let n = f.s + f.f;
+  for (let j = 0; j < f.arms.length; j++) n += f.arms[j]!;
+  return n;
+}
+
 /** An input the scan found over a bound: refused with this reason, without the general path's parse. */
 export interface ScanRefusal { refused: string }
 
 export function scanShard(bytes: Uint8Array, limits: InputLimits = DEFAULT_LIMITS): PackedShard | ScanRefusal | undefined {
   const b = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const st: Scan = { b, n: b.length, i: 0, out: scratch, len: 0, limits, fileStart: 0 };
+  const st: Scan = { b, n: b.length, i: 0, out: scratch, len: 0, limits, fileStart: 0, pathAt: [] };
   const files: PackedFile[] = [];
   let hashes = true;
   const meta: Record<string, unknown> = {};
@@ -509,8 +572,8 @@ export function scanShard(bytes: Uint8Array, limits: InputLimits = DEFAULT_LIMIT
   let init = false;
   const testBuf: PairBuf = { a: new Float64Array(256), n: 0 };
   const initBuf: PairBuf = { a: new Float64Array(64), n: 0 };
-  const testSpans: RawSpans = { paths: [], nums: [] };
-  const initSpans: RawSpans = { paths: [], nums: [] };
+  const testSpans: RawSpans = [];
+  const initSpans: RawSpans = [];
   skipWs(st);
   const ok = readObject(st, (key) => {
     if (key in meta || (key === 'files' && gotFiles)) return false;
@@ -567,7 +630,7 @@ export function scanShard(bytes: Uint8Array, limits: InputLimits = DEFAULT_LIMIT
   const packed: PackedShard = { shard: meta as unknown as Omit<Shard, 'files'>, files, counters: st.out.slice(0, st.len) };
   if (tests !== undefined || init) {
     if (meta.version !== SHARD_VERSION) return undefined;
-    const perTest = perTestOf(files, tests ?? [], testSpans, testBuf, initSpans, initBuf);
+    const perTest = perTestOf(st, files, tests ?? [], testSpans, testBuf, initSpans, initBuf);
     if (perTest === undefined) return undefined;
     packed.perTest = perTest;
   }
