@@ -13,7 +13,7 @@ import {
   computeMapId, encodeSparse, ownFile, projectPathProblem, quotePath, type InputLimits, type BuildManifest, type FileCounters, type FileMaps, type MapsDocument, type Shard,
   type SparseCounters, type TestRecord,
 } from '../contract/format.js';
-import { packShard, type PackedFile, type PackedShard } from '../contract/decode.js';
+import { isDecoded, packShard, type PackedFile, type PackedShard } from '../contract/decode.js';
 import { InputRejectedError } from './errors.js';
 import { mapsFingerprint } from './fingerprint.js';
 import { perTestProblem, type TestInfo } from './per-test.js';
@@ -177,8 +177,9 @@ export class CoverageMerger {
     // (Only with a maps document: a manifest added later could change what a hash resolves to.)
     const plan = maps === null ? undefined : this.#plans.get(packed.files);
     // Per-test records are checked before anything is added: a bad one refuses the whole shard.
+    // decodeInput's were checked as they were read.
     const perTest = packed.perTest;
-    if (perTest !== undefined) {
+    if (perTest !== undefined && !isDecoded(perTest)) {
       const problem = perTestProblem(perTest, packed.files, this.limits);
       if (problem !== undefined) throw new InputRejectedError(info.source, problem);
     }
