@@ -41,10 +41,25 @@ export interface Version {
   inputs: number;
   saturated: boolean;
   /**
-   * See MergedFile.perTest, indexed by the merger's test ids (names are looked up once per shard, not
-   * once per record): summed here, so newest-wins keeps or drops them with the totals.
+   * See MergedFile.perTest, by the merger's test ids (names are looked up once per shard, not once per
+   * record): summed here, so newest-wins keeps or drops them with the totals.
    */
-  perTest: (Float64Array | undefined)[] | undefined;
+  perTest: PerTestRows | undefined;
+}
+
+/**
+ * One version's per-test counters: each test (by id) that moved any of them has a row of the
+ * version's length in `data`, packed like s, f and b, in the order the tests first came. One buffer
+ * per version rather than an array per test and file: adding a shard's records then writes into a
+ * few hundred buffers instead of thousands of small arrays, about twice as fast on the bench's 50
+ * tests per shard, and it allocates nothing once every test has its rows.
+ */
+export interface PerTestRows {
+  /** Per test id: 1 + where its row starts in `data`; 0 for a test that moved nothing here. */
+  at: Int32Array;
+  data: Float64Array;
+  /** How much of `data` the rows fill. */
+  used: number;
 }
 
 /** One file of an input, about to be added: its counters at data[offset…]. */
@@ -143,31 +158,67 @@ export function sumVersions(a: Version, b: Version, path: string): Version {
   addRange(out.f, b.f, 0, b.f.length, out);
   addRange(out.b, b.b, 0, b.b.length, out);
   if (a.perTest !== undefined || b.perTest !== undefined) {
-    const perTest = (a.perTest ?? []).map((c) => c?.slice());
-    (b.perTest ?? []).forEach((c, id) => {
-      if (c === undefined) return;
-      const into = perTest[id];
-      if (into === undefined) perTest[id] = c.slice();
-      else addRange(into, c, 0, c.length, out);
-    });
-    out.perTest = perTest;
+    out.perTest = undefined; // a's rows are a's: the sum gets rows of its own
+    for (const v of [a, b]) {
+      forEachRow(v, (id, row) => {
+        const at = rowOf(out, id);
+        addRange(out.perTest!.data.subarray(at, at + row.length), row, 0, row.length, out);
+      });
+    }
   }
   return out;
 }
 
+function countersOf(v: Version): number {
+  return v.s.length + v.f.length + v.b.length;
+}
+
+/** Where test `id`'s row of `v` starts in `v.perTest.data`, made (all zero) on first use. */
+function rowOf(v: Version, id: number): number {
+  const len = countersOf(v);
+  let rows = v.perTest;
+  if (rows === undefined) v.perTest = rows = { at: new Int32Array(Math.max(16, id + 1)), data: new Float64Array(4 * len), used: 0 };
+  if (id >= rows.at.length) {
+    const at = new Int32Array(Math.max(2 * rows.at.length, id + 1));
+    at.set(rows.at);
+    rows.at = at;
+  }
+  const at = rows.at[id]!;
+  if (at > 0) return at - 1;
+  if (rows.used + len > rows.data.length) {
+    const data = new Float64Array(Math.max(2 * rows.data.length, rows.used + len));
+    data.set(rows.data.subarray(0, rows.used));
+    rows.data = data;
+  }
+  const start = rows.used;
+  rows.used += len;
+  rows.at[id] = start + 1;
+  return start;
+}
+
+/** Calls `fn` with each test id that has a row in `v`, and that row (a view into v's buffer). */
+function forEachRow(v: Version, fn: (id: number, row: Float64Array) => void): void {
+  const rows = v.perTest;
+  if (rows === undefined) return;
+  const len = countersOf(v);
+  for (let id = 0; id < rows.at.length; id++) {
+    const at = rows.at[id]!;
+    if (at > 0) fn(id, rows.data.subarray(at - 1, at - 1 + len));
+  }
+}
+
 /**
- * Adds (offset, count) pairs `start…end` of `pairs` into test `id`'s counters of `v` (made on first use),
- * saturating as the totals do. The offsets were checked against the file's counters.
+ * Adds (offset, count) pairs `start…end` of `pairs` into test `id`'s counters of `v`, saturating as
+ * the totals do. The offsets were checked against the file's counters.
  */
 export function addPairs(v: Version, id: number, pairs: Float64Array, start: number, end: number): void {
-  const perTest = (v.perTest ??= []);
-  let into = perTest[id];
-  if (into === undefined) perTest[id] = into = new Float64Array(v.s.length + v.f.length + v.b.length);
+  const at = rowOf(v, id);
+  const data = v.perTest!.data;
   for (let j = 2 * start; j < 2 * end; j += 2) {
-    const o = pairs[j]!;
-    let x = into[o]! + pairs[j + 1]!;
+    const o = at + pairs[j]!;
+    let x = data[o]! + pairs[j + 1]!;
     if (x > MAX) { x = MAX; v.saturated = true; }
-    into[o] = x;
+    data[o] = x;
   }
 }
 
@@ -182,7 +233,7 @@ export function toMergedFile(v: Version, names: readonly string[] = []): MergedF
   const file: MergedFile = { path: v.path, hash: minHash(v), maps: v.maps, s: v.s, f: v.f, b, time: v.time, since: v.since, inputs: v.inputs };
   if (v.perTest !== undefined) {
     const perTest = new Map<string, Float64Array>();
-    v.perTest.forEach((c, id) => { if (c !== undefined) perTest.set(names[id]!, c); });
+    forEachRow(v, (id, row) => { perTest.set(names[id]!, row.slice()); });
     file.perTest = perTest;
   }
   return file;
