@@ -356,18 +356,19 @@ function readFiles(st: Scan, files: PackedFile[]): { hashes: boolean } | undefin
 
 /**
  * The per-test records read so far (the tests' or init's), in buffers that grow and are kept between
- * scans: their pairs (offset, count, …) in `a`, and per record seven numbers in `recs`: its test (-1:
+ * scans: their pairs (offset, count, …) in `a`, and per record seven numbers in `recs` (byte positions
+ * may pass 2^31 in an input allowed that large, hence not an Int32Array): its test (-1:
  * init), its file (-1 while not known: records read before the files), where its path stands in the
  * bytes (start, end), its start and end (pair index) and its last offset.
  */
-interface Records { a: Float64Array; n: number; recs: Int32Array; nRecs: number }
+interface Records { a: Float64Array; n: number; recs: Float64Array; nRecs: number }
 const RECORD = 7;
-const testRecords: Records = { a: new Float64Array(1 << 12), n: 0, recs: new Int32Array(1 << 12), nRecs: 0 };
-const initRecords: Records = { a: new Float64Array(1 << 10), n: 0, recs: new Int32Array(1 << 10), nRecs: 0 };
+const testRecords: Records = { a: new Float64Array(1 << 12), n: 0, recs: new Float64Array(1 << 12), nRecs: 0 };
+const initRecords: Records = { a: new Float64Array(1 << 10), n: 0, recs: new Float64Array(1 << 10), nRecs: 0 };
 
 function pushRecord(into: Records, test: number, file: number, at: number, end: number, start: number, stop: number, last: number): void {
   if (into.nRecs + RECORD > into.recs.length) {
-    const bigger = new Int32Array(into.recs.length * 2);
+    const bigger = new Float64Array(into.recs.length * 2);
     bigger.set(into.recs);
     into.recs = bigger;
   }
@@ -382,7 +383,7 @@ function resetRecords(r: Records, size: number): void {
   r.n = 0;
   r.nRecs = 0;
   if (r.a.length > 1 << 20) r.a = new Float64Array(size);
-  if (r.recs.length > 1 << 20) r.recs = new Int32Array(size);
+  if (r.recs.length > 1 << 20) r.recs = new Float64Array(size);
 }
 
 /**
