@@ -41,10 +41,36 @@ export interface Version {
   inputs: number;
   saturated: boolean;
   /**
-   * See MergedFile.perTest, indexed by the merger's test ids (names are looked up once per shard, not
-   * once per record): summed here, so newest-wins keeps or drops them with the totals.
+   * See MergedFile.perTest, by the merger's test ids (names are looked up once per shard, not once per
+   * record): summed here, so newest-wins keeps or drops them with the totals.
    */
-  perTest: (Float64Array | undefined)[] | undefined;
+  perTest: PerTestRows | undefined;
+}
+
+/**
+ * The per-test counters of every version of one merge, in one buffer that grows: each version and
+ * test that moved any of them has a row of the version's length there, packed like s, f and b, in the
+ * order they first came. One buffer rather than an array per test and file: a shard's records are
+ * added by one loop over plain indexes (see addTestPairs), and nothing is allocated once every test
+ * has its rows.
+ */
+export interface PerTestStore {
+  data: Float64Array;
+  /** How much of `data` the rows fill. */
+  used: number;
+  /** Scratch of addTestPairs: where each pair of a shard goes in `data`. */
+  where: Float64Array;
+}
+
+export function newPerTestStore(): PerTestStore {
+  return { data: new Float64Array(1 << 16), used: 0, where: new Float64Array(1 << 12) };
+}
+
+/** A version's rows in its merge's store. */
+export interface PerTestRows {
+  store: PerTestStore;
+  /** Per test id: 1 + where its row starts in `store.data`; 0 for a test that moved nothing here. */
+  at: Int32Array;
 }
 
 /** One file of an input, about to be added: its counters at data[offset…]. */
@@ -142,32 +168,86 @@ export function sumVersions(a: Version, b: Version, path: string): Version {
   addRange(out.s, b.s, 0, b.s.length, out);
   addRange(out.f, b.f, 0, b.f.length, out);
   addRange(out.b, b.b, 0, b.b.length, out);
-  if (a.perTest !== undefined || b.perTest !== undefined) {
-    const perTest = (a.perTest ?? []).map((c) => c?.slice());
-    (b.perTest ?? []).forEach((c, id) => {
-      if (c === undefined) return;
-      const into = perTest[id];
-      if (into === undefined) perTest[id] = c.slice();
-      else addRange(into, c, 0, c.length, out);
-    });
-    out.perTest = perTest;
+  const store = a.perTest?.store ?? b.perTest?.store;
+  if (store !== undefined) {
+    out.perTest = undefined; // a's rows are a's: the sum gets rows of its own
+    for (const v of [a, b]) {
+      forEachRow(v, (id, row) => {
+        const at = rowOf(store, out, id);
+        addRange(store.data.subarray(at, at + row.length), row, 0, row.length, out);
+      });
+    }
   }
   return out;
 }
 
+function countersOf(v: Version): number {
+  return v.s.length + v.f.length + v.b.length;
+}
+
+/** Where test `id`'s row of `v` starts in `store.data`, made (all zero) on first use. */
+function rowOf(store: PerTestStore, v: Version, id: number): number {
+  let rows = v.perTest;
+  if (rows === undefined) v.perTest = rows = { store, at: new Int32Array(Math.max(16, id + 1)) };
+  if (id >= rows.at.length) {
+    const at = new Int32Array(Math.max(2 * rows.at.length, id + 1));
+    at.set(rows.at);
+    rows.at = at;
+  }
+  const at = rows.at[id]!;
+  if (at > 0) return at - 1;
+  const len = countersOf(v);
+  if (store.used + len > store.data.length) {
+    const data = new Float64Array(Math.max(2 * store.data.length, store.used + len));
+    data.set(store.data.subarray(0, store.used));
+    store.data = data;
+  }
+  const start = store.used;
+  store.used += len;
+  rows.at[id] = start + 1;
+  return start;
+}
+
+/** Calls `fn` with each test id that has a row in `v`, and that row (a view into the store). */
+function forEachRow(v: Version, fn: (id: number, row: Float64Array) => void): void {
+  const rows = v.perTest;
+  if (rows === undefined) return;
+  const len = countersOf(v);
+  for (let id = 0; id < rows.at.length; id++) {
+    const at = rows.at[id]!;
+    if (at > 0) fn(id, rows.store.data.subarray(at - 1, at - 1 + len));
+  }
+}
+
 /**
- * Adds (offset, count) pairs `start…end` of `pairs` into test `id`'s counters of `v` (made on first use),
- * saturating as the totals do. The offsets were checked against the file's counters.
+ * Adds a checked shard's per-test records into the versions of its files (`versions[i]`: of file i;
+ * `ids[t]`: the merger's id of the shard's test t, `init` for -1), saturating as the totals do.
+ *
+ * First where every pair goes, then every count added in one loop: a shard's pairs land in thousands
+ * of rows that are seldom in cache by the time it comes, and one tight, predictable loop keeps many
+ * of those reads in flight, where a loop per record waits for each (half the time on the bench).
  */
-export function addPairs(v: Version, id: number, pairs: Float64Array, start: number, end: number): void {
-  const perTest = (v.perTest ??= []);
-  let into = perTest[id];
-  if (into === undefined) perTest[id] = into = new Float64Array(v.s.length + v.f.length + v.b.length);
-  for (let j = 2 * start; j < 2 * end; j += 2) {
-    const o = pairs[j]!;
-    let x = into[o]! + pairs[j + 1]!;
-    if (x > MAX) { x = MAX; v.saturated = true; }
-    into[o] = x;
+export function addTestPairs(store: PerTestStore, versions: readonly Version[], ids: readonly number[], init: number, spans: Int32Array, pairs: Float64Array): void {
+  const n = pairs.length / 2;
+  if (store.where.length < n) store.where = new Float64Array(Math.max(n, 2 * store.where.length));
+  const where = store.where;
+  for (let k = 0; k < spans.length; k += 4) {
+    const t = spans[k]!;
+    const at = rowOf(store, versions[spans[k + 1]!]!, t < 0 ? init : ids[t]!);
+    for (let j = spans[k + 2]!; j < spans[k + 3]!; j++) where[j] = at + pairs[2 * j]!;
+  }
+  const data = store.data;
+  let saturated = false;
+  for (let j = 0; j < n; j++) {
+    const o = where[j]!;
+    let x = data[o]! + pairs[2 * j + 1]!;
+    if (x > MAX) { x = MAX; saturated = true; }
+    data[o] = x;
+  }
+  if (!saturated) return;
+  // Which versions saturated (rare): those with a counter of this shard now at the bound.
+  for (let k = 0; k < spans.length; k += 4) {
+    for (let j = spans[k + 2]!; j < spans[k + 3]!; j++) if (data[where[j]!] === MAX) versions[spans[k + 1]!]!.saturated = true;
   }
 }
 
@@ -182,7 +262,7 @@ export function toMergedFile(v: Version, names: readonly string[] = []): MergedF
   const file: MergedFile = { path: v.path, hash: minHash(v), maps: v.maps, s: v.s, f: v.f, b, time: v.time, since: v.since, inputs: v.inputs };
   if (v.perTest !== undefined) {
     const perTest = new Map<string, Float64Array>();
-    v.perTest.forEach((c, id) => { if (c !== undefined) perTest.set(names[id]!, c); });
+    forEachRow(v, (id, row) => { perTest.set(names[id]!, row.slice()); });
     file.perTest = perTest;
   }
   return file;

@@ -9,7 +9,7 @@ import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { DEFAULT_LIMITS, type InputLimits } from '../contract/format.js';
-import { decodeInput, sameLayout, type Decoded, type PackedFile } from '../contract/decode.js';
+import { decodeInput, markDecoded, sameLayout, type Decoded, type PackedFile } from '../contract/decode.js';
 import type { WorkerReply } from './decode-worker.js';
 
 const WORKER_URL = new URL('./decode-worker.js', import.meta.url);
@@ -74,7 +74,8 @@ export function createDecoder(threads: number | 'auto' = 'auto', limits: InputLi
       }
       // A worker's messages arrive in order, so a layout is known before it is referred to.
       if (m.files) slot.layouts.set(m.layout, m.files);
-      p.resolve({ kind: 'shard', shard: m.shard, files: slot.layouts.get(m.layout)!, counters: m.counters, ...(m.perTest ? { perTest: m.perTest } : {}) });
+      // The worker's decodeInput checked the per-test records: the merger need not again.
+      p.resolve({ kind: 'shard', shard: m.shard, files: slot.layouts.get(m.layout)!, counters: m.counters, ...(m.perTest ? { perTest: markDecoded(m.perTest) } : {}) });
     });
     w.on('error', () => retire(slot));
     w.on('exit', () => { if (!closing) retire(slot); });

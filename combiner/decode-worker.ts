@@ -25,10 +25,10 @@ parentPort?.on('message', (msg: { id: number; bytes: Uint8Array }) => {
     return;
   }
   const key = result.shard.mapId ?? '';
-  // The buffers move to the main thread without a copy: the counters, and the per-test pairs.
+  // The buffers move to the main thread without a copy: the counters, and the per-test spans and pairs.
   const moved = [result.counters.buffer as ArrayBuffer];
   const perTest = result.perTest === undefined ? {} : { perTest: result.perTest };
-  if (result.perTest !== undefined) moved.push(result.perTest.pairs.buffer as ArrayBuffer);
+  if (result.perTest !== undefined) moved.push(result.perTest.spans.buffer as ArrayBuffer, result.perTest.pairs.buffer as ArrayBuffer);
   const known = layouts.get(key);
   if (known && sameLayout(known.files, result.files)) {
     parentPort!.postMessage({ id: msg.id, shard: result.shard, counters: result.counters, layout: known.id, ...perTest } satisfies WorkerReply, moved);

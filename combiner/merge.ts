@@ -13,13 +13,13 @@ import {
   computeMapId, encodeSparse, ownFile, projectPathProblem, quotePath, type InputLimits, type BuildManifest, type FileCounters, type FileMaps, type MapsDocument, type Shard,
   type SparseCounters, type TestRecord,
 } from '../contract/format.js';
-import { packShard, type PackedFile, type PackedShard } from '../contract/decode.js';
+import { isDecoded, packShard, type PackedFile, type PackedShard } from '../contract/decode.js';
 import { InputRejectedError } from './errors.js';
 import { mapsFingerprint } from './fingerprint.js';
 import { perTestProblem, type TestInfo } from './per-test.js';
 import { validateFileCoverage } from './istanbul-input.js';
 import {
-  addInto, addPairs, addRange, fitsShape, flatten, minHash, newVersion, shapeOf, sum, sumVersions, toCoverageMap, toMergedFile,
+  addInto, addRange, addTestPairs, newPerTestStore, fitsShape, flatten, minHash, newVersion, shapeOf, sum, sumVersions, toCoverageMap, toMergedFile,
   type MergedFile, type PlannedFile, type Version,
 } from './accumulator.js';
 import {
@@ -125,6 +125,8 @@ export class CoverageMerger {
   /** Test name → id (init is 0): what each Version's perTest is indexed by. */
   readonly #testIds = new Map<string, number>([[INIT_PHASE, 0]]);
   readonly #testNames: string[] = [INIT_PHASE];
+  /** Every version's per-test counters (see Version.perTest). */
+  readonly #perTest = newPerTestStore();
   readonly #paths = new Map<string, string | null>();
   readonly #remap = new Set<string>();
   readonly #direct = new WeakMap<FileMaps, { path: string; group: string; v: Version }[]>();
@@ -177,8 +179,9 @@ export class CoverageMerger {
     // (Only with a maps document: a manifest added later could change what a hash resolves to.)
     const plan = maps === null ? undefined : this.#plans.get(packed.files);
     // Per-test records are checked before anything is added: a bad one refuses the whole shard.
+    // decodeInput's were checked as they were read.
     const perTest = packed.perTest;
-    if (perTest !== undefined) {
+    if (perTest !== undefined && !isDecoded(perTest)) {
       const problem = perTestProblem(perTest, packed.files, this.limits);
       if (problem !== undefined) throw new InputRejectedError(info.source, problem);
     }
@@ -261,10 +264,7 @@ export class CoverageMerger {
       }
       return id;
     });
-    for (let k = 0; k < spans.length; k += 4) {
-      const t = spans[k]!;
-      addPairs(versions[spans[k + 1]!]!, t < 0 ? 0 : ids[t]!, pairs, spans[k + 2]!, spans[k + 3]!);
-    }
+    addTestPairs(this.#perTest, versions, ids, 0, spans, pairs);
     for (const t of tests) {
       let info = this.#tests.get(t.name);
       if (info === undefined) this.#tests.set(t.name, (info = { invocations: 0, functions: new Set() }));

@@ -44,7 +44,7 @@ function lengthsOf(files: readonly PackedFile[]): number[] {
  */
 export function perTestProblem(pt: PackedTests, files: readonly PackedFile[], limits: InputLimits): string | undefined {
   const { tests, spans, pairs } = pt;
-  if (!Array.isArray(tests) || !Array.isArray(spans) || !(pairs instanceof Float64Array)) return 'per-test records are not lists';
+  if (!Array.isArray(tests) || !(spans instanceof Int32Array) || !(pairs instanceof Float64Array)) return 'per-test records are not lists';
   if (tests.length > limits.maxTests) return boundMessage('', 'maxTests', limits, `${tests.length} tests`).trim();
   const names = new Set<string>();
   for (const t of tests) {

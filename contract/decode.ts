@@ -31,8 +31,33 @@ export type Decoded =
   | { kind: 'istanbul'; doc: unknown }
   | { kind: 'invalid'; reason: string };
 
+/**
+ * Per-test records that came out of decodeInput (on this thread, or a worker's, see decode-pool.ts),
+ * which checked every name, count and offset against the shard's files and the limits: the merger
+ * does not check them a second time. Records made any other way (packShard of a shard the caller
+ * built, a PackedShard from the library API) are checked by the merger before anything is added.
+ */
+const checkedTests = new WeakSet<PackedTests>();
+
+/** Marks records as decodeInput's (a decode pool's copy of what a worker's decodeInput returned). */
+export function markDecoded(pt: PackedTests): PackedTests {
+  checkedTests.add(pt);
+  return pt;
+}
+
+/** Whether these records came out of decodeInput, unchanged since (see checkedTests). */
+export function isDecoded(pt: PackedTests): boolean {
+  return checkedTests.has(pt);
+}
+
 /** `limits` bound what one input may cost (see InputLimits): over one, it comes back invalid. */
 export function decodeInput(bytes: Uint8Array, limits: InputLimits = DEFAULT_LIMITS): Decoded {
+  const d = decode(bytes, limits);
+  if (d.kind === 'shard' && d.perTest !== undefined) markDecoded(d.perTest);
+  return d;
+}
+
+function decode(bytes: Uint8Array, limits: InputLimits): Decoded {
   let doc: unknown;
   try {
     const raw = gunzipMaybe(bytes, 'content', limits);
@@ -127,6 +152,6 @@ function packTests(shard: Shard, files: readonly PackedFile[]): PackedTests {
       const { invocations, functions } = shard.tests![name]!;
       return functions === undefined ? { name, invocations } : { name, invocations, functions: [...functions] };
     }),
-    spans, pairs: Float64Array.from(pairs),
+    spans: Int32Array.from(spans), pairs: Float64Array.from(pairs),
   };
 }

@@ -49,7 +49,7 @@ export interface PackedTests {
   /** The named tests, in the shard's order (`functions`: a combined shard's, the functions each ran in). */
   tests: { name: string; invocations: number; functions?: string[] }[];
   /** Quads: test index (-1 for the init phase), file index in `files`, start and end (pair index) in `pairs`. */
-  spans: number[];
+  spans: Int32Array;
   /** Pairs: offset in the file's packed counters, count. */
   pairs: Float64Array;
 }
@@ -78,6 +78,12 @@ interface Scan {
   b: Buffer; n: number; i: number; out: Float64Array; len: number; limits: InputLimits;
   /** Where the current file's counters start in `out`: a file over maxCounters stops the scan there. */
   fileStart: number;
+  /** Each file's path as it stands in `b` (start and length of the bytes between its quotes), in file order. */
+  pathAt: number[];
+  /** The files, once the whole `files` object is read: per-test records that come after it are matched as they are read. */
+  files?: PackedFile[];
+  /** `b` read four bytes at a time (see sameBytes). */
+  dv: DataView;
   /** Set when the input is over a bound: that verdict is final, whatever the rest holds. */
   refused?: string;
 }
@@ -305,8 +311,11 @@ function readFiles(st: Scan, files: PackedFile[]): { hashes: boolean } | undefin
   let same = true;
   let seen: Set<string> | undefined;
   for (;;) {
+    const at = st.i + 1;
     let path = readString(st);
-    if (path === undefined || !colon(st)) return undefined;
+    if (path === undefined) return undefined;
+    st.pathAt.push(at, st.i - 1 - at);
+    if (!colon(st)) return undefined;
     const k = files.length;
     if (same && k < known.length && known[k] === path) {
       path = known[k]!;
@@ -345,20 +354,44 @@ function readFiles(st: Scan, files: PackedFile[]): { hashes: boolean } | undefin
   }
 }
 
-/** Pairs read so far (offset, count, …), in a buffer that grows. */
-interface PairBuf { a: Float64Array; n: number }
 /**
- * The records as read, flat: per record its path, and in `nums` its test (-1: init), start and end
- * (pair index) and last offset.
+ * The per-test records read so far (the tests' or init's), in buffers that grow and are kept between
+ * scans: their pairs (offset, count, …) in `a`, and per record seven numbers in `recs` (byte positions
+ * may pass 2^31 in an input allowed that large, hence not an Int32Array): its test (-1:
+ * init), its file (-1 while not known: records read before the files), where its path stands in the
+ * bytes (start, end), its start and end (pair index) and its last offset.
  */
-interface RawSpans { paths: string[]; nums: number[] }
+interface Records { a: Float64Array; n: number; recs: Float64Array; nRecs: number }
+const RECORD = 7;
+const testRecords: Records = { a: new Float64Array(1 << 12), n: 0, recs: new Float64Array(1 << 12), nRecs: 0 };
+const initRecords: Records = { a: new Float64Array(1 << 10), n: 0, recs: new Float64Array(1 << 10), nRecs: 0 };
+
+function pushRecord(into: Records, test: number, file: number, at: number, end: number, start: number, stop: number, last: number): void {
+  if (into.nRecs + RECORD > into.recs.length) {
+    const bigger = new Float64Array(into.recs.length * 2);
+    bigger.set(into.recs);
+    into.recs = bigger;
+  }
+  const r = into.recs;
+  let k = into.nRecs;
+  r[k++] = test; r[k++] = file; r[k++] = at; r[k++] = end; r[k++] = start; r[k++] = stop; r[k++] = last;
+  into.nRecs = k;
+}
+
+/** Empties the records for a scan, letting go of buffers one huge input grew (as `scratch`). */
+function resetRecords(r: Records, size: number): void {
+  r.n = 0;
+  r.nRecs = 0;
+  if (r.a.length > 1 << 20) r.a = new Float64Array(size);
+  if (r.recs.length > 1 << 20) r.recs = new Float64Array(size);
+}
 
 /**
  * `[gap, count, …]` appended to `buf` as absolute (offset, count) pairs; the last offset (-1 for an
  * empty record), or -2 when it is not plain integers in pairs with positive counts. Whether the offsets
  * fit the file is checked once the files are known (see perTestOf).
  */
-function readPairs(st: Scan, buf: PairBuf): number {
+function readPairs(st: Scan, buf: Records): number {
   const { b, n } = st;
   let i = st.i;
   if (b[i] !== LBRACK) return -2;
@@ -402,25 +435,102 @@ function readPairs(st: Scan, buf: PairBuf): number {
 }
 
 /**
- * `{ path: [gap, count, …], … }` of one test (or init) into `spans`; false when anything is off. A
- * path named twice in one record is caught in perTestOf (JSON.parse would keep the last).
+ * `{ path: [gap, count, …], … }` of one test (or init) into `buf`; false when anything is off. A
+ * path named twice in one record, or one the shard's files lack, is caught in perTestOf (JSON.parse
+ * would keep the last). An index-like path (which JSON.parse would list first) is one of the latter:
+ * the files have none.
+ *
+ * Records after the files (as every writer puts them) are matched to a file as they are read, by
+ * their bytes: a test's records mostly follow the files' order (the runtime writes them in the order
+ * the test first moved each file, and a snapshot walks the files in order), so the record's file is
+ * looked for just past the previous one's, and its bytes are compared with that file's path instead
+ * of being read again to make a string to look up (only a record found nowhere near is looked up).
  */
-function readRecords(st: Scan, test: number, buf: PairBuf, spans: RawSpans): boolean {
-  return readObject(st, (path) => {
-    // JSON.parse would list an index-like key first.
-    const c0 = path.charCodeAt(0);
-    if (c0 >= 0x30 && c0 <= 0x39 && INDEX_LIKE.test(path)) return false;
+function readRecords(st: Scan, test: number, buf: Records): boolean {
+  const { b, pathAt } = st;
+  if (b[st.i] !== LBRACE) return false;
+  st.i++;
+  skipWs(st);
+  if (b[st.i] === RBRACE) { st.i++; return true; }
+  let next = 0;
+  for (;;) {
+    const at = st.i + 1;
+    let file = st.files === undefined ? -1 : fileNear(st, at, next);
+    let end: number;
+    if (file >= 0) {
+      // The same bytes as the file's path, which was checked (no escape), and then its closing quote.
+      end = at + pathAt[2 * file + 1]!;
+      st.i = end + 1;
+    } else {
+      end = skipString(st);
+      if (end < 0) return false;
+      if (st.files !== undefined) {
+        file = fileIndex(st.files).get(b.toString('utf8', at, end)) ?? -1;
+        if (file < 0) return false; // a file the shard lacks
+      }
+    }
+    if (file >= 0) next = file + 1;
+    if (!colon(st)) return false;
     const start = buf.n / 2;
     const last = readPairs(st, buf);
     if (last === -2) return false;
-    spans.paths.push(path);
-    spans.nums.push(test, start, buf.n / 2, last);
-    return true;
-  });
+    pushRecord(buf, test, file, at, end, start, buf.n / 2, last);
+    skipWs(st);
+    const c = b[st.i++];
+    if (c === RBRACE) return true;
+    if (c !== COMMA) return false;
+    skipWs(st);
+  }
 }
 
-/** The `tests` object: names and invocations into `tests`, records into `spans`; false when anything is off. */
-function readTests(st: Scan, tests: PackedTests['tests'], buf: PairBuf, spans: RawSpans): boolean {
+/** How many files past the previous record's a record's path is looked for by its bytes. */
+const LOOKAHEAD = 64;
+
+/**
+ * The file among `next…next + LOOKAHEAD` whose path is the key whose bytes start at `at` (its
+ * closing quote right after the path's bytes), or -1. A path has no quote byte, so a match ends there.
+ */
+function fileNear(st: Scan, at: number, next: number): number {
+  const { b, pathAt, dv } = st;
+  const stop = Math.min(pathAt.length / 2, next + LOOKAHEAD);
+  for (let k = next; k < stop; k++) {
+    const length = pathAt[2 * k + 1]!;
+    if (b[at + length] === QUOTE && sameBytes(dv, at, pathAt[2 * k]!, length)) return k;
+  }
+  return -1;
+}
+
+/**
+ * Whether the `length` bytes at `s` and at `s2` are the same: four at a time (a DataView's reads
+ * compile to plain loads, about twice as fast as byte by byte here), from the end (paths share their
+ * start).
+ */
+function sameBytes(dv: DataView, s: number, s2: number, length: number): boolean {
+  let i = length;
+  for (; i >= 4; i -= 4) if (dv.getUint32(s + i - 4) !== dv.getUint32(s2 + i - 4)) return false;
+  for (; i > 0; i--) if (dv.getUint8(s + i - 1) !== dv.getUint8(s2 + i - 1)) return false;
+  return true;
+}
+
+/** readString without making the string: where its bytes end (its closing quote), or -1. */
+function skipString(st: Scan): number {
+  const { b, n } = st;
+  let i = st.i;
+  if (b[i] !== QUOTE) return -1;
+  i++;
+  for (;;) {
+    if (i >= n) return -1;
+    const c = b[i]!;
+    if (c === QUOTE) break;
+    if (c === BACKSLASH || c < 0x20) return -1;
+    i++;
+  }
+  st.i = i + 1;
+  return i;
+}
+
+/** The `tests` object: names and invocations into `tests`, records into `buf`; false when anything is off. */
+function readTests(st: Scan, tests: PackedTests['tests'], buf: Records): boolean {
   const names = new Set<string>();
   return readObject(st, (name) => {
     if (names.has(name) || INDEX_LIKE.test(name) || testNameProblem(name) !== undefined) return false;
@@ -435,7 +545,7 @@ function readTests(st: Scan, tests: PackedTests['tests'], buf: PairBuf, spans: R
       }
       if (key === 'files' && !files) {
         files = true;
-        return readRecords(st, t, buf, spans);
+        return readRecords(st, t, buf);
       }
       return false;
     });
@@ -446,15 +556,51 @@ function readTests(st: Scan, tests: PackedTests['tests'], buf: PairBuf, spans: R
   });
 }
 
-/** Path → index and counter counts of a files list, kept for the list (shards of one build share theirs: see readFiles). */
-let lastIndex: { files: readonly PackedFile[]; paths: string[]; index: Map<string, number>; lengths: number[] } | undefined;
-function fileIndex(files: readonly PackedFile[]): { index: Map<string, number>; lengths: number[] } {
-  if (lastIndex !== undefined && lastIndex.paths.length === files.length && files.every((f, i) => f.path === lastIndex!.paths[i]
-    && counterCount(f) === lastIndex!.lengths[i])) return lastIndex;
+/** Path → index of a files list, kept for the list (shards of one build share theirs: see readFiles). */
+let lastIndex: { paths: string[]; index: Map<string, number> } | undefined;
+function fileIndex(files: readonly PackedFile[]): Map<string, number> {
+  if (lastIndex !== undefined && lastIndex.paths.length === files.length && files.every((f, i) => f.path === lastIndex!.paths[i])) return lastIndex.index;
   const index = new Map<string, number>();
   for (let i = 0; i < files.length; i++) index.set(files[i]!.path, i);
-  lastIndex = { files, paths: files.map((f) => f.path), index, lengths: files.map(counterCount) };
-  return lastIndex;
+  lastIndex = { paths: files.map((f) => f.path), index };
+  return index;
+}
+
+/**
+ * The per-test records read, against the shard's files: the records read before the files are
+ * matched to theirs now (by path), each record's last offset is checked against its file's counters,
+ * and the spans laid out as packShard lays them (every test's records in order, then init's).
+ * Undefined when a record names a file the shard lacks, a file twice, or a counter past its end (the
+ * general path says which).
+ */
+function perTestOf(st: Scan, files: readonly PackedFile[], tests: PackedTests['tests'], testRecs: Records, initRecs: Records): PackedTests | undefined {
+  const lengths = new Float64Array(files.length);
+  for (let i = 0; i < files.length; i++) lengths[i] = counterCount(files[i]!);
+  const spans = new Int32Array((testRecs.nRecs + initRecs.nRecs) / RECORD * 4);
+  let w = 0;
+  // Which record last named each file (test + 2, init 1): a file named twice in one record is caught.
+  const stamp = new Int32Array(files.length);
+  const shift = testRecs.n / 2;
+  for (const list of [testRecs, initRecs]) {
+    const base = list === initRecs ? shift : 0;
+    const r = list.recs;
+    for (let k = 0; k < list.nRecs; k += RECORD) {
+      const test = r[k]!;
+      let file = r[k + 1]!;
+      if (file < 0) file = fileIndex(files).get(st.b.toString('utf8', r[k + 2]!, r[k + 3]!)) ?? -1;
+      if (file < 0 || stamp[file] === test + 2) return undefined;
+      stamp[file] = test + 2;
+      if (r[k + 6]! >= lengths[file]!) return undefined;
+      spans[w++] = test;
+      spans[w++] = file;
+      spans[w++] = r[k + 4]! + base;
+      spans[w++] = r[k + 5]! + base;
+    }
+  }
+  const pairs = new Float64Array(testRecs.n + initRecs.n);
+  pairs.set(testRecs.a.subarray(0, testRecs.n));
+  pairs.set(initRecs.a.subarray(0, initRecs.n), testRecs.n);
+  return { tests, spans, pairs };
 }
 
 function counterCount(f: PackedFile): number {
@@ -463,43 +609,12 @@ function counterCount(f: PackedFile): number {
   return n;
 }
 
-/**
- * The per-test records read, against the shard's files: each record's last offset is checked against
- * its file's counters, and the spans laid out as packShard lays them (every test's records in order,
- * then init's). Undefined when a record names a file the shard lacks or a counter past its end (the
- * general path says which).
- */
-function perTestOf(files: readonly PackedFile[], tests: PackedTests['tests'], testSpans: RawSpans, testBuf: PairBuf, initSpans: RawSpans, initBuf: PairBuf): PackedTests | undefined {
-  const { index, lengths } = fileIndex(files);
-  const spans: number[] = [];
-  // Which record last named each file (test + 2, init 1): a file named twice in one record is caught.
-  const stamp = new Int32Array(files.length);
-  const shift = testBuf.n / 2;
-  for (const list of [testSpans, initSpans]) {
-    const base = list === initSpans ? shift : 0;
-    const { paths, nums } = list;
-    for (let r = 0; r < paths.length; r++) {
-      const file = index.get(paths[r]!);
-      if (file === undefined) return undefined;
-      const test = nums[4 * r]!;
-      if (stamp[file] === test + 2) return undefined;
-      stamp[file] = test + 2;
-      if (nums[4 * r + 3]! >= lengths[file]!) return undefined;
-      spans.push(test, file, nums[4 * r + 1]! + base, nums[4 * r + 2]! + base);
-    }
-  }
-  const pairs = new Float64Array(testBuf.n + initBuf.n);
-  pairs.set(testBuf.a.subarray(0, testBuf.n));
-  pairs.set(initBuf.a.subarray(0, initBuf.n), testBuf.n);
-  return { tests, spans, pairs };
-}
-
 /** An input the scan found over a bound: refused with this reason, without the general path's parse. */
 export interface ScanRefusal { refused: string }
 
 export function scanShard(bytes: Uint8Array, limits: InputLimits = DEFAULT_LIMITS): PackedShard | ScanRefusal | undefined {
   const b = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const st: Scan = { b, n: b.length, i: 0, out: scratch, len: 0, limits, fileStart: 0 };
+  const st: Scan = { b, n: b.length, i: 0, out: scratch, len: 0, limits, fileStart: 0, pathAt: [], dv: new DataView(b.buffer, b.byteOffset, b.byteLength) };
   const files: PackedFile[] = [];
   let hashes = true;
   const meta: Record<string, unknown> = {};
@@ -507,28 +622,27 @@ export function scanShard(bytes: Uint8Array, limits: InputLimits = DEFAULT_LIMIT
   // Per-test records (version 3): read as they come, checked against the files once those are known.
   let tests: PackedTests['tests'] | undefined;
   let init = false;
-  const testBuf: PairBuf = { a: new Float64Array(256), n: 0 };
-  const initBuf: PairBuf = { a: new Float64Array(64), n: 0 };
-  const testSpans: RawSpans = { paths: [], nums: [] };
-  const initSpans: RawSpans = { paths: [], nums: [] };
+  resetRecords(testRecords, 1 << 12);
+  resetRecords(initRecords, 1 << 10);
   skipWs(st);
   const ok = readObject(st, (key) => {
     if (key in meta || (key === 'files' && gotFiles)) return false;
     if (key === 'tests') {
       if (tests !== undefined) return false;
       tests = [];
-      return readTests(st, tests, testBuf, testSpans);
+      return readTests(st, tests, testRecords);
     }
     if (key === 'init') {
       if (init) return false;
       init = true;
-      return readRecords(st, -1, initBuf, initSpans);
+      return readRecords(st, -1, initRecords);
     }
     if (key === 'files') {
       gotFiles = true;
       const r = readFiles(st, files);
       if (r === undefined) return false;
       hashes = r.hashes;
+      st.files = files;
       return true;
     }
     if (META_STRINGS.has(key)) {
@@ -567,7 +681,7 @@ export function scanShard(bytes: Uint8Array, limits: InputLimits = DEFAULT_LIMIT
   const packed: PackedShard = { shard: meta as unknown as Omit<Shard, 'files'>, files, counters: st.out.slice(0, st.len) };
   if (tests !== undefined || init) {
     if (meta.version !== SHARD_VERSION) return undefined;
-    const perTest = perTestOf(files, tests ?? [], testSpans, testBuf, initSpans, initBuf);
+    const perTest = perTestOf(st, files, tests ?? [], testRecords, initRecords);
     if (perTest === undefined) return undefined;
     packed.perTest = perTest;
   }

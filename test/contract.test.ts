@@ -109,7 +109,7 @@ describe('per-test records (shard version 3)', () => {
     expect(back).toEqual(v3());
     const packed = packShard(back);
     expect(packed.perTest!.tests).toEqual([{ name: 'orders/create', invocations: 2 }]);
-    expect(packed.perTest!.spans).toEqual([0, 0, 0, 3, -1, 0, 3, 4]);
+    expect(packed.perTest!.spans).toEqual(Int32Array.from([0, 0, 0, 3, -1, 0, 3, 4]));
     expect([...packed.perTest!.pairs]).toEqual([0, 2, 2, 2, 3, 1, 0, 1]);
     expect(packShard(shard()).perTest).toBeUndefined();
   });

@@ -301,6 +301,27 @@ describe('merging per-test records', () => {
     expect(doc.untagged.files['src/greet.js'].branches).toContainEqual({ line: 2, branch: 1, arm: 1 });
   });
 
+  it('per-test counters saturate at Number.MAX_SAFE_INTEGER as the totals do, and their file is named', () => {
+    const r = runTagged(STEPS(0));
+    const huge = structuredClone(r);
+    // One counter of the test's first file at the bound in its record (the totals stay small, so the
+    // file is named for the test's counters alone).
+    const name = 'checkout/pays with card';
+    const [path, rec] = Object.entries(huge.tests[name]!.files)[0]! as [string, number[]];
+    rec[1] = Number.MAX_SAFE_INTEGER;
+    const first = rec[0]!; // the record's first offset, in packed order
+    const merger = new CoverageMerger();
+    for (const [c, run] of [huge, r, huge].entries()) {
+      const s = taggedShard(run, { containerId: `c${c}` });
+      merger.addShard(parseShard(JSON.parse(JSON.stringify(s.shard))), s.maps, info(`c${c}`));
+    }
+    const result = merger.result();
+    expect(result.saturated).toContain(path);
+    expect(perTestOf(merger)[name]![path]![first]).toBe(Number.MAX_SAFE_INTEGER);
+    expect(perTestOf(merger)).toEqual(Object.fromEntries(Object.entries(sumRecords([huge, r, huge], r.data)).map(([t, files]) => [t,
+      Object.fromEntries(Object.entries(files).map(([p, c]) => [p, c.map((n) => Math.min(n, Number.MAX_SAFE_INTEGER))]))])));
+  });
+
   it('newest wins: an older version of a file is dropped with its per-test counters; its tests stay listed', () => {
     const changed = instrument(['src/calc.js', 'src/greet.js'], (f) => {
       const src = readFileSync(join(APP, f), 'utf8');

@@ -45,7 +45,10 @@ function randomShard(seed: number): Record<string, unknown> {
   if (version === 3 && r() < 0.85) {
     const records = () => {
       const out: Record<string, number[]> = {};
-      for (const [p, file] of Object.entries(files) as [string, { s: number[]; f: number[]; b: number[][] }][]) {
+      const entries = Object.entries(files) as [string, { s: number[]; f: number[]; b: number[][] }][];
+      // Now and then not in the files' order (a test that moved a file again later).
+      if (r() < 0.3) entries.reverse();
+      for (const [p, file] of entries) {
         if (r() < 0.4) continue;
         const n = file.s.length + file.f.length + file.b.reduce((k, a) => k + a.length, 0);
         const offsets = Array.from({ length: n }, (_, i) => i).filter(() => r() < 0.3);
@@ -170,7 +173,7 @@ describe('scanShard (one-pass shard reader)', () => {
     expect(fast).toEqual(general(read));
     expect((fast as { perTest: unknown }).perTest).toEqual({
       tests: [{ name: 'orders/create', invocations: 2 }, { name: 'b', invocations: 1 }],
-      spans: [0, 0, 0, 2, 0, 1, 2, 2, -1, 1, 2, 3, -1, 0, 3, 4],
+      spans: Int32Array.from([0, 0, 0, 2, 0, 1, 2, 2, -1, 1, 2, 3, -1, 0, 3, 4]),
       pairs: Float64Array.from([0, 2, 2, 2, 1, 1, 4, 1]),
     });
     const rec = (files: unknown, invocations: unknown = 1) => ({ tests: { t: { invocations, files } } });
@@ -201,6 +204,20 @@ describe('scanShard (one-pass shard reader)', () => {
       if (expected === 'refused') expect(d.kind, name).not.toBe('shard');
       else expect(d, name).toEqual(expected);
     }
+    // Records far from the files' order (the scan finds a record's file by its bytes near the last
+    // one's, and by its path elsewhere), and a record whose bytes are not its file's but read the same
+    // (invalid UTF-8 reads as U+FFFD, as JSON.parse reads it).
+    const longList = Object.fromEntries(Array.from({ length: 150 }, (_, i) => [`src/f${String(i).padStart(3, '0')}.ts`, { s: [1, 1], f: [1], b: [] }]));
+    const far = JSON.stringify(v3({
+      files: longList,
+      tests: { t: { invocations: 1, files: { 'src/f140.ts': [0, 1], 'src/f002.ts': [1, 1], 'src/f149.ts': [2, 1], 'src/f003.ts': [0, 1] } }, u: { invocations: 1, files: { 'src/f100.ts': [0, 1] } } },
+      init: { 'src/f120.ts': [0, 1], 'src/f001.ts': [0, 1] },
+    }));
+    expect(scanShard(Buffer.from(far))).toEqual(general(far));
+    expect((scanShard(Buffer.from(far)) as { perTest: { spans: Int32Array } }).perTest.spans).toEqual(Int32Array.from([0, 140, 0, 1, 0, 2, 1, 2, 0, 149, 2, 3, 0, 3, 3, 4, 1, 100, 4, 5, -1, 120, 5, 6, -1, 1, 6, 7]));
+    const bad = Buffer.from(JSON.stringify(v3({ files: { 'src/\u00ff.ts': { s: [1], f: [], b: [] } }, tests: { t: { invocations: 1, files: { 'src/\u00fe.ts': [0, 1] } } }, init: {} })), 'latin1');
+    expect(scanShard(bad)).toEqual(general(bad.toString('utf8')));
+    expect((scanShard(bad) as { files: { path: string }[] }).files[0]!.path).toBe('src/\ufffd.ts');
     // Over --max-tests: refused by the general path's bound, with its flag.
     const many = JSON.stringify(v3({ tests: Object.fromEntries(['a', 'b', 'c'].map((n) => [n, { invocations: 1, files: {} }])) }));
     const limits = { ...DEFAULT_LIMITS, maxTests: 2 };
