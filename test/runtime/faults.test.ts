@@ -280,6 +280,9 @@ for (const path of ['light', 'sdk'] as const) d(`the layer under faults, on real
       expect(h.pending).toBe(true);
       expect(h.errors.map((e: any) => e.kind).join()).toMatch(/upload:(timeout|deferred)/);
       gate.release();
+      // The held PUT, which the layer gave up on, still reaches S3 once released: let it land before
+      // the healing write (S3 keeps whichever write comes last).
+      await waitFor('the held requests to reach S3', () => proxy.forwarding() === 0);
       expect((await c.invoke({ n: 3 })).ok).toBe(true);
       const debug = c.jsonLines('runtime').filter((l) => l.source === 'lambda-coverage' && l.level === 'DEBUG');
       expect(debug.some((l) => l.message === 'coverage shard uploaded' && l.invocations === 3 && typeof l.ms === 'number')).toBe(true);

@@ -16,7 +16,7 @@ import { chooseUploadPath, classifyError, createS3Store, type ObjectStore, type 
 import { objectTarget } from '../../runtime/s3-light.js';
 import { FIXTURE_PATH, expectedCounters, writeFixture } from './fixtures.js';
 import { startProxy, type S3Proxy } from './proxy.js';
-import { awsGet, awsListKeys, awsShard, coverageEnv, layerOpt, tempDir, BUCKET } from './helpers.js';
+import { awsGet, awsListKeys, awsShard, coverageEnv, layerOpt, tempDir, waitFor, BUCKET } from './helpers.js';
 
 const PATHS: UploadPath[] = ['light', 'sdk'];
 const LOCALHOST_DNS = fileURLToPath(new URL('./localhost-dns.cjs', import.meta.url));
@@ -288,6 +288,9 @@ d('the light path through the layer and aws-lambda-ric', () => {
       } finally {
         if (!released) gate.release();
       }
+      // The held PUT still reaches S3 once released: let it land before the healing write (S3 keeps
+      // whichever write comes last).
+      await waitFor('the held requests to reach S3', () => proxy.forwarding() === 0);
       expect((await c.invoke({ n: 3 })).ok).toBe(true);
       expect((await shard(fn)).files[FIXTURE_PATH]).toEqual(expectedCounters(3, 0));
       expect((await health(c)).pending).toBe(false);

@@ -43,6 +43,8 @@ export interface S3Proxy {
   resetReusedNext: boolean;
   /** Holds every request that arrives from now on until `release()`; `waiting()` counts them. */
   hold(): { release(): void; waiting(): number };
+  /** Requests read and not yet answered by S3 (held, delayed or on their way): 0 once S3 has them all. */
+  forwarding(): number;
   stop(): Promise<void>;
 }
 
@@ -83,8 +85,10 @@ export async function startProxy(target: string, options: ProxyOptions = {}): Pr
   const requests: Recorded[] = [];
   let gate: Promise<void> | undefined;
   let waiting = 0;
+  let forwarding = 0;
   const proxy: S3Proxy = {
     endpoint: '', requests, delayMs: 0, failNext: 0, refuse: null, resetReusedNext: false, stop: async () => undefined,
+    forwarding: () => forwarding,
     hold() {
       let release!: () => void;
       gate = new Promise<void>((r) => { release = r; });
@@ -131,13 +135,18 @@ export async function startProxy(target: string, options: ProxyOptions = {}): Pr
       }
       const held = gate;
       if (held !== undefined) waiting++;
+      forwarding++;
+      let done = false;
+      const finish = () => { if (!done) { done = true; forwarding--; } };
       void (held ?? Promise.resolve()).then(() => { if (held !== undefined) waiting--; }).then(() => setTimeout(() => {
         const headers = vhost !== null ? { ...req.headers, host: t.host } : req.headers;
         const up = request({ host: t.hostname, port: Number(t.port), method: req.method, path: upPath, headers }, (ur) => {
+          ur.on('end', finish);
+          ur.on('error', finish);
           res.writeHead(ur.statusCode ?? 502, ur.headers);
           ur.pipe(res);
         });
-        up.on('error', () => { if (!res.headersSent) res.writeHead(502); res.end(); });
+        up.on('error', () => { finish(); if (!res.headersSent) res.writeHead(502); res.end(); });
         up.end(Buffer.concat(chunks));
       }, proxy.delayMs));
     });
