@@ -312,7 +312,7 @@ export class Collector {
     if (this.perTest !== undefined) {
       const changed = this.carriedFor.maps !== maps || this.carriedFor.files !== snap.fileCount;
       this.carriedFor = { maps, files: snap.fileCount };
-      perTest = this.perTest.shardMembers((key) => Object.hasOwn(snap.files, key), changed);
+      perTest = this.perTest.shardMembers(snap.files, changed);
     }
     return { fp, body: encodeShard(shard, perTest), files: snap.fileCount };
   }

@@ -134,10 +134,11 @@ export class PerTestRecorder implements MovedCounters {
    * members may be concatenated (RFC 1952), and whoever inflates the body reads one JSON text. Tests go
    * TESTS_PER_MEMBER to a member, each member kept until one of its tests moves again: a flush after an
    * untagged invocation compresses no per-test byte, one after a tagged invocation one member, however
-   * many tests the container keeps. Only files the shard carries are named; `carriedChanged`: the set
+   * many tests the container keeps. `carried`: the shard's files; only those are named, in their order
+   * (the combiner's scan then finds each record's file where it expects it). `carriedChanged`: the set
    * of carried files is not the last one's.
    */
-  shardMembers(carried: (key: string) => boolean, carriedChanged: boolean): Buffer[] {
+  shardMembers(carried: Readonly<Record<string, unknown>>, carriedChanged: boolean): Buffer[] {
     if (carriedChanged) {
       this.initJson = undefined;
       this.closing = undefined;
@@ -146,7 +147,10 @@ export class PerTestRecorder implements MovedCounters {
     }
     if (this.init !== undefined && this.initJson === undefined) {
       const parts: string[] = [];
-      for (const [key, rec] of this.init) if (carried(key)) parts.push(`${JSON.stringify(key)}:${JSON.stringify(rec)}`);
+      for (const key in carried) {
+        const rec = this.init.get(key);
+        if (rec !== undefined) parts.push(`${JSON.stringify(key)}:${JSON.stringify(rec)}`);
+      }
       this.initJson = parts.length > 0 ? `{${parts.join(',')}}` : '';
       this.closing = undefined;
     }
@@ -197,10 +201,11 @@ function addMoves(pairs: number[], offsets: ArrayLike<number>, deltas: ArrayLike
   return out;
 }
 
-function testJson(t: TestState, carried: (key: string) => boolean): string {
+function testJson(t: TestState, carried: Readonly<Record<string, unknown>>): string {
   const parts: string[] = [];
-  for (const [key, pairs] of t.files) {
-    if (!carried(key) || pairs.length === 0) continue;
+  for (const key in carried) {
+    const pairs = t.files.get(key);
+    if (pairs === undefined || pairs.length === 0) continue;
     const rec: number[] = new Array(pairs.length);
     let prev = -1;
     for (let i = 0; i < pairs.length; i += 2) {
