@@ -90,6 +90,11 @@ export function formatSummary(s: CombineSummary, r?: Pick<CombineResult, 'report
   return `${lines.join('\n')}\n`;
 }
 
+/** A path a diff named, for a terminal: as it is when it is a plain project path, else quoted. */
+export function diffPathText(name: string): string {
+  return projectPathProblem(name) === undefined ? name : quoted(name);
+}
+
 /** A name for a terminal: in quotes, every control, line-breaking or direction-changing character escaped. */
 function quoted(name: string): string {
   const cut = name.length > 120 ? `${name.slice(0, 120)}…` : name;
@@ -113,7 +118,7 @@ function patchLines(p: PatchCoverage, limited: ReturnType<typeof limitedTo>): st
   }
   if (p.unmatched.length > 0) {
     // Named by the diff, so shown quoted when a name is not a plain project path.
-    const names = p.unmatched.slice(0, 10).map((n) => (projectPathProblem(n) === undefined ? n : quoted(n)));
+    const names = p.unmatched.slice(0, 10).map(diffPathText);
     out.push(`changed, not in the coverage (not counted): ${names.join(', ')}${p.unmatched.length > 10 ? ` and ${p.unmatched.length - 10} more (coverage-patch.json lists all)` : ''}`);
   }
   return out;

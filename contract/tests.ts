@@ -64,6 +64,18 @@ export function encodeSparse(offsets: ArrayLike<number>, counts: ArrayLike<numbe
   return out;
 }
 
+/** The same, from `[offset, count, offset, count, …]` pairs (offsets ascending, counts > 0). */
+export function encodeSparsePairs(pairs: readonly number[]): SparseCounters {
+  const out: number[] = new Array(pairs.length);
+  let prev = -1;
+  for (let i = 0; i < pairs.length; i += 2) {
+    out[i] = pairs[i]! - prev - 1;
+    out[i + 1] = pairs[i + 1]!;
+    prev = pairs[i]!;
+  }
+  return out;
+}
+
 /**
  * Calls `fn(offset, count)` for each entry of a record read from untrusted input; returns why the
  * record is not one over `length` counters (not an array of integer pairs, a count of 0, an offset past

@@ -7,7 +7,7 @@
  * and go out with every shard, compressed apart from the rest of it (shardMembers), so a flush after
  * an untagged invocation serializes and compresses nothing new.
  */
-import { encodeSparse, type FileCounters, type SparseCounters } from '../contract/format.js';
+import { encodeSparse, encodeSparsePairs, type FileCounters, type SparseCounters } from '../contract/format.js';
 import type { MovedCounters } from './snapshot.js';
 
 interface TestState {
@@ -206,14 +206,7 @@ function testJson(t: TestState, carried: Readonly<Record<string, unknown>>): str
   for (const key in carried) {
     const pairs = t.files.get(key);
     if (pairs === undefined || pairs.length === 0) continue;
-    const rec: number[] = new Array(pairs.length);
-    let prev = -1;
-    for (let i = 0; i < pairs.length; i += 2) {
-      rec[i] = pairs[i]! - prev - 1;
-      rec[i + 1] = pairs[i + 1]!;
-      prev = pairs[i]!;
-    }
-    parts.push(`${JSON.stringify(key)}:${JSON.stringify(rec)}`);
+    parts.push(`${JSON.stringify(key)}:${JSON.stringify(encodeSparsePairs(pairs))}`);
   }
   return `{"invocations":${t.invocations},"files":{${parts.join(',')}}}`;
 }

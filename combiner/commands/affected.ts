@@ -7,6 +7,7 @@
  */
 import { affected, type AffectedOptions, type AffectedReport } from '../affected.js';
 import { lineRanges } from '../patch.js';
+import { diffPathText } from '../summary.js';
 import { COMBINE_OPTIONS, type CombineOptionSpec } from './combine.js';
 import { EXIT_OK, UsageError, type CliIO, type Command } from './io.js';
 import { parseOptions, renderHelp } from './options.js';
@@ -38,7 +39,8 @@ export function affectedNotes(r: AffectedReport): string {
   lines.push(`lambda-coverage: ${r.tests.length} of ${r.testsFound} tests ran the ${r.changedLines} changed executable line(s) (${r.shards} shards)`);
   if (count(r.uncovered) > 0) lines.push(`changed lines no test covers (${count(r.uncovered)}):`, ...list(r.uncovered));
   if (count(r.untaggedOnly) > 0) lines.push(`changed lines only untagged invocations or module load ran (${count(r.untaggedOnly)}):`, ...list(r.untaggedOnly));
-  if (r.unmatched.length > 0) lines.push(`changed files the coverage does not have (not counted): ${r.unmatched.join(', ')}`);
+  // Named by the diff: shown quoted when a name is not a plain project path (a terminal reads it).
+  if (r.unmatched.length > 0) lines.push(`changed files the coverage does not have (not counted): ${r.unmatched.map(diffPathText).join(', ')}`);
   return `${lines.join('\n')}\n`;
 }
 
