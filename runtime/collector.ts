@@ -12,7 +12,7 @@ import { findManifest, readManifestEntries, readSourcesBeside, type ManifestEntr
 import { chooseUploadPath, classifyError, createS3Store, UploadError, type ObjectStore, type UploadPath } from './s3.js';
 import { SHARD_VERSION, mapsKey, probeKey, shardKey, sourcesKey, type Shard } from '../contract/format.js';
 import {
-  buildShard, mapIdOf, mapsDocumentText, readLiveCoverage, selectMapsText, takeSnapshot,
+  buildShard, mapIdOf, mapsDocumentBytes, readLiveCoverage, selectMapsBytes, takeSnapshot,
   type LiveCoverage, type MovedCounters, type Snapshot,
 } from './snapshot.js';
 import { PerTestRecorder, type PerTestStatus } from './per-test.js';
@@ -98,8 +98,11 @@ interface MapsState {
   keys: Set<string> | null;
   uploaded: boolean;
   missing: string[];
-  /** Built when the maps must be written (JSON text); dropped once they are (it can be megabytes). */
-  doc: string | undefined;
+  /**
+   * The gzip'd maps document when it must be written, dropped once it is. Made at once from the
+   * manifest's bytes, so that no megabyte of them is kept across the upload's await.
+   */
+  body: Buffer | undefined;
 }
 
 /**
@@ -330,21 +333,22 @@ export class Collector {
       this.mapsFromManifest(cov, fileCount);
       return undefined;
     }
-    this.maps = { fileCount, mapId: candidate, keys: null, uploaded: true, missing: [], doc: undefined };
+    this.maps = { fileCount, mapId: candidate, keys: null, uploaded: true, missing: [], body: undefined };
     // An error means we cannot tell: decide from the manifest, the PUT will report the real problem.
     return this.withBudget(deadline, (signal) => this.getStore().exists(mapsKey(this.config.prefix, this.config.functionName, candidate), signal))
       .catch(() => undefined);
   }
 
   private mapsFromManifest(cov: LiveCoverage, fileCount: number): MapsState {
-    const sel = selectMapsText(cov, this.loadManifest(cov));
+    const sel = selectMapsBytes(cov, this.loadManifest(cov));
     if (sel.missing.length > 0) {
       this.log.problem('maps-missing', `${sel.missing.length} instrumented file(s) have no maps (first: ${sel.missing[0]}): ship ${'lambda-coverage-manifest.json'} beside the bundle or set COVERAGE_MANIFEST; their counters are left out`, { files: sel.missing.slice(0, 20) });
     } else {
       this.log.resolve('maps-missing');
     }
-    const doc = mapsDocumentText(sel);
-    this.maps = { fileCount, mapId: sel.mapId, keys: sel.keys, uploaded: doc === undefined, missing: sel.missing, doc };
+    const doc = mapsDocumentBytes(sel);
+    const body = doc === undefined ? undefined : gzipSync(doc, { level: 6 });
+    this.maps = { fileCount, mapId: sel.mapId, keys: sel.keys, uploaded: body === undefined, missing: sel.missing, body };
     return this.maps;
   }
 
@@ -366,14 +370,14 @@ export class Collector {
 
   private async uploadMaps(deadline: number): Promise<void> {
     const maps = this.maps!;
-    if (maps.doc !== undefined) {
+    if (maps.body !== undefined) {
       await Promise.all([
-        this.putWithRetry(mapsKey(this.config.prefix, this.config.functionName, maps.mapId!), gzipSync(maps.doc, { level: 6 }), deadline),
+        this.putWithRetry(mapsKey(this.config.prefix, this.config.functionName, maps.mapId!), maps.body, deadline),
         this.uploadSources(maps.mapId!, deadline),
       ]);
     }
     maps.uploaded = true;
-    maps.doc = undefined;
+    maps.body = undefined;
   }
 
   /**

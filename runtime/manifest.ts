@@ -5,7 +5,7 @@
  */
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { MANIFEST_FILE, SOURCES_FILE, parseManifest, type BuildManifest } from '../contract/format.js';
-import { entryHash, readManifestLines } from '../contract/manifest.js';
+import { readManifestIndex } from '../contract/manifest.js';
 
 import { fs } from './fs.js';
 
@@ -45,28 +45,24 @@ export function readManifest(path: string): BuildManifest {
   return parseManifest(JSON.parse(readFileSync(path, 'utf8')), path);
 }
 
-/** One manifest entry kept as JSON text: the maps are never parsed on the way to S3. */
-export interface ManifestEntry { hash: string; json: string }
+/** One manifest entry kept as the bytes of its JSON: the maps are never parsed or decoded on the way to S3. */
+export interface ManifestEntry { hash: string; json: Buffer }
 
 /**
- * Reads a manifest as key -> { hash, JSON text }. In the plugin's line layout (contract/manifest.ts)
- * only keys and hashes are looked at (a megabyte of maps costs no parse and no heap of objects); any
- * other valid manifest is parsed and validated.
+ * Reads a manifest as key -> { hash, JSON bytes }. In the plugin's line layout (contract/manifest.ts)
+ * only keys and hashes are decoded, and each entry is a view of the file's bytes (a megabyte of maps
+ * costs no parse, no strings and no copy); any other valid manifest is parsed and validated.
  */
 export function readManifestEntries(path: string): Map<string, ManifestEntry> {
-  const text = readFileSync(path, 'utf8');
-  const lines = readManifestLines(text);
-  if (lines !== undefined) {
+  const bytes = readFileSync(path);
+  const index = readManifestIndex(bytes);
+  if (index !== undefined) {
     const out = new Map<string, ManifestEntry>();
-    for (const [key, json] of lines) {
-      const hash = entryHash(json);
-      if (hash === undefined) break;
-      out.set(key, { hash, json });
-    }
-    if (out.size === lines.size) return out;
+    for (const [key, { hash, start, end }] of index) out.set(key, { hash, json: bytes.subarray(start, end) });
+    return out;
   }
-  const manifest = parseManifest(JSON.parse(text), path);
-  return new Map(Object.entries(manifest.files).map(([k, v]) => [k, { hash: v.hash, json: JSON.stringify({ ...v, path: k }) }]));
+  const manifest = parseManifest(JSON.parse(bytes.toString('utf8')), path);
+  return new Map(Object.entries(manifest.files).map(([k, v]) => [k, { hash: v.hash, json: Buffer.from(JSON.stringify({ ...v, path: k })) }]));
 }
 
 /**

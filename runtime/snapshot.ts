@@ -240,41 +240,47 @@ export function buildShard(meta: ShardMeta, snap: Snapshot, mapId: string | null
   };
 }
 
-export interface MapsTextSelection {
-  /** Key -> FileMaps JSON text, for every file whose maps are known. */
-  texts: Map<string, string>;
+export interface MapsBytesSelection {
+  /** Key -> FileMaps JSON (UTF-8), for every file whose maps are known. */
+  maps: Map<string, Uint8Array>;
   missing: string[];
   keys: Set<string>;
   mapId: string | null;
 }
 
-/** Like selectMaps, over manifest entries kept as text (see manifest.ts readManifestEntries). */
-export function selectMapsText(cov: LiveCoverage, entries: ReadonlyMap<string, { hash: string; json: string }> | undefined): MapsTextSelection {
-  const texts = new Map<string, string>();
+/** Like selectMaps, over manifest entries kept as bytes (see manifest.ts readManifestEntries). */
+export function selectMapsBytes(cov: LiveCoverage, entries: ReadonlyMap<string, { hash: string; json: Uint8Array }> | undefined): MapsBytesSelection {
+  const maps = new Map<string, Uint8Array>();
   const ids: { path: string; hash: string }[] = [];
   const missing: string[] = [];
   for (const key in cov) {
     const fc = cov[key];
     if (!isObj(fc) || typeof fc.hash !== 'string') continue;
     if (isObj(fc.statementMap) && isObj(fc.fnMap) && isObj(fc.branchMap)) {
-      texts.set(key, JSON.stringify({ path: key, hash: fc.hash, statementMap: fc.statementMap, fnMap: fc.fnMap, branchMap: fc.branchMap }));
+      maps.set(key, Buffer.from(JSON.stringify({ path: key, hash: fc.hash, statementMap: fc.statementMap, fnMap: fc.fnMap, branchMap: fc.branchMap })));
       ids.push({ path: key, hash: fc.hash });
       continue;
     }
     const e = entries?.get(key);
     if (e !== undefined && e.hash === fc.hash) {
-      texts.set(key, e.json);
+      maps.set(key, e.json);
       ids.push({ path: key, hash: fc.hash });
     } else {
       missing.push(key);
     }
   }
-  return { texts, missing, keys: new Set(texts.keys()), mapId: ids.length === 0 ? null : computeMapId(ids) };
+  return { maps, missing, keys: new Set(maps.keys()), mapId: ids.length === 0 ? null : computeMapId(ids) };
 }
 
-/** The MapsDocument as JSON text, assembled from the files' JSON texts. */
-export function mapsDocumentText(sel: MapsTextSelection): string | undefined {
+/** The MapsDocument as JSON bytes, joined from the files' JSON bytes (one copy, no string of it). */
+export function mapsDocumentBytes(sel: MapsBytesSelection): Buffer | undefined {
   if (sel.mapId === null) return undefined;
-  const files = [...sel.texts].map(([k, json]) => `${JSON.stringify(k)}:${json}`).join(',');
-  return `{"format":${JSON.stringify(MAPS_FORMAT)},"version":${FORMAT_VERSION},"mapId":${JSON.stringify(sel.mapId)},"files":{${files}}}`;
+  const parts: Uint8Array[] = [Buffer.from(`{"format":${JSON.stringify(MAPS_FORMAT)},"version":${FORMAT_VERSION},"mapId":${JSON.stringify(sel.mapId)},"files":{`)];
+  let first = true;
+  for (const [k, json] of sel.maps) {
+    parts.push(Buffer.from(`${first ? '' : ','}${JSON.stringify(k)}:`), json);
+    first = false;
+  }
+  parts.push(Buffer.from('}}'));
+  return Buffer.concat(parts);
 }

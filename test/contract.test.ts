@@ -5,6 +5,7 @@ import {
   countersToArray, decodeJsonGz, encodeJsonGz, keySegment, mapsKey, normalizePrefix, parseShard, shardKey,
   type FileMaps, type Shard,
 } from '../contract/format.js';
+import { readManifestIndex, readManifestLines, renderManifest } from '../contract/manifest.js';
 
 const shard = (): Shard => ({
   format: SHARD_FORMAT, version: SHARD_VERSION, functionName: 'fn', functionVersion: '$LATEST',
@@ -135,5 +136,34 @@ describe('per-test records (shard version 3)', () => {
     many.tests = Object.fromEntries(Array.from({ length: 3 }, (_, i) => [`t${i}`, { invocations: 1, files: {} }]));
     expect(() => parseShard(many, 'shard', { ...DEFAULT_LIMITS, maxTests: 2 })).toThrow(/3 tests, over the bound of 2 \(raise it with --max-tests/);
     expect(() => parseShard({ ...v3(), version: 2 })).toThrow(/version 3 shards only/);
+  });
+});
+
+describe('the manifest line layout, read as bytes', () => {
+  const maps = (path: string, hash: string) => JSON.stringify({ path, hash, statementMap: { 0: { start: { line: 1, column: 0 }, end: { line: 1, column: 9 } } }, fnMap: {}, branchMap: {} });
+  const keys = ['src/a.ts', 'src/"quoted" \\ back.ts', 'src/ünïcode-✓.ts', 'src/hash-like ,"hash":" in name.ts'];
+  const entries = new Map(keys.map((k, i) => [k, maps(k, `h${i}"\\`)]));
+  const text = renderManifest(entries, 'test');
+
+  it('finds every entry\'s hash and the exact bytes of its maps, as the text reader does', () => {
+    const bytes = Buffer.from(text);
+    const index = readManifestIndex(bytes)!;
+    const lines = readManifestLines(text)!;
+    expect([...index.keys()].sort()).toEqual([...lines.keys()].sort());
+    for (const [k, span] of index) {
+      expect(bytes.toString('utf8', span.start, span.end)).toBe(lines.get(k));
+      expect(span.hash).toBe(JSON.parse(lines.get(k)!).hash);
+    }
+  });
+
+  it('is undefined for what is not the layout (the caller parses it then)', () => {
+    const variants = {
+      'pretty-printed': JSON.stringify(JSON.parse(text), null, 1),
+      'no entries': renderManifest(new Map(), 'test'),
+      'maps not starting with path and hash': text.replace('{"path":"src/a.ts","hash":', '{"hash":'),
+      'a trailing comma on the last line': text.replace(/\}\n\}\}\n$/, '},\n}}\n'),
+      'cut off': text.slice(0, -2),
+    };
+    for (const [what, t] of Object.entries(variants)) expect(readManifestIndex(Buffer.from(t)), what).toBeUndefined();
   });
 });

@@ -87,7 +87,7 @@ describe('maps from the manifest without parsing them', () => {
     const { tmpdir } = await import('node:os');
     const { join } = await import('node:path');
     const { readManifestEntries } = await import('../../runtime/manifest.js');
-    const { mapsDocumentText, selectMapsText } = await import('../../runtime/snapshot.js');
+    const { mapsDocumentBytes, selectMapsBytes } = await import('../../runtime/snapshot.js');
     const { parseMaps } = await import('../../contract/format.js');
     const manifest = fixtureManifest([fixtureMaps(), fixtureMaps('src/(quoted) ü.ts', 'h2'), fixtureMaps('src/unused.ts', 'h3')]);
     const dir = mkdtempSync(join(tmpdir(), 'lc-manifest-'));
@@ -100,9 +100,9 @@ describe('maps from the manifest without parsing them', () => {
     for (const file of ['lines.json', 'plain.json']) {
       const entries = readManifestEntries(join(dir, file));
       expect(entries.size).toBe(3);
-      const sel = selectMapsText(cov, entries);
+      const sel = selectMapsBytes(cov, entries);
       expect(sel.missing).toEqual([]);
-      const doc = parseMaps(JSON.parse(mapsDocumentText(sel)!));
+      const doc = parseMaps(JSON.parse(mapsDocumentBytes(sel)!.toString('utf8')));
       expect(doc).toEqual(expected);
     }
   });
