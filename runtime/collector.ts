@@ -10,12 +10,13 @@ import { CoverageLog } from './log.js';
 import { fs } from './fs.js';
 import { findManifest, readManifestEntries, readSourcesBeside, type ManifestEntry } from './manifest.js';
 import { chooseUploadPath, classifyError, createS3Store, UploadError, type ObjectStore, type UploadPath } from './s3.js';
-import { SHARD_VERSION, mapsKey, probeKey, shardKey, sourcesKey, type Shard } from '../contract/format.js';
+import { mapsKey, probeKey, shardKey, sourcesKey, type Shard } from '../contract/format.js';
 import {
-  buildShard, mapIdOf, mapsDocumentBytes, readLiveCoverage, selectMapsBytes, takeSnapshot,
+  mapIdOf, mapsDocumentBytes, readLiveCoverage, selectMapsBytes, takeSnapshot,
   type LiveCoverage, type MovedCounters, type Snapshot,
 } from './snapshot.js';
 import { PerTestRecorder, type PerTestStatus } from './per-test.js';
+import { ShardWriter } from './shard-bytes.js';
 
 const { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } = fs;
 // Builtins are taken from the process, not imported: an ES import of a builtin builds its whole
@@ -106,15 +107,14 @@ interface MapsState {
 }
 
 /**
- * Same bytes format as encodeJsonGz (gzip'd JSON); level 3 is half the CPU of level 6 for ~6% more
- * bytes on counters, and this runs after every invocation. `perTest`: gzip members of the shard's
- * `tests`/`init` fields that close its JSON (per-test.ts keeps them between flushes); the shard's own
- * member then leaves its `}` to them, and a shard with them is version 3.
+ * A shard's JSON (ShardWriter) gzip'd: the bytes format of encodeJsonGz. Level 3 is half the CPU of
+ * level 6 for ~6% more bytes on counters, and this runs after every invocation. `perTest`: gzip
+ * members of the shard's `tests`/`init` fields that close its JSON (per-test.ts keeps them between
+ * flushes); the JSON is then written open (version 3, its last `}` left to them).
  */
-export function encodeShard(shard: Shard, perTest: readonly Buffer[] = []): Buffer {
-  if (perTest.length === 0) return gzipSync(JSON.stringify(shard), { level: 3 });
-  const text = JSON.stringify({ ...shard, version: SHARD_VERSION });
-  return Buffer.concat([gzipSync(text.slice(0, -1), { level: 3 }), ...perTest]);
+export function encodeShard(json: Uint8Array, perTest: readonly Buffer[] = []): Buffer {
+  const body = gzipSync(json, { level: 3 });
+  return perTest.length === 0 ? body : Buffer.concat([body, ...perTest]);
 }
 
 export function newContainerId(now: number): string {
@@ -147,6 +147,8 @@ export class Collector {
   private lastFingerprint: string | null = null;
   /** Its arrays are refilled by the next snapshot (takeSnapshot says why); never read across an await. */
   private lastSnapshot: Snapshot | undefined;
+  /** The shard's JSON is written here at every flush (kept: about the size of one shard's JSON). */
+  private readonly writer = new ShardWriter();
   private maps: MapsState | null = null;
   private queue: Promise<unknown> = Promise.resolve();
   private orphansChecked = false;
@@ -307,17 +309,17 @@ export class Collector {
     this.lastSnapshot = snap;
     const fp = `${snap.fileCount}:${snap.total}`;
     if (!force && fp === this.lastFingerprint && !this.pending) return null;
-    const shard = buildShard({
-      functionName: this.config.functionName, functionVersion: this.config.functionVersion,
-      containerId: this.containerId, startedAt: this.startedAt, invocations: this.invocations,
-    }, snap, maps.mapId, new Date(this.now()));
     let perTest: Buffer[] = [];
     if (this.perTest !== undefined) {
       const changed = this.carriedFor.maps !== maps || this.carriedFor.files !== snap.fileCount;
       this.carriedFor = { maps, files: snap.fileCount };
       perTest = this.perTest.shardMembers(snap.files, changed);
     }
-    return { fp, body: encodeShard(shard, perTest), files: snap.fileCount };
+    const json = this.writer.write({
+      functionName: this.config.functionName, functionVersion: this.config.functionVersion,
+      containerId: this.containerId, startedAt: this.startedAt, invocations: this.invocations,
+    }, snap, maps.mapId, new Date(this.now()), perTest.length > 0);
+    return { fp, body: encodeShard(json, perTest), files: snap.fileCount };
   }
 
   /**

@@ -3,7 +3,7 @@
  * counters as arrays, and gather the static maps for the MapsDocument. No fs, no network.
  */
 import {
-  FORMAT_VERSION, MAPS_FORMAT, SHARD_FORMAT, SHARD_VERSION_PLAIN, computeMapId,
+  FORMAT_VERSION, MAPS_FORMAT, SHARD_FORMAT, SHARD_VERSION, SHARD_VERSION_PLAIN, computeMapId,
   type BuildManifest, type FileCounters, type FileMaps, type MapsDocument, type Shard,
 } from '../contract/format.js';
 import { copyFile, type LiveCoverage, type LiveFileCoverage } from './counters.js';
@@ -56,14 +56,16 @@ function isObj(v: unknown): v is Record<string, unknown> {
  * keep the returned arrays across a later call.
  */
 export function takeSnapshot(cov: LiveCoverage, only?: ReadonlySet<string>, reuse?: Snapshot, moved?: MovedCounters): Snapshot {
-  const files: Record<string, FileCounters> = {};
+  // The previous snapshot's object of files is refilled too (the same keys, in the same order, at
+  // almost every flush); a file it has that this one does not is deleted from it below.
+  const files: Record<string, FileCounters> = reuse?.files ?? {};
   const invalid: string[] = [];
   let total = 0;
   let fileCount = 0;
   for (const key in cov) {
     if (only !== undefined && !only.has(key)) continue;
     const fc = cov[key];
-    if (!isObj(fc) || !isObj(fc.s) || !isObj(fc.f) || !isObj(fc.b) || typeof fc.hash !== 'string') {
+    if (!counted(fc)) {
       invalid.push(key);
       continue;
     }
@@ -71,7 +73,6 @@ export function takeSnapshot(cov: LiveCoverage, only?: ReadonlySet<string>, reus
     const sum = old !== undefined && old.hash === fc.hash ? (moved === undefined ? refill(fc, old) : refillMoved(fc, old, key, moved)) : undefined;
     if (sum !== undefined) {
       total += sum;
-      files[key] = old!;
       fileCount++;
       continue;
     }
@@ -82,7 +83,23 @@ export function takeSnapshot(cov: LiveCoverage, only?: ReadonlySet<string>, reus
     // A file new to this collector (loaded by this invocation): everything it counted moved now.
     if (moved !== undefined) reportAll(files[key]!, key, moved);
   }
+  if (reuse !== undefined) dropUnseen(files, fileCount, cov, only);
   return { files, total, fileCount, invalid };
+}
+
+/** Whether a `__coverage__` entry is counters a snapshot takes. */
+function counted(fc: LiveFileCoverage | undefined): fc is LiveFileCoverage & { hash: string } {
+  return isObj(fc) && isObj(fc.s) && isObj(fc.f) && isObj(fc.b) && typeof fc.hash === 'string';
+}
+
+/** A refilled object of files keeps only what this snapshot took (not a file now invalid, or outside `only`). */
+function dropUnseen(files: Record<string, FileCounters>, fileCount: number, cov: LiveCoverage, only: ReadonlySet<string> | undefined): void {
+  let size = 0;
+  for (const _ in files) size++;
+  if (size === fileCount) return;
+  for (const key in files) {
+    if ((only !== undefined && !only.has(key)) || !counted(cov[key])) delete files[key];
+  }
 }
 
 function reportAll(c: FileCounters, key: string, moved: MovedCounters): void {

@@ -6,6 +6,7 @@ import { decodeInput, packShard } from '../../contract/decode.js';
 import { scanShard } from '../../contract/scan.js';
 import { buildShard, takeSnapshot } from '../../runtime/snapshot.js';
 import { encodeShard } from '../../runtime/collector.js';
+import { ShardWriter } from '../../runtime/shard-bytes.js';
 import { DEFAULT_LIMITS, encodeSparse, parseShard, SHARD_FORMAT, SHARD_VERSIONS_READ, shardNeedsHashes } from '../../contract/format.js';
 
 /** A small seeded generator (an LCG), so every run tries the same shards. */
@@ -98,8 +99,10 @@ describe('scanShard (one-pass shard reader)', () => {
 
   it('reads what the runtime writes', async () => {
     const cov = { 'src/a.ts': { path: 'src/a.ts', hash: 'h1', s: { 0: 3, 1: 0 }, f: { 0: 1 }, b: { 0: [1, 0], 1: [0, 0, 4] }, statementMap: {}, fnMap: {}, branchMap: {} } };
-    const shard = buildShard({ functionName: 'fn', functionVersion: '1', containerId: 'c', startedAt: new Date(0).toISOString(), invocations: 2 }, takeSnapshot(cov as never), 'map1', new Date());
-    const bytes = encodeShard(shard);
+    const meta = { functionName: 'fn', functionVersion: '1', containerId: 'c', startedAt: new Date(0).toISOString(), invocations: 2 };
+    const now = new Date();
+    const shard = buildShard(meta, takeSnapshot(cov as never), 'map1', now);
+    const bytes = encodeShard(new ShardWriter().write(meta, takeSnapshot(cov as never), 'map1', now));
     const d = decodeInput(bytes);
     expect(d.kind).toBe('shard');
     expect(scanShard(gzipSync(JSON.stringify(shard)))).toBeUndefined(); // gzip'd bytes are not JSON

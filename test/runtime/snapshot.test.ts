@@ -107,3 +107,36 @@ describe('maps from the manifest without parsing them', () => {
     }
   });
 });
+
+describe('the shard written as bytes', () => {
+  const meta = { functionName: 'fn "quoted"', functionVersion: '$LATEST', containerId: 'c-1', startedAt: new Date(0).toISOString(), invocations: 7 };
+  const cov = (): LiveCoverage => ({
+    'src/a.ts': { path: 'src/a.ts', hash: 'h1', s: { 0: 3, 1: 0, 2: 1234567890123 }, f: { 0: 1 }, b: { 0: [1, 0], 1: [0, 0, 4] } },
+    'src/"odd" \\ ünï ✓.ts': { path: 'x', hash: 'h"2', s: { 0: 2 ** 53 + 2, 1: 10 }, f: {}, b: {} },
+    'src/empty.ts': { path: 'src/empty.ts', hash: 'h3', s: {}, f: {}, b: {} },
+  });
+
+  it('are exactly JSON.stringify of the shard object, with and without a maps document, open for per-test members', async () => {
+    const { ShardWriter } = await import('../../runtime/shard-bytes.js');
+    const { SHARD_VERSION } = await import('../../contract/format.js');
+    const w = new ShardWriter(8); // grows from 8 bytes
+    const now = new Date(1_000);
+    const snap = takeSnapshot(cov());
+    for (const mapId of [null, 'map-1']) {
+      const text = JSON.stringify(buildShard(meta, snap, mapId, now));
+      expect(w.write(meta, snap, mapId, now).toString('utf8')).toBe(text);
+      const open = JSON.stringify({ ...buildShard(meta, snap, mapId, now), version: SHARD_VERSION }).slice(0, -1);
+      expect(w.write(meta, snap, mapId, now, true).toString('utf8')).toBe(open);
+    }
+  });
+
+  it('a refilled snapshot keeps only the files it took', () => {
+    const c = cov();
+    const first = takeSnapshot(c);
+    const only = new Set(['src/a.ts', 'src/empty.ts']);
+    const again = takeSnapshot(c, only, first);
+    expect(again).toEqual(takeSnapshot(c, only));
+    (c['src/empty.ts'] as { hash?: string }).hash = undefined;
+    expect(takeSnapshot(c, undefined, again)).toEqual(takeSnapshot(c));
+  });
+});
