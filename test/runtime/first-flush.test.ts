@@ -131,8 +131,11 @@ const d = ric.ok ? describe : describe.skip;
 d('the prepared first flush through the layer and aws-lambda-ric', () => {
   let opt: string;
   const containers: Container[] = [];
-  /** What the waiting handler stands for: a downstream call of the function's first invocation. */
-  const WAIT_MS = 100;
+  /**
+   * What the waiting handler stands for: a downstream call of the function's first invocation. Long
+   * enough for the HEAD to go out first on a loaded CI machine (100 ms was enough here).
+   */
+  const WAIT_MS = 300;
 
   beforeAll(() => { opt = layerOpt(); });
   afterAll(async () => { await Promise.all(containers.map((c) => c.shutdown().catch(() => undefined))); });
