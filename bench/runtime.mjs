@@ -4,7 +4,8 @@
 // Node 22) and a real S3-API server on 127.0.0.1 (in its own process):
 //   warm invocation latency p50/p99: plain | instrumented, no layer | layer inline | layer deferred,
 //     the layer on both upload paths (light: aws4-signed node:http; sdk: @aws-sdk/client-s3)
-//   a container's first inline flush over a warm one, both paths, fresh containers in paired rounds
+//   a container's first inline flush over a warm one, both paths, fresh containers in paired rounds,
+//     for a handler that only computes and for one whose first invocation waits 25 ms (a downstream call)
 //   the signers alone: first PUT, warm PUT, added RSS of the SDK, @smithy/signature-v4 and aws4
 //   CPU to snapshot + encode the counters, shard size vs JSON.stringify(__coverage__)
 //   init (cold start) and memory (RSS of the runtime process; the extension's own RSS apart)
@@ -27,6 +28,8 @@ import { nodeBinary, ricAvailable, startContainer } from '../scripts/local/lambd
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const MODULES = 320;
 const BUCKET = 'bench-coverage';
+/** How long the awaiting handler's first invocation waits (src/handler-wait.ts). */
+const FIRST_WAIT_MS = 25;
 
 const sorted = (xs) => [...xs].sort((a, b) => a - b);
 const pct = (xs, p) => { const s = sorted(xs); return s.length === 0 ? NaN : s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]; };
@@ -75,6 +78,15 @@ export const handler = async (event: { i?: number }) => {
   // BENCH_GARBAGE_KB: the garbage a real handler makes per invocation (here a JSON response of rows).
   const kb = Number(process.env.BENCH_GARBAGE_KB ?? 0);
   if (kb > 0) (globalThis as { sink?: number }).sink = JSON.stringify(Array.from({ length: kb * 10 }, (_, k) => ({ id: k, name: 'item-' + k }))).length;
+  return inner(event);
+};
+`);
+  // The same function whose first invocation waits 25 ms (a timer standing in for a first downstream
+  // call): in inline mode the layer starts its first flush's HEAD while the handler waits.
+  writeFileSync(join(dir, 'src', 'handler-wait.ts'), `import { handler as inner } from './handler';
+let first = true;
+export const handler = async (event: { i?: number }) => {
+  if (first) { first = false; await new Promise((ok) => setTimeout(ok, ${FIRST_WAIT_MS})); }
   return inner(event);
 };
 `);
@@ -205,8 +217,9 @@ async function signerProbe(endpoint, reps) {
  * (order turned each round), each timed on its first invocation and on the p50 of a few warm ones.
  * The layer's added first-flush cost is the median over rounds of (first - warm) with the layer minus
  * the same without it, which takes out what any first invocation costs (the function's own JIT).
+ * Exported so that a probe can pair two layers (`opt`) in the same rounds.
  */
-async function firstFlushMs(variants, rounds, warmN) {
+export async function firstFlushMs(variants, rounds, warmN) {
   for (const v of variants) v.extra = [];
   for (let k = 0; k < rounds; k++) {
     for (let j = 0; j < variants.length; j++) {
@@ -290,6 +303,7 @@ export async function run({ quick = false } = {}) {
     const lean = await buildVariant(project, join(work, 'lean'), coverageInstrument({ enabled: true, cwd: project, cache: false, summary: false }));
     const full = await buildVariant(project, join(work, 'full'), coverageInstrument({ enabled: true, cwd: project, cache: false, summary: false, lean: false }));
     const sdkFn = await buildVariant(project, join(work, 'sdk'), coverageInstrument({ enabled: true, cwd: project, cache: false, summary: false }), 'src/handler-sdk.ts');
+    const waitFn = await buildVariant(project, join(work, 'wait'), coverageInstrument({ enabled: true, cwd: project, cache: false, summary: false }), 'src/handler-wait.ts');
     const opt = join(work, 'opt');
     mkdirSync(opt);
     const layerZip = join(work, 'layer.zip');
@@ -416,6 +430,21 @@ export async function run({ quick = false } = {}) {
     const [fl, fs] = firsts.map((x) => x.added);
     console.log(`\na container's first inline flush over a warm flush (fresh containers, ${firstRounds} paired rounds, the function's maps already in S3): light +${f1(fl)} ms, sdk +${f1(fs)} ms (sdk / light ${(fs / fl).toFixed(1)}x)`);
     console.log(`target: first inline flush adds <= 20 ms over a warm flush: light ${verdict(fl <= 20)}, sdk ${verdict(fs <= 20)}`);
+    // The bundle with the awaiting handler has its own maps: one container writes them first.
+    const waitEnv = (env) => ({ taskRoot: waitFn, opt, env });
+    const writer = await startContainer({ taskRoot: waitFn, optDir: opt, handler: 'index.handler', env: inlineLight.env, functionName: 'bench-layer' });
+    try { await writer.initDone; await (await writer.invoke({ i: 0 })).phaseEnd; } finally { await writer.shutdown(); }
+    const waits = await firstFlushMs([
+      { name: 'awaiting, no layer', taskRoot: waitFn, env: {} },
+      { name: 'awaiting, layer, inline, light', ...waitEnv(inlineLight.env) },
+      { name: 'awaiting, layer, inline, sdk', ...waitEnv(inlineSdk.env) },
+    ], firstRounds, 10);
+    const [wl, ws] = waits.map((x) => x.added);
+    console.log(`\nfirst inline flush by handler (same rounds design; "awaiting": the first invocation waits ${FIRST_WAIT_MS} ms on a timer standing in for a first downstream call, which the layer's first flush overlaps):`);
+    console.log(`${'handler'.padEnd(32)} | light ms | sdk ms | sdk / light | target <= 20 ms`);
+    for (const [label, l, k] of [['CPU only', fl, fs], [`awaiting ${FIRST_WAIT_MS} ms on its first call`, wl, ws]]) {
+      console.log(`${label.padEnd(32)} | ${`+${f1(l)}`.padStart(8)} | ${`+${f1(k)}`.padStart(6)} | ${`${(k / l).toFixed(1)}x`.padStart(11)} | light ${verdict(l <= 20)}, sdk ${verdict(k <= 20)}`);
+    }
     const signers = await signerProbe(s3.endpoint, quick ? 3 : 7);
     const a4 = signers.find((x) => x.client === 'aws4');
     console.log(`\nthe signers alone (plain Node process each, ${quick ? 3 : 7} runs, medians; ratio to aws4):`);

@@ -161,6 +161,9 @@ export class Collector {
   /** The shard's JSON is written here at every flush (kept: about the size of one shard's JSON). */
   private readonly writer = new ShardWriter();
   private maps: MapsState | null = null;
+  /** The maps HEAD that prepare() sent, for the maps state it decided; taken by the first flush. */
+  private prepared: { maps: MapsState; head: Promise<boolean | undefined> } | undefined;
+  private flushStarted = false;
   private queue: Promise<unknown> = Promise.resolve();
   private orphansChecked = false;
   /** The latest deep health probe (its start on `now`'s clock) for the rate limit; one entry only. */
@@ -215,9 +218,32 @@ export class Collector {
    * last snapshot is theirs.
    */
   flush(deadline: number, reason = 'invocation', tests: readonly string[] = []): Promise<FlushResult> {
+    this.flushStarted = true;
     const run = this.queue.then(() => this.flushNow(deadline, reason, tests));
     this.queue = run.catch(() => undefined);
     return run;
+  }
+
+  /**
+   * Inline mode, while the container's first invocation runs (lifecycle.ts calls it once): decides the
+   * maps as the first flush would (their id, and the HEAD asking S3 whether it has them) so that the
+   * HEAD's round trip, the first signature, opening the kept-alive connection and node:http's first
+   * request overlap the handler's own waiting instead of following its return. The first flush then
+   * uses this HEAD; if files were added to __coverage__ since, it decides again. Nothing once a flush
+   * has been asked for, or when the maps are decided. Never throws.
+   */
+  prepare(deadline: number): void {
+    if (!this.active || this.flushStarted || this.maps !== null) return;
+    try {
+      const cov = this.coverage();
+      if (cov === undefined) return;
+      const head = this.decideMaps(cov, Object.keys(cov).length, deadline);
+      if (head !== undefined) this.prepared = { maps: this.maps!, head };
+    } catch {
+      // Left to the flush, which decides again and reports what is wrong.
+      this.maps = null;
+      this.prepared = undefined;
+    }
   }
 
   perTestStatus(): PerTestStatus | null {
@@ -248,7 +274,11 @@ export class Collector {
       this.instrumentedFiles = fileCount;
       if (!this.orphansChecked) await this.sendOrphans(deadline);
       const t0 = this.now();
-      const head = this.maps === null || this.maps.fileCount !== fileCount ? this.decideMaps(cov, fileCount, deadline) : undefined;
+      const prepared = this.prepared;
+      this.prepared = undefined;
+      const head = prepared !== undefined && prepared.maps === this.maps && prepared.maps.fileCount === fileCount
+        ? prepared.head
+        : this.maps === null || this.maps.fileCount !== fileCount ? this.decideMaps(cov, fileCount, deadline) : undefined;
       unconfirmed = head !== undefined;
       const sent = this.maps!;
       const moved = tests.length > 0 ? this.perTest?.begin(tests) : undefined;

@@ -1,8 +1,9 @@
 /**
  * The coverage lifecycle of a container, apart from the shape of any handler: configuration read
- * once, the collector loaded at the first flush, the flush after each invocation (inline, or deferred
- * behind the extension link), the health answer, and the last flush at SIGTERM. The handler shapes
- * (shapes/) only decide when an invocation has ended; they reach all of this through `hooks()`.
+ * once, the collector loaded at the first flush (inline mode: as the first invocation starts), the
+ * flush after each invocation (inline, or deferred behind the extension link), the health answer, and
+ * the last flush at SIGTERM. The handler shapes (shapes/) only decide when an invocation has ended;
+ * they reach all of this through `hooks()`.
  */
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
@@ -18,8 +19,8 @@ import { testIdentity } from './test-identity.js';
 
 // Cold start loads only this module, config, log, the health-request matcher and the extension link
 // (deferred mode tells the extension "ready" then: one write to its FIFO). The collector (snapshot,
-// S3, health report) is imported at the first flush: after the first invocation's handler, never
-// during init. The build (scripts/build.mjs) bundles every dynamic import below as its own lazy file.
+// S3, health report) is imported at the first flush, or in inline mode just after the first
+// invocation's handler has started (prepareFirstFlush), never during init. The build (scripts/build.mjs) bundles every dynamic import below as its own lazy file.
 
 const COLLECTOR = Symbol.for('lambda-coverage.collector');
 
@@ -120,6 +121,7 @@ export function hooks(s: RuntimeState): InvocationHooks {
     before(event, context) {
       s.invocations++;
       if (s.parsed.ok && s.parsed.config.maxTests > 0) beforeAttributed(s, event, context);
+      if (s.invocations === 1 && s.parsed.ok && s.parsed.config.flush === 'inline') prepareFirstFlush(s, context);
     },
     after: (context) => afterInvocation(s, context),
     onError: (context, error) => afterInvocation(s, context).then(() => { throw error; }),
@@ -239,6 +241,23 @@ function deferredLink(s: RuntimeState): ExtensionLink | undefined {
     s.link = undefined;
   }
   return s.flushMode === 'deferred' ? s.link : undefined;
+}
+
+/**
+ * Inline mode, the container's first invocation: the first flush's fixed work (the collector chunk,
+ * the maps HEAD, which also opens the kept-alive connection and runs the first signature and HTTP
+ * request) starts once the handler has started (setImmediate: after its synchronous part), so that
+ * it overlaps the handler's own waiting rather than following its return. A handler that never waits
+ * has returned by then: its flush has begun and prepare() does nothing. Deferred mode keeps all of it
+ * after the response. The per-test init copy was taken in before(), ahead of this.
+ */
+function prepareFirstFlush(s: RuntimeState, context: LambdaContextLike | undefined): void {
+  setImmediate(() => {
+    try {
+      const deadline = deadlineOf(s, context);
+      getCollector(s).then((c) => c.prepare(deadline)).catch(() => undefined);
+    } catch { /* the flush does it all, as without this */ }
+  });
 }
 
 function flushNow(s: RuntimeState, deadline: number, tests: readonly string[]): Promise<unknown> {

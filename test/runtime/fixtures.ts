@@ -47,7 +47,7 @@ function count(event) {
 
 export type Shape =
   | 'cjs-async' | 'cjs-callback' | 'cjs-callback-nowait' | 'extensionless' | 'esm-mjs' | 'esm-type-module'
-  | 'cjs-ext' | 'nested' | 'streaming' | 'uninstrumented' | 'cjs-no-callback' | 'sdk-probe';
+  | 'cjs-ext' | 'nested' | 'streaming' | 'uninstrumented' | 'cjs-no-callback' | 'sdk-probe' | 'cjs-awaits';
 
 export interface Fixture { handler: string; file: string }
 
@@ -69,6 +69,15 @@ export function writeFixture(taskRoot: string, shape: Shape, withManifest = true
       // Says whether the AWS SDK's S3 client is loaded in this process (the function never loads it).
       fx = { handler: 'index.handler', file: put('index.js', `${PRELUDE}
 exports.handler = async (event) => ({ ...count(event), sdkLoaded: Object.keys(require.cache).some((k) => k.includes('@aws-sdk/client-s3')) });
+`) };
+      break;
+    case 'cjs-awaits':
+      // Waits event.waitMs (a downstream call, say) before counting; says when it returned (Date.now()).
+      fx = { handler: 'index.handler', file: put('index.js', `${PRELUDE}
+exports.handler = async (event) => {
+  await new Promise((ok) => setTimeout(ok, (event && event.waitMs) || 0));
+  return { ...count(event), returnedAt: Date.now() };
+};
 `) };
       break;
     case 'uninstrumented':

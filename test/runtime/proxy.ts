@@ -18,6 +18,8 @@ export interface Recorded {
   method: string; path: string; headers: IncomingHttpHeaders;
   /** The client's port: the same on two requests means one kept-alive connection. */
   clientPort: number;
+  /** Date.now() when the request's headers arrived (comparable with a handler's clock on this host). */
+  at: number;
   /** Whether the SigV4 check (with `verify`) passed. */
   verified?: boolean;
 }
@@ -104,7 +106,7 @@ export async function startProxy(target: string, options: ProxyOptions = {}): Pr
       req.socket.resetAndDestroy();
       return;
     }
-    const rec: Recorded = { method: req.method ?? '', path: req.url ?? '', headers: req.headers, clientPort: req.socket.remotePort ?? 0 };
+    const rec: Recorded = { method: req.method ?? '', path: req.url ?? '', headers: req.headers, clientPort: req.socket.remotePort ?? 0, at: Date.now() };
     requests.push(rec);
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
