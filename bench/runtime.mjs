@@ -497,13 +497,13 @@ export async function run({ quick = false } = {}) {
     const cpu = [];
     let bytes = 0;
     let last;
-    const writer = new ShardWriter();
+    const shardWriter = new ShardWriter();
     const reps = quick ? 100 : 500;
     for (let i = 0; i < reps + 20; i++) {
       const c0 = process.cpuUsage();
       const t0 = performance.now();
       last = takeSnapshot(cov, undefined, last);
-      bytes = encodeShard(writer.write(meta, last, 'map', new Date())).length;
+      bytes = encodeShard(shardWriter.write(meta, last, 'map', new Date())).length;
       const t1 = performance.now();
       const c1 = process.cpuUsage(c0);
       if (i >= 20) { wall.push(t1 - t0); cpu.push((c1.user + c1.system) / 1000); }
