@@ -220,7 +220,7 @@ async function signerProbe(endpoint, reps) {
  * Exported so that a probe can pair two layers (`opt`) in the same rounds.
  */
 export async function firstFlushMs(variants, rounds, warmN) {
-  for (const v of variants) v.extra = [];
+  for (const v of variants) { v.extra = []; v.init = []; }
   for (let k = 0; k < rounds; k++) {
     for (let j = 0; j < variants.length; j++) {
       const v = variants[(j + k) % variants.length];
@@ -232,13 +232,16 @@ export async function firstFlushMs(variants, rounds, warmN) {
         const warm = [];
         for (let i = 1; i <= warmN; i++) warm.push((await c.invoke({ i })).latencyMs);
         v.extra.push(first.latencyMs - median(warm));
+        v.init.push(c.initMs);
       } finally {
         await c.shutdown();
       }
     }
   }
   const base = variants[0];
-  return variants.slice(1).map((v) => ({ name: v.name, added: median(v.extra.map((x, k) => x - base.extra[k])) }));
+  return variants.slice(1).map((v) => ({
+    name: v.name, added: median(v.extra.map((x, k) => x - base.extra[k])), init: median(v.init.map((x, k) => x - base.init[k])),
+  }));
 }
 
 /**
@@ -426,6 +429,9 @@ export async function run({ quick = false } = {}) {
       { name: 'instrumented, no layer', taskRoot: lean, env: {} },
       { name: 'layer, inline, light', taskRoot: lean, opt, env: inlineLight.env },
       { name: 'layer, inline, sdk', taskRoot: lean, opt, env: inlineSdk.env },
+      // Lambda initializes these environments before a request needs them: the layer prepares the first flush during init.
+      { name: 'layer, inline, light, initialized ahead', taskRoot: lean, opt, env: { ...inlineLight.env, AWS_LAMBDA_INITIALIZATION_TYPE: 'provisioned-concurrency' } },
+      { name: 'layer, inline, sdk, initialized ahead', taskRoot: lean, opt, env: { ...inlineSdk.env, AWS_LAMBDA_INITIALIZATION_TYPE: 'provisioned-concurrency' } },
     ], firstRounds, 10);
     const [fl, fs] = firsts.map((x) => x.added);
     console.log(`\na container's first inline flush over a warm flush (fresh containers, ${firstRounds} paired rounds, the function's maps already in S3): light +${f1(fl)} ms, sdk +${f1(fs)} ms (sdk / light ${(fs / fl).toFixed(1)}x)`);
@@ -444,6 +450,11 @@ export async function run({ quick = false } = {}) {
     console.log(`${'handler'.padEnd(32)} | light ms | sdk ms | sdk / light | target <= 20 ms`);
     for (const [label, l, k] of [['CPU only', fl, fs], [`awaiting ${FIRST_WAIT_MS} ms on its first call`, wl, ws]]) {
       console.log(`${label.padEnd(32)} | ${`+${f1(l)}`.padStart(8)} | ${`+${f1(k)}`.padStart(6)} | ${`${(k / l).toFixed(1)}x`.padStart(11)} | light ${verdict(l <= 20)}, sdk ${verdict(k <= 20)}`);
+    }
+    console.log(`\nprovisioned concurrency / Managed Instances (AWS_LAMBDA_INITIALIZATION_TYPE=provisioned-concurrency: init runs before any request; the layer prepares the first flush during it), same rounds:`);
+    console.log(`${'path'.padEnd(8)} | first flush over warm: on-demand | initialized ahead | init added: on-demand | initialized ahead | target <= 20 ms (initialized ahead)`);
+    for (const [label, od, ia] of [['light', firsts[0], firsts[2]], ['sdk', firsts[1], firsts[3]]]) {
+      console.log(`${label.padEnd(8)} | ${`+${f1(od.added)}`.padStart(32)} | ${`+${f1(ia.added)}`.padStart(17)} | ${`+${f1(od.init)}`.padStart(20)} | ${`+${f1(ia.init)}`.padStart(17)} | ${verdict(ia.added <= 20)}`);
     }
     const signers = await signerProbe(s3.endpoint, quick ? 3 : 7);
     const a4 = signers.find((x) => x.client === 'aws4');

@@ -3,6 +3,7 @@
 // after it defined globalThis.awslambda, so streamifyResponse works in the user's module as usual.
 import { loadHandler } from '../dist/runtime/load-handler.js';
 import { withCoverage } from '../dist/runtime/index.js';
+import { prepareAtInit } from '../dist/runtime/lifecycle.js';
 
 const original = process.env.COVERAGE_ORIGINAL_HANDLER;
 if (!original) {
@@ -11,3 +12,5 @@ if (!original) {
 const loaded = await loadHandler(process.env.LAMBDA_TASK_ROOT ?? process.cwd(), original);
 
 export const handler = withCoverage(loaded.handler);
+// Provisioned concurrency and Managed Instances: the first flush's fixed work is done now, during init.
+await prepareAtInit();

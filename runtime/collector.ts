@@ -230,19 +230,22 @@ export class Collector {
    * HEAD's round trip, the first signature, opening the kept-alive connection and node:http's first
    * request overlap the handler's own waiting instead of following its return. The first flush then
    * uses this HEAD; if files were added to __coverage__ since, it decides again. Nothing once a flush
-   * has been asked for, or when the maps are decided. Never throws.
+   * has been asked for, or when the maps are decided. Never throws; the promise (the HEAD's answer,
+   * never rejected) is for init (prepareAtInit), which waits for it.
    */
-  prepare(deadline: number): void {
-    if (!this.active || this.flushStarted || this.maps !== null) return;
+  prepare(deadline: number): Promise<unknown> | undefined {
+    if (!this.active || this.flushStarted || this.maps !== null) return undefined;
     try {
       const cov = this.coverage();
-      if (cov === undefined) return;
+      if (cov === undefined) return undefined;
       const head = this.decideMaps(cov, Object.keys(cov).length, deadline);
       if (head !== undefined) this.prepared = { maps: this.maps!, head };
+      return head;
     } catch {
       // Left to the flush, which decides again and reports what is wrong.
       this.maps = null;
       this.prepared = undefined;
+      return undefined;
     }
   }
 

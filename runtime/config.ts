@@ -67,6 +67,12 @@ export interface CoverageConfig {
    * @default 500
    */
   maxTests: number;
+  /**
+   * Lambda initializes this environment before any request waits for it (AWS_LAMBDA_INITIALIZATION_TYPE
+   * is provisioned-concurrency or lambda-managed-instances): the first flush's fixed work is then done
+   * during init. On-demand init is on a request's path.
+   */
+  initializedAhead: boolean;
   /** Region from the Lambda environment (`AWS_REGION`, else `AWS_DEFAULT_REGION`). */
   region: string | undefined;
   functionName: string;
@@ -146,6 +152,7 @@ export function parseConfig(env: Env): ConfigResult {
     endpoint,
     customEndpoint: endpoint !== undefined,
     forcePathStyle, manifest, healthHttp, healthHttpDeep, metrics, debug, maxTests,
+    initializedAhead: ['provisioned-concurrency', 'lambda-managed-instances'].includes(env.AWS_LAMBDA_INITIALIZATION_TYPE ?? ''),
     region: readRegion(env),
     functionName: readString(env, 'AWS_LAMBDA_FUNCTION_NAME') ?? 'local-function',
     functionVersion: readString(env, 'AWS_LAMBDA_FUNCTION_VERSION') ?? '$LATEST',

@@ -194,6 +194,22 @@ d('the prepared first flush through the layer and aws-lambda-ric', () => {
     expect((await shardOf(fn, await containerId(c))).files[FIXTURE_PATH]).toEqual(expectedCounters(1, 0));
   });
 
+  it('provisioned concurrency: the first flush\'s HEAD is sent during init, so the first invocation sends the shard only; on-demand init sends nothing', async () => {
+    const fn = 'ff-at-init';
+    // The build's first container writes the maps; on-demand (the harness's default), its init sent nothing.
+    let n = proxy.requests.length;
+    const first = await start(fn);
+    expect(mine(fn, n)).toEqual([]);
+    expect((await first.invoke({ n: 1 })).ok).toBe(true);
+    n = proxy.requests.length;
+    const c = await start(fn, { AWS_LAMBDA_INITIALIZATION_TYPE: 'provisioned-concurrency' });
+    expect(mine(fn, n).map((q) => `${q.method} ${kind(q.path)}`), 'during init').toEqual(['HEAD maps']);
+    n = proxy.requests.length;
+    expect((await c.invoke({ n: 1 })).ok).toBe(true);
+    expect(mine(fn, n).map((q) => `${q.method} ${kind(q.path)}`), 'first invocation').toEqual(['PUT shard']);
+    expect((await shardOf(fn, await containerId(c))).files[FIXTURE_PATH]).toEqual(expectedCounters(1, 0));
+  });
+
   it('deferred: nothing is sent before the response, the HEAD included; the shard is right', async () => {
     const fn = 'ff-deferred';
     const c = await start(fn, { COVERAGE_FLUSH: 'deferred' });
