@@ -10,7 +10,7 @@ import { CoverageLog } from './log.js';
 import { fs } from './fs.js';
 import { findManifest, readManifestEntries, readSourcesBeside, type ManifestEntry } from './manifest.js';
 import { chooseUploadPath, classifyError, createS3Store, UploadError, type ObjectStore, type UploadPath } from './s3.js';
-import { mapsKey, probeKey, shardKey, sourcesKey, type Shard } from '../contract/format.js';
+import { mapsKey, probeKey, shardKey, sourcesKey } from '../contract/format.js';
 import {
   mapIdOf, mapsDocumentBytes, readLiveCoverage, selectMapsBytes, takeSnapshot,
   type LiveCoverage, type MovedCounters, type Snapshot,
@@ -24,6 +24,8 @@ const { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync 
 // container's first flush loads.
 const { randomBytes } = process.getBuiltinModule('node:crypto');
 const { tmpdir } = process.getBuiltinModule('node:os');
+const { gzipSync } = process.getBuiltinModule('node:zlib');
+
 /**
  * Node replaces process.chdir in worker threads (Managed Instances run several per sandbox) with a
  * function marked `disabled`: telling them apart this way spares the main thread loading
@@ -35,7 +37,6 @@ function workerThreadId(): number | undefined {
   const { isMainThread, threadId } = process.getBuiltinModule('node:worker_threads');
   return isMainThread ? undefined : threadId;
 }
-const { gzipSync } = process.getBuiltinModule('node:zlib');
 
 export { LAYER_VERSION } from './version.js';
 /** Below this many ms left, an upload is not attempted: the state waits for the next flush. */
