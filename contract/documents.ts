@@ -108,6 +108,33 @@ export interface BuildManifest {
   files: Record<string, FileMaps>;
 }
 
+/**
+ * The maps document as JSON bytes, joined from each file's FileMaps JSON (text or UTF-8 bytes, taken
+ * as they are): how the runtime and the plugin both write it, without parsing the maps.
+ */
+export function renderMapsDocument(mapId: string, files: Iterable<readonly [string, Uint8Array | string]>): Buffer {
+  const parts: Uint8Array[] = [Buffer.from(`{"format":${JSON.stringify(MAPS_FORMAT)},"version":${FORMAT_VERSION},"mapId":${JSON.stringify(mapId)},"files":{`)];
+  let first = true;
+  for (const [key, json] of files) {
+    parts.push(Buffer.from(`${first ? '' : ','}${JSON.stringify(key)}:`), typeof json === 'string' ? Buffer.from(json) : json);
+    first = false;
+  }
+  parts.push(Buffer.from('}}'));
+  return Buffer.concat(parts);
+}
+
+/**
+ * The gzip'd maps document the plugin writes beside the manifest, for the manifest's whole file set,
+ * named by its map id: a container whose `__coverage__` has exactly those files (the same id) sends
+ * these bytes instead of building the document from the manifest.
+ */
+export function mapsFileName(mapId: string): string {
+  return `lambda-coverage-maps-${mapId}.json.gz`;
+}
+
+/** Any file mapsFileName names (the plugin removes the ones of earlier builds). */
+export const MAPS_FILE_PATTERN = /^lambda-coverage-maps-[0-9a-f]{32}\.json\.gz$/;
+
 /** A maps id is content-addressed by the (path, hash) pairs, so every container of one build shares it. */
 export function computeMapId(files: Iterable<{ path: string; hash: string }>): string {
   const lines = [...files].map((f) => `${f.path}\u0000${f.hash}`).sort();

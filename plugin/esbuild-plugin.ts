@@ -15,6 +15,7 @@ import { manifestSignature, mergeEntries, renderManifest, writeManifest } from '
 import { resolveOptions, type CoverageInstrumentOptions, type ResolvedOptions } from './options.js';
 import { chainedMaps, chainedTexts } from './registry.js';
 import { manifestHashes, removeSources, renderSources, sourcesPath, writeSources } from './sources.js';
+import { hasMapsFile, renderMapsFile, writeMapsFile } from './maps.js';
 import { cacheKey, instrumentSpec, type InstrumentSpec, type SpecSettings } from './request.js';
 import { coverageKey, createSelector, extensionsFilter, loaderFor } from './select.js';
 import { DecoratorsResolver } from './tsconfig.js';
@@ -238,6 +239,8 @@ function setupEnabled(build: PluginBuild, opts: ResolvedOptions, buildCwd: strin
     let written: string | undefined;
     // The manifest as this build leaves it, when it lists exactly this build's cache entries (see cache.ts).
     let signature: string | undefined;
+    /** The entries the manifest lists once written (its maps document is made from them). */
+    let mapsEntries: ReadonlyMap<string, string> | undefined;
     if (result.errors.length === 0 && stats.files.size > 0) {
       if (!file) {
         const text = `${NAME}: the build has no outdir or outfile, so the coverage manifest (static maps) was not written`;
@@ -245,6 +248,8 @@ function setupEnabled(build: PluginBuild, opts: ResolvedOptions, buildCwd: strin
         else warnings.push({ text });
       } else if (initial.write === false) {
         addOutputFile(result, file, stats.files, previousKeys);
+        const maps = renderMapsFile(stats.files);
+        result.outputFiles?.push(outputFile(join(dirname(file), maps.name), maps.bytes));
         if (opts.sources) result.outputFiles?.push(outputFile(sourcesPath(file), renderSources(stats.texts)));
         written = file;
       } else {
@@ -254,18 +259,27 @@ function setupEnabled(build: PluginBuild, opts: ResolvedOptions, buildCwd: strin
           // The same cache entries as the build that left the manifest, and the file as it left it:
           // the same text would be written, so it is not even read.
           const packed = chained === 0 && dropped.size === 0 ? cache?.packedManifest : undefined;
-          if (packed !== undefined && cache?.usedJustThePack() && manifestSignature(file) === packed) {
+          // Unchanged and not read: its maps document is the one already beside it.
+          if (packed !== undefined && cache?.usedJustThePack() && manifestSignature(file) === packed && hasMapsFile(file)) {
             stats.manifestNote = 'unchanged since the last build, not read';
             signature = packed;
           } else {
             const w = await writeManifest(file, stats.files, dropped, generatorName(), (k) => existsSync(resolve(opts.cwd, k)));
             stats.manifestNote = w.written ? 'written' : 'unchanged, not rewritten';
             signature = chained === 0 ? w.signature : undefined;
+            mapsEntries = w.entries;
           }
           written = file;
           stats.manifestMs = performance.now() - t0;
         } catch (e) {
           errors.push({ text: `${NAME}: could not write the coverage manifest ${file}: ${(e as Error).message}` });
+        }
+        if (written !== undefined && mapsEntries !== undefined) {
+          try {
+            await writeMapsFile(file, mapsEntries);
+          } catch (e) {
+            warnings.push({ text: `${NAME}: could not write the maps document beside ${file} (${(e as Error).message}); the layer builds it from the manifest instead` });
+          }
         }
         if (written !== undefined) {
           const sources = sourcesPath(file);

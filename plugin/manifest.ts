@@ -105,6 +105,8 @@ async function readExisting(file: string, generator: string): Promise<Existing |
 
 export interface ManifestWrite {
   written: boolean;
+  /** The entries the manifest lists now (this build's merged into any other build's). */
+  entries: ManifestEntries;
   /** The manifest's signature when it now lists exactly `files` (no other build's), else undefined. */
   signature: string | undefined;
 }
@@ -129,7 +131,7 @@ export function writeManifest(
     const existing = await readExisting(file, generator);
     const merged = mergeEntries(existing?.entries, files, dropped, stillExists);
     const onlyThese = merged.size === files.size;
-    if (existing?.current && sameEntries(existing.entries, merged)) return { written: false, signature: onlyThese ? existing.signature : undefined };
+    if (existing?.current && sameEntries(existing.entries, merged)) return { written: false, entries: merged, signature: onlyThese ? existing.signature : undefined };
     const text = renderManifest(merged, generator);
     await mkdir(dirname(file), { recursive: true });
     const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
@@ -143,7 +145,7 @@ export function writeManifest(
       await handle.close();
     }
     await rename(tmp, file);
-    return { written: true, signature: onlyThese ? fileSignature(file, st) : undefined };
+    return { written: true, entries: merged, signature: onlyThese ? fileSignature(file, st) : undefined };
   });
   locks.set(file, next);
   void next

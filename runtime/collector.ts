@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import type { CoverageConfig, ConfigProblem } from './config.js';
 import { CoverageLog } from './log.js';
 import { fs } from './fs.js';
-import { findManifest, readManifestEntries, readSourcesBeside, type ManifestEntry } from './manifest.js';
+import { findManifest, readManifestEntries, readMapsBeside, readSourcesBeside, type ManifestEntry } from './manifest.js';
 import { chooseUploadPath, classifyError, createS3Store, UploadError, type ObjectStore, type UploadPath } from './s3.js';
 import { mapsKey, probeKey, shardKey, sourcesKey } from '../contract/format.js';
 import {
@@ -387,6 +387,8 @@ export class Collector {
   }
 
   private mapsFromManifest(cov: LiveCoverage, fileCount: number): MapsState {
+    const built = this.mapsBuiltByPlugin(cov, fileCount);
+    if (built !== undefined) return built;
     const sel = selectMapsBytes(cov, this.loadManifest(cov));
     if (sel.missing.length > 0) {
       this.log.problem('maps-missing', `${sel.missing.length} instrumented file(s) have no maps (first: ${sel.missing[0]}): ship ${'lambda-coverage-manifest.json'} beside the bundle or set COVERAGE_MANIFEST; their counters are left out`, { files: sel.missing.slice(0, 20) });
@@ -399,9 +401,36 @@ export class Collector {
     return this.maps;
   }
 
+  /**
+   * The maps document the plugin wrote beside the manifest for exactly the files of `__coverage__`
+   * (the same map id: the same paths and hashes), sent as its bytes; undefined when there is none (a
+   * manifest merged from several builds, a file not shipped, full Istanbul objects): decided from the
+   * manifest then.
+   */
+  private mapsBuiltByPlugin(cov: LiveCoverage, fileCount: number): MapsState | undefined {
+    const mapId = mapIdOf(cov);
+    if (mapId === null || !this.isLean(cov)) return undefined;
+    const manifest = findManifest(this.config.manifest, this.taskRoot, this.handlerDir);
+    let body: Buffer | undefined;
+    try {
+      body = manifest === undefined ? undefined : readMapsBeside(manifest, mapId);
+    } catch {
+      return undefined;
+    }
+    if (body === undefined || body.length < 2 || body[0] !== 0x1f || body[1] !== 0x8b) return undefined;
+    this.manifestPath = manifest!;
+    this.log.resolve('manifest');
+    this.log.resolve('maps-missing');
+    this.maps = { fileCount, mapId, keys: null, uploaded: false, missing: [], body };
+    return this.maps;
+  }
+
+  private isLean(cov: LiveCoverage): boolean {
+    return Object.values(cov).some((fc) => fc !== null && typeof fc === 'object' && fc.statementMap === undefined);
+  }
+
   private loadManifest(cov: LiveCoverage): Map<string, ManifestEntry> | undefined {
-    const lean = Object.values(cov).some((fc) => fc !== null && typeof fc === 'object' && fc.statementMap === undefined);
-    if (!lean) return undefined;
+    if (!this.isLean(cov)) return undefined;
     const path = findManifest(this.config.manifest, this.taskRoot, this.handlerDir);
     if (path === undefined) return undefined;
     try {

@@ -4,7 +4,7 @@
  * LAMBDA_TASK_ROOT, else in LAMBDA_TASK_ROOT.
  */
 import { dirname, join, relative, resolve, sep } from 'node:path';
-import { MANIFEST_FILE, SOURCES_FILE, parseManifest, type BuildManifest } from '../contract/format.js';
+import { MANIFEST_FILE, SOURCES_FILE, mapsFileName, parseManifest, type BuildManifest } from '../contract/format.js';
 import { readManifestIndex } from '../contract/manifest.js';
 
 import { fs } from './fs.js';
@@ -63,6 +63,20 @@ export function readManifestEntries(path: string): Map<string, ManifestEntry> {
   }
   const manifest = parseManifest(JSON.parse(bytes.toString('utf8')), path);
   return new Map(Object.entries(manifest.files).map(([k, v]) => [k, { hash: v.hash, json: Buffer.from(JSON.stringify({ ...v, path: k })) }]));
+}
+
+/**
+ * The gzip'd maps document the plugin wrote beside the manifest for the map id `mapId` (the manifest's
+ * whole file set), as its bytes; undefined when there is none of that id. Read by the flush that writes
+ * the build's maps: sent as it is, the manifest then is not read at all.
+ */
+export function readMapsBeside(manifestPath: string, mapId: string): Buffer | undefined {
+  try {
+    return readFileSync(join(dirname(manifestPath), mapsFileName(mapId)));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
 }
 
 /**

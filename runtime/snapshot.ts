@@ -3,7 +3,7 @@
  * counters as arrays, and gather the static maps for the MapsDocument. No fs, no network.
  */
 import {
-  FORMAT_VERSION, MAPS_FORMAT, SHARD_FORMAT, SHARD_VERSION, SHARD_VERSION_PLAIN, computeMapId,
+  FORMAT_VERSION, MAPS_FORMAT, SHARD_FORMAT, SHARD_VERSION_PLAIN, computeMapId, renderMapsDocument,
   type BuildManifest, type FileCounters, type FileMaps, type MapsDocument, type Shard,
 } from '../contract/format.js';
 import { copyFile, type LiveCoverage, type LiveFileCoverage } from './counters.js';
@@ -291,13 +291,5 @@ export function selectMapsBytes(cov: LiveCoverage, entries: ReadonlyMap<string, 
 
 /** The MapsDocument as JSON bytes, joined from the files' JSON bytes (one copy, no string of it). */
 export function mapsDocumentBytes(sel: MapsBytesSelection): Buffer | undefined {
-  if (sel.mapId === null) return undefined;
-  const parts: Uint8Array[] = [Buffer.from(`{"format":${JSON.stringify(MAPS_FORMAT)},"version":${FORMAT_VERSION},"mapId":${JSON.stringify(sel.mapId)},"files":{`)];
-  let first = true;
-  for (const [k, json] of sel.maps) {
-    parts.push(Buffer.from(`${first ? '' : ','}${JSON.stringify(k)}:`), json);
-    first = false;
-  }
-  parts.push(Buffer.from('}}'));
-  return Buffer.concat(parts);
+  return sel.mapId === null ? undefined : renderMapsDocument(sel.mapId, sel.maps);
 }

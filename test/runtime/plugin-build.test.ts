@@ -3,7 +3,7 @@
 // through aws-lambda-ric to the local S3 server, checked with awscli against the maps and against
 // the same bundle run in-process.
 import { execFile } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -12,9 +12,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { coverageInstrument } from '../../plugin/index.js';
 import { nodeBinary, ricAvailable, startContainer, type Container } from '../../scripts/local/lambda.mjs';
 import { localS3Env, startLocalS3, type LocalS3 } from '../../scripts/local/s3.mjs';
-import { checkCountersMatchMaps } from '../../contract/format.js';
+import { MAPS_FILE_PATTERN, checkCountersMatchMaps, parseMaps } from '../../contract/format.js';
+import { gunzipSync } from 'node:zlib';
 import { COVERAGE_GLOBAL } from '../../runtime/coverage-global.js';
-import { awsListKeys, awsMaps, awsShard, coverageEnv, layerOpt, tempDir, BUCKET } from './helpers.js';
+import { awsGet, awsListKeys, awsMaps, awsShard, coverageEnv, layerOpt, tempDir, BUCKET } from './helpers.js';
 
 const ric = ricAvailable();
 if (!ric.ok) console.warn(`SKIPPED plugin-build runtime tests: ${ric.reason}`);
@@ -118,4 +119,28 @@ d('a real plugin build', () => {
       }
     });
   }
+
+  it('the layer sends the maps document the plugin wrote beside the manifest as its bytes; without it, it builds the same document from the manifest', async () => {
+    const taskRoot = await bundle(project(false), false);
+    const [name, ...others] = readdirSync(taskRoot).filter((n) => MAPS_FILE_PATTERN.test(n));
+    expect(others).toEqual([]);
+    const prebuilt = readFileSync(join(taskRoot, name!));
+    const stored = async (fn: string) => {
+      const env = coverageEnv(s3.endpoint, { AWS_LAMBDA_EXEC_WRAPPER: `${opt}/lambda-coverage` });
+      const c = await startContainer({ taskRoot, optDir: opt, handler: 'index.handler', env, functionName: fn });
+      containers.push(c);
+      await c.initDone;
+      expect((await c.invoke(events[0])).ok).toBe(true);
+      const keys = await awsListKeys(s3.endpoint, `coverage/${fn}/maps/`);
+      expect(keys).toHaveLength(1);
+      return { key: keys[0]!, bytes: (await awsGet(s3.endpoint, keys[0]!)).bytes };
+    };
+    const sent = await stored('plugin-maps-file');
+    expect(sent.key.endsWith(`/${name!.replace('lambda-coverage-maps-', '')}`)).toBe(true);
+    expect(Buffer.compare(sent.bytes, prebuilt)).toBe(0);
+    rmSync(join(taskRoot, name!));
+    const built = await stored('plugin-maps-built');
+    expect(Buffer.compare(built.bytes, prebuilt)).not.toBe(0);
+    expect(parseMaps(JSON.parse(gunzipSync(built.bytes).toString('utf8')))).toEqual(parseMaps(JSON.parse(gunzipSync(prebuilt).toString('utf8'))));
+  });
 });

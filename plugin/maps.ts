@@ -1,0 +1,67 @@
+/**
+ * The maps document of the manifest's whole file set, gzip'd and written beside the manifest under
+ * its map id (contract/documents.ts `mapsFileName`). The container that writes a build's maps to S3
+ * sends these bytes as they are when its `__coverage__` has exactly those files (the same id), instead
+ * of reading the manifest and joining and compressing a megabyte of maps inside the function. A
+ * document of an earlier build in the directory is removed; where none matches (another build merged
+ * into the manifest since, the file not shipped), the layer builds the document from the manifest.
+ */
+import { randomBytes } from 'node:crypto';
+import { readdirSync } from 'node:fs';
+import { open, rename, rm, stat } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { MAPS_FILE_PATTERN, computeMapId, mapsFileName, renderMapsDocument } from '../contract/format.js';
+import { entryHash } from '../contract/manifest.js';
+
+/** The map id of `entries` (key → FileMaps JSON): the one a container with exactly these files computes. */
+function mapIdOfEntries(entries: ReadonlyMap<string, string>): string {
+  const ids: { path: string; hash: string }[] = [];
+  for (const [path, json] of entries) {
+    const hash = entryHash(json) ?? (JSON.parse(json) as { hash: string }).hash;
+    ids.push({ path, hash });
+  }
+  return computeMapId(ids);
+}
+
+/** The gzip'd document of `entries` and the file name it goes under (level 9: it is made once a build). */
+export function renderMapsFile(entries: ReadonlyMap<string, string>): { name: string; bytes: Buffer } {
+  const mapId = mapIdOfEntries(entries);
+  return { name: mapsFileName(mapId), bytes: gzipSync(renderMapsDocument(mapId, entries), { level: 9 }) };
+}
+
+/** Whether the directory of `manifestFile` holds a maps document (of any build). */
+export function hasMapsFile(manifestFile: string): boolean {
+  try {
+    return readdirSync(dirname(manifestFile)).some((n) => MAPS_FILE_PATTERN.test(n));
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Writes the maps document of the manifest's entries beside it (atomically, by rename), unless the
+ * one of that id is there already, and removes any other build's. Returns the file written, if any.
+ */
+export async function writeMapsFile(manifestFile: string, entries: ReadonlyMap<string, string>): Promise<string | undefined> {
+  const dir = dirname(manifestFile);
+  const name = mapsFileName(mapIdOfEntries(entries));
+  const file = join(dir, name);
+  let written: string | undefined;
+  if (!(await stat(file).then(() => true, () => false))) {
+    const { bytes } = renderMapsFile(entries);
+    const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+    const handle = await open(tmp, 'w');
+    try {
+      await handle.writeFile(bytes);
+    } finally {
+      await handle.close();
+    }
+    await rename(tmp, file);
+    written = file;
+  }
+  for (const other of readdirSync(dir)) {
+    if (other !== name && MAPS_FILE_PATTERN.test(other)) await rm(join(dir, other), { force: true });
+  }
+  return written;
+}
