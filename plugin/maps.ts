@@ -6,13 +6,13 @@
  * document of an earlier build in the directory is removed; where none matches (another build merged
  * into the manifest since, the file not shipped), the layer builds the document from the manifest.
  */
-import { randomBytes } from 'node:crypto';
 import { readdirSync } from 'node:fs';
-import { open, rename, rm, stat } from 'node:fs/promises';
+import { rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { MAPS_FILE_PATTERN, computeMapId, mapsFileName, renderMapsDocument } from '../contract/format.js';
 import { entryHash } from '../contract/manifest.js';
+import { replaceFile } from './replace-file.js';
 
 /** The map id of `entries` (key → FileMaps JSON): the one a container with exactly these files computes. */
 function mapIdOfEntries(entries: ReadonlyMap<string, string>): string {
@@ -49,15 +49,7 @@ export async function writeMapsFile(manifestFile: string, entries: ReadonlyMap<s
   const file = join(dir, name);
   let written: string | undefined;
   if (!(await stat(file).then(() => true, () => false))) {
-    const { bytes } = renderMapsFile(entries);
-    const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-    const handle = await open(tmp, 'w');
-    try {
-      await handle.writeFile(bytes);
-    } finally {
-      await handle.close();
-    }
-    await rename(tmp, file);
+    await replaceFile(file, renderMapsFile(entries).bytes);
     written = file;
   }
   for (const other of readdirSync(dir)) {

@@ -8,14 +8,14 @@
  * With `sources` off a document left in the directory by an earlier build is removed: the option is
  * the promise that no source text goes to the bucket.
  */
-import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { SOURCES_FILE, SOURCES_FORMAT, SOURCES_VERSION, parseSources, type SourcesDocument } from '../contract/format.js';
 import { entryHash } from '../contract/manifest.js';
 import { readManifestEntries } from './manifest.js';
+import { replaceFile } from './replace-file.js';
 
 /** Istanbul hash → the text instrumented. */
 export type SourceTexts = Map<string, string>;
@@ -70,15 +70,7 @@ export function writeSources(file: string, texts: ReadonlyMap<string, string>, k
     const bytes = renderSources(merged);
     const before = await readFile(file).catch(() => undefined);
     if (before !== undefined && before.equals(bytes)) return false;
-    await mkdir(dirname(file), { recursive: true });
-    const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-    const handle = await open(tmp, 'w');
-    try {
-      await handle.writeFile(bytes);
-    } finally {
-      await handle.close();
-    }
-    await rename(tmp, file);
+    await replaceFile(file, bytes);
     return true;
   });
   locks.set(file, next);

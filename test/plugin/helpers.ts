@@ -7,7 +7,7 @@ import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import * as esbuild from 'esbuild';
 import type { FileCoverageData } from 'istanbul-lib-coverage';
-import { vi } from 'vitest';
+import { afterEach, vi } from 'vitest';
 import type { Range } from '../../contract/format.js';
 import { COVERAGE_GLOBAL } from '../../runtime/coverage-global.js';
 
@@ -15,6 +15,17 @@ const execFileAsync = promisify(execFile);
 export const FIXTURE = new URL('../fixtures/plugin-project/', import.meta.url);
 
 /** A fresh copy of the fixture project in a temp dir, with its dependency laid out in node_modules. */
+/** For a test file: a function that copies the fixture project anew each call, removed after each test. */
+export function projectsRemovedAfterEach(): () => string {
+  const cleanups: (() => void)[] = [];
+  afterEach(() => { for (const c of cleanups.splice(0)) c(); });
+  return () => {
+    const p = makeProject();
+    cleanups.push(p.cleanup);
+    return p.dir;
+  };
+}
+
 export function makeProject(): { dir: string; cleanup: () => void } {
   const dir = mkdtempSync(join(tmpdir(), 'lc-plugin-'));
   cpSync(FIXTURE, dir, { recursive: true });

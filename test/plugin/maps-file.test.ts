@@ -6,21 +6,14 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import * as esbuild from 'esbuild';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { coverageInstrument } from '../../plugin/index.js';
 import { MANIFEST_FILE, MAPS_FILE_PATTERN, computeMapId, mapsFileName, parseManifest, parseMaps } from '../../contract/format.js';
 import { readManifestEntries } from '../../runtime/manifest.js';
 import { mapsDocumentBytes, selectMapsBytes, type LiveCoverage } from '../../runtime/snapshot.js';
-import { buildOptions, makeProject } from './helpers.js';
+import { buildOptions, projectsRemovedAfterEach } from './helpers.js';
 
-const cleanups: (() => void)[] = [];
-afterEach(() => { for (const c of cleanups.splice(0)) c(); });
-
-function project() {
-  const p = makeProject();
-  cleanups.push(p.cleanup);
-  return p.dir;
-}
+const project = projectsRemovedAfterEach();
 
 const plugin = () => coverageInstrument({ enabled: true, cache: false, workers: 0, summary: false });
 const mapsFiles = (out: string) => readdirSync(out).filter((n) => MAPS_FILE_PATTERN.test(n));

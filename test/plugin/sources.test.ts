@@ -6,21 +6,14 @@ import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import * as esbuild from 'esbuild';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { coverageInstrument } from '../../plugin/index.js';
 import { CoverageOptionsError } from '../../plugin/options.js';
 import { MANIFEST_FILE, SOURCES_FILE, parseManifest, parseSources } from '../../contract/format.js';
 import { sourceMismatch } from '../../combiner/stored-sources.js';
-import { buildOptions, makeProject } from './helpers.js';
+import { buildOptions, projectsRemovedAfterEach } from './helpers.js';
 
-const cleanups: (() => void)[] = [];
-afterEach(() => { for (const c of cleanups.splice(0)) c(); });
-
-function project() {
-  const p = makeProject();
-  cleanups.push(p.cleanup);
-  return p.dir;
-}
+const project = projectsRemovedAfterEach();
 
 const plugin = (o: Parameters<typeof coverageInstrument>[0] = {}) => coverageInstrument({ enabled: true, cache: false, workers: 0, summary: false, ...o });
 
