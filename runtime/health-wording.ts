@@ -30,6 +30,7 @@ const FIXED = new Map(Object.entries({
 const UPLOAD = new Map(Object.entries({
   timeout: 'S3 did not answer within the time left',
   network: 'S3 cannot be reached (a network error)',
+  tls: 'the TLS certificate of the S3 endpoint is not accepted (self-signed, expired or for another name): check COVERAGE_S3_ENDPOINT, or give its CA in NODE_EXTRA_CA_CERTS',
   deferred: 'too little time was left before the function\'s deadline or COVERAGE_UPLOAD_TIMEOUT: nothing was sent, the next flush sends it',
   'sdk-missing': '@aws-sdk/client-s3 cannot be loaded (the managed Node.js runtimes ship it; with a custom runtime add it to the function)',
   SlowDown: 'S3 asked for fewer requests (SlowDown)',

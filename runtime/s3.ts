@@ -51,6 +51,11 @@ export function classifyError(err: unknown, timedOut: boolean): UploadError {
     return new UploadError('S3 did not answer within the time left for this upload', 'upload:timeout', true, { cause: err });
   }
   const code = e.code ?? (err as { cause?: { code?: string } })?.cause?.code;
+  // Node's codes for a certificate it does not accept (self-signed, expired, another host's name): a
+  // setup problem (COVERAGE_S3_ENDPOINT, NODE_EXTRA_CA_CERTS) that trying again does not change.
+  if (code !== undefined && /CERT|ERR_TLS_|ERR_SSL_|^UNABLE_TO_(?:VERIFY|GET)/.test(code)) {
+    return new UploadError(`S3's TLS certificate is not accepted (${code}): ${e.message ?? ''}`.trim(), 'upload:tls', false, { cause: err });
+  }
   if (code !== undefined && /^E[A-Z]+/.test(code)) {
     return new UploadError(`cannot reach S3 (${code}): ${e.message ?? ''}`.trim(), 'upload:network', true, { cause: err });
   }

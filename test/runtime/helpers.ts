@@ -78,3 +78,16 @@ export async function waitFor<T>(what: string, fn: () => T | undefined | false, 
     await new Promise((r) => setTimeout(r, 50));
   }
 }
+
+/**
+ * A self-signed certificate for 127.0.0.1 and localhost (P-256, valid a day), made by Debian's openssl:
+ * an endpoint that answers over TLS, as S3 does. `certFile` is what NODE_EXTRA_CA_CERTS takes.
+ */
+export function selfSignedCert(): { key: string; cert: string; certFile: string } {
+  const dir = tempDir('tls');
+  const keyFile = join(dir, 'key.pem');
+  const certFile = join(dir, 'cert.pem');
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1',
+    '-subj', '/CN=localhost', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost', '-keyout', keyFile, '-out', certFile], { stdio: 'ignore' });
+  return { key: readFileSync(keyFile, 'utf8'), cert: readFileSync(certFile, 'utf8'), certFile };
+}

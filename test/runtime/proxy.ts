@@ -11,6 +11,7 @@
  */
 import { createHash } from 'node:crypto';
 import { createServer, request, type IncomingHttpHeaders, type Server } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { Hash } from '@smithy/core/serde';
 
@@ -27,6 +28,8 @@ export interface Recorded {
 export interface ProxyOptions {
   /** Check every request's signature with these credentials, as S3 does. */
   verify?: { accessKeyId: string; secretAccessKey: string; region?: string };
+  /** Answer over TLS with this key and certificate (as S3 does): the endpoint is then https://127.0.0.1:<port>. */
+  tls?: { key: string; cert: string };
 }
 
 export interface S3Proxy {
@@ -98,7 +101,7 @@ export async function startProxy(target: string, options: ProxyOptions = {}): Pr
     },
   };
   const served = new WeakMap<object, number>();
-  const server: Server = createServer((req, res) => {
+  const handle: Parameters<typeof createServer>[1] = (req, res) => {
     const n = (served.get(req.socket) ?? 0) + 1;
     served.set(req.socket, n);
     if (proxy.resetReusedNext && n > 1) {
@@ -152,10 +155,11 @@ export async function startProxy(target: string, options: ProxyOptions = {}): Pr
         up.end(Buffer.concat(chunks));
       }, proxy.delayMs));
     });
-  });
+  };
+  const server: Server = options.tls === undefined ? createServer(handle) : createTlsServer(options.tls, handle);
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   const addr = server.address();
-  proxy.endpoint = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
+  proxy.endpoint = `${options.tls === undefined ? 'http' : 'https'}://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
   proxy.stop = () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); });
   return proxy;
 }
