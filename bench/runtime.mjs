@@ -110,20 +110,52 @@ export async function buildVariant(projectDir, outDir, plugin, entry = 'src/hand
   return outDir;
 }
 
-/** The S3 server in its own process, so its work does not share the harness's event loop. */
-async function startS3Process() {
+/**
+ * The S3 server in its own process, so its work does not share the harness's event loop. With `tls`
+ * (key and certificate files) the same process also answers over TLS on another port and forwards to
+ * the server (`tlsEndpoint`): the first flush as against S3 itself, whose endpoints are https.
+ */
+async function startS3Process(tls) {
   const script = `import { startLocalS3 } from ${JSON.stringify(pathToFileURL(join(ROOT, 'scripts/local/s3.mjs')).href)};
+import { readFileSync } from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
 const s = await startLocalS3({ buckets: [${JSON.stringify(BUCKET)}] });
-process.stdout.write(s.endpoint + '\\n');
+let tlsEndpoint = '';
+const tls = ${JSON.stringify(tls ?? null)};
+if (tls) {
+  const u = new URL(s.endpoint);
+  const server = https.createServer({ key: readFileSync(tls.keyFile), cert: readFileSync(tls.certFile) }, (req, res) => {
+    const up = http.request({ host: u.hostname, port: u.port, method: req.method, path: req.url, headers: req.headers }, (ur) => { res.writeHead(ur.statusCode, ur.headers); ur.pipe(res); });
+    up.on('error', () => { res.writeHead(502); res.end(); });
+    req.pipe(up);
+  });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  tlsEndpoint = 'https://127.0.0.1:' + server.address().port;
+}
+process.stdout.write(s.endpoint + ' ' + tlsEndpoint + '\\n');
 process.stdin.on('end', async () => { await s.stop(); process.exit(0); });
 process.stdin.resume();`;
   const child = spawn(nodeBinary(), ['--input-type=module', '-e', script], { cwd: ROOT, stdio: ['pipe', 'pipe', 'inherit'] });
-  const endpoint = await new Promise((resolve, reject) => {
+  const [endpoint, tlsEndpoint] = await new Promise((resolve, reject) => {
     let buf = '';
-    child.stdout.on('data', (c) => { buf += c; if (buf.includes('\n')) resolve(buf.trim()); });
+    child.stdout.on('data', (c) => { buf += c; if (buf.includes('\n')) resolve(buf.trim().split(' ')); });
     child.on('exit', (code) => reject(new Error(`S3 server exited (${code})`)));
   });
-  return { endpoint, stop: () => new Promise((r) => { child.on('exit', r); child.stdin.end(); setTimeout(() => child.kill('SIGKILL'), 3000).unref(); }) };
+  return { endpoint, tlsEndpoint: tlsEndpoint || undefined, stop: () => new Promise((r) => { child.on('exit', r); child.stdin.end(); setTimeout(() => child.kill('SIGKILL'), 3000).unref(); }) };
+}
+
+/** A self-signed certificate for 127.0.0.1 (openssl; undefined without it: the TLS rows are skipped). */
+function selfSignedCert(dir) {
+  const keyFile = join(dir, 'tls-key.pem');
+  const certFile = join(dir, 'tls-cert.pem');
+  try {
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1',
+      '-subj', '/CN=localhost', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', keyFile, '-out', certFile], { stdio: 'ignore' });
+    return { keyFile, certFile };
+  } catch {
+    return undefined;
+  }
 }
 
 function s3Env(endpoint) {
@@ -297,7 +329,8 @@ export async function run({ quick = false } = {}) {
     return;
   }
   const work = mkdtempSync(join(tmpdir(), 'lc-bench-runtime-'));
-  const s3 = await startS3Process();
+  const tls = selfSignedCert(work);
+  const s3 = await startS3Process(tls);
   const containers = [];
   try {
     const project = join(work, 'project');
@@ -455,6 +488,20 @@ export async function run({ quick = false } = {}) {
     console.log(`${'path'.padEnd(8)} | first flush over warm: on-demand | initialized ahead | init added: on-demand | initialized ahead | target <= 20 ms (initialized ahead)`);
     for (const [label, od, ia] of [['light', firsts[0], firsts[2]], ['sdk', firsts[1], firsts[3]]]) {
       console.log(`${label.padEnd(8)} | ${`+${f1(od.added)}`.padStart(32)} | ${`+${f1(ia.added)}`.padStart(17)} | ${`+${f1(od.init)}`.padStart(20)} | ${`+${f1(ia.init)}`.padStart(17)} | ${verdict(ia.added <= 20)}`);
+    }
+    if (s3.tlsEndpoint !== undefined) {
+      // The same rounds against the TLS endpoint (the function trusts its certificate through NODE_EXTRA_CA_CERTS).
+      const viaTls = (env) => ({ ...env, COVERAGE_S3_ENDPOINT: s3.tlsEndpoint, NODE_EXTRA_CA_CERTS: tls.certFile });
+      const overTls = await firstFlushMs([
+        { name: 'instrumented, no layer', taskRoot: lean, env: {} },
+        { name: 'tls, light', taskRoot: lean, opt, env: viaTls(inlineLight.env) },
+        { name: 'tls, sdk', taskRoot: lean, opt, env: viaTls(inlineSdk.env) },
+        { name: 'tls, light, initialized ahead', taskRoot: lean, opt, env: viaTls({ ...inlineLight.env, AWS_LAMBDA_INITIALIZATION_TYPE: 'provisioned-concurrency' }) },
+      ], firstRounds, 10);
+      const [tl, ts, ta] = overTls.map((x) => x.added);
+      console.log(`\nthe same over TLS (https on 127.0.0.1 in front of the local server, as S3's endpoints are; first invocation CPU only, ${firstRounds} paired rounds): light +${f1(tl)} ms, sdk +${f1(ts)} ms (sdk / light ${(ts / tl).toFixed(1)}x); initialized ahead, light +${f1(ta)} ms (init +${f1(overTls[2].init)} ms against +${f1(overTls[0].init)} ms on-demand)`);
+    } else {
+      console.log('\n(no openssl: the first flush over TLS was not measured)');
     }
     const signers = await signerProbe(s3.endpoint, quick ? 3 : 7);
     const a4 = signers.find((x) => x.client === 'aws4');
