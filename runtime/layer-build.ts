@@ -5,26 +5,20 @@
  *
  *   lambda-coverage                                   AWS_LAMBDA_EXEC_WRAPPER=/opt/lambda-coverage
  *   extensions/lambda-coverage                        external extension (SHUTDOWN, INVOKE when deferred)
- *   nodejs/node_modules/lambda-coverage/package.json
- *   nodejs/node_modules/lambda-coverage/dist/runtime/{*,shapes/*}.js
- *   nodejs/node_modules/lambda-coverage/layer/{shim.mjs,*.mjs,preload.cjs}   (shim bundled by npm run build)
+ *   nodejs/node_modules/lambda-coverage/package.json                         (./runtime → layer/runtime.mjs)
+ *   nodejs/node_modules/lambda-coverage/layer/{shim.mjs,runtime.mjs,*.mjs,preload.cjs}   (bundled by npm run build)
  *
  * Not loaded inside Lambda. The zip is written here (deflate from node:zlib, CRC-32, Unix modes) so
  * no `zip` program is needed.
  */
 import { chmodSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve, sep } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { crc32, deflateRawSync } from 'node:zlib';
 
 export interface LayerFile { path: string; data: Buffer; mode: number }
 
 const PKG = 'nodejs/node_modules/lambda-coverage';
-/** Modules of dist/runtime that are never loaded inside Lambda. */
-const NOT_IN_LAYER = new Set(['layer-build.js']);
-/** Modules of dist/contract only the combiner loads. */
-const CONTRACT_NOT_IN_LAYER = new Set(['scan.js', 'decode.js']);
-
 /** The lambda-coverage package this file belongs to (from dist/runtime or, in tests, runtime/). */
 function packageRoot(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
@@ -40,13 +34,12 @@ function packageRoot(): string {
 /** The files of the layer, in zip order. Needs `npm run build` to have produced dist/runtime. */
 export function layerFiles(root = packageRoot()): LayerFile[] {
   const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string };
-  const runtimeDir = join(root, 'dist', 'runtime');
+  const bundled = join(root, 'dist', 'layer');
   let names: string[];
   try {
-    // Recursive: the runtime has subfolders (shapes/), which its index.js imports.
-    names = readdirSync(runtimeDir, { recursive: true, encoding: 'utf8' }).map((n) => n.split(sep).join('/')).filter((n) => n.endsWith('.js') && !NOT_IN_LAYER.has(n)).sort();
+    names = readdirSync(bundled).filter((f) => f.endsWith('.mjs')).sort();
   } catch (cause) {
-    throw new Error(`buildLayer: ${runtimeDir} is missing; run \`npm run build\` first`, { cause });
+    throw new Error(`buildLayer: ${bundled} is missing; run \`npm run build\` first`, { cause });
   }
   const files: LayerFile[] = [
     { path: 'lambda-coverage', data: readFileSync(join(root, 'layer', 'lambda-coverage')), mode: 0o755 },
@@ -55,22 +48,13 @@ export function layerFiles(root = packageRoot()): LayerFile[] {
       path: `${PKG}/package.json`, mode: 0o644,
       data: Buffer.from(JSON.stringify({
         name: 'lambda-coverage', version: pkg.version, type: 'module', sideEffects: false,
-        exports: { './runtime': './dist/runtime/index.js', './package.json': './package.json' },
+        exports: { './runtime': './layer/runtime.mjs', './package.json': './package.json' },
       }, null, 2) + '\n'),
     },
   ];
-  for (const n of names) files.push({ path: `${PKG}/dist/runtime/${n}`, data: readFileSync(join(runtimeDir, n)), mode: 0o644 });
-  // The contract modules the runtime imports (not the combiner's bulk readers, scan.js and decode.js).
-  const contractDir = join(root, 'dist', 'contract');
-  for (const n of readdirSync(contractDir).filter((f) => f.endsWith('.js') && !CONTRACT_NOT_IN_LAYER.has(f)).sort()) {
-    files.push({ path: `${PKG}/dist/contract/${n}`, data: readFileSync(join(contractDir, n)), mode: 0o644 });
-  }
-  // The shim as `npm run build` bundled it (one module and the chunks of its lazy imports), not the
-  // source layer/shim.mjs, which would load dist/runtime's modules one by one at cold start.
-  const bundled = join(root, 'dist', 'layer');
-  for (const n of readdirSync(bundled).filter((f) => f.endsWith('.mjs')).sort()) {
-    files.push({ path: `${PKG}/layer/${n}`, data: readFileSync(join(bundled, n)), mode: 0o644 });
-  }
+  // The shim and lambda-coverage/runtime as `npm run build` bundled them (each one module, sharing the
+  // chunks of their lazy imports): not dist/runtime's modules, which would load one by one at cold start.
+  for (const n of names) files.push({ path: `${PKG}/layer/${n}`, data: readFileSync(join(bundled, n)), mode: 0o644 });
   files.push({ path: `${PKG}/layer/preload.cjs`, data: readFileSync(join(root, 'layer', 'preload.cjs')), mode: 0o644 });
   return files;
 }

@@ -97,7 +97,9 @@ async function bundleLayerShim(out) {
   const lazy = new Map();
   await esbuild.build({
     ...common,
-    entryPoints: { shim: 'layer/shim.mjs' },
+    // The shim, and lambda-coverage/runtime for bundles that import it from the layer: two bundles that
+    // share the lazy files below (the layer then ships neither dist/runtime nor dist/contract).
+    entryPoints: { shim: 'layer/shim.mjs', runtime: `${runtimeDir}index.js` },
     plugins: [{
       name: 'fresh-dist',
       setup(b) {

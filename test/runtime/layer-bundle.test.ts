@@ -45,13 +45,16 @@ describe('the layer bundle keeps lazy imports lazy', () => {
     const lazy = await lazyImports();
     // Today the collector (snapshot, S3) and the health report; more may come, none may go unnoticed.
     expect(lazy.map((l) => l.file)).toEqual(expect.arrayContaining(['collector.mjs', 'health.mjs']));
-    const shim = readFileSync(join(DIST_LAYER, 'shim.mjs'), 'utf8');
-    for (const l of lazy) {
-      expect(existsSync(join(DIST_LAYER, l.file)), `${l.target} (imported by ${l.importer}) has no dist/layer/${l.file}`).toBe(true);
-      expect(shim, `shim.mjs does not import ./${l.file} lazily`).toContain(`import("./${l.file}")`);
-      // esbuild names every module it bundles in a `// path` line: the lazy module must not be one.
-      const source = l.target.replace(/^dist\//, '');
-      expect(shim.split('\n').some((line) => line.startsWith('// ') && line.endsWith(source)), `${source} is bundled into shim.mjs`).toBe(false);
+    // The shim, and lambda-coverage/runtime as the layer ships it (the same runtime, the same lazy files).
+    for (const bundle of ['shim.mjs', 'runtime.mjs']) {
+      const text = readFileSync(join(DIST_LAYER, bundle), 'utf8');
+      for (const l of lazy) {
+        expect(existsSync(join(DIST_LAYER, l.file)), `${l.target} (imported by ${l.importer}) has no dist/layer/${l.file}`).toBe(true);
+        expect(text, `${bundle} does not import ./${l.file} lazily`).toContain(`import("./${l.file}")`);
+        // esbuild names every module it bundles in a `// path` line: the lazy module must not be one.
+        const source = l.target.replace(/^dist\//, '');
+        expect(text.split('\n').some((line) => line.startsWith('// ') && line.endsWith(source)), `${source} is bundled into ${bundle}`).toBe(false);
+      }
     }
   });
 
@@ -89,9 +92,13 @@ console.log(JSON.stringify(report.coverage_enabled));
     expect(layerFiles(lines.slice(cut))).toEqual(expect.arrayContaining(lazy.map((l) => l.file)));
   });
 
-  it('the layer zip carries all of dist/runtime: its lambda-coverage/runtime imports and wraps', async () => {
+  it('the layer\'s lambda-coverage/runtime (its package exports: the bundled layer/runtime.mjs) imports and wraps, and the zip ships no unbundled module', async () => {
     const opt = layerOpt();
-    const entry = join(opt, 'nodejs', 'node_modules', 'lambda-coverage', 'dist', 'runtime', 'index.js');
+    const pkg = join(opt, 'nodejs', 'node_modules', 'lambda-coverage');
+    const exported = (JSON.parse(readFileSync(join(pkg, 'package.json'), 'utf8')) as { exports: Record<string, string> }).exports['./runtime']!;
+    expect(exported).toBe('./layer/runtime.mjs');
+    expect(existsSync(join(pkg, 'dist'))).toBe(false);
+    const entry = join(pkg, exported);
     const script = `const { withCoverage } = await import(${JSON.stringify(pathToFileURL(entry).href)});
 const h = withCoverage(async () => 1, { enabled: true, bucket: 'cov-bucket' });
 console.log(String(await h({}, {})));`;
