@@ -5,14 +5,13 @@
 // writes); the answer has the documented fields only, and no secret from the environment or from S3's
 // error text (a proxy answering PUT with a real S3 error document) ever appears in it.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ricAvailable, startContainer, type Container } from '../../scripts/local/lambda.mjs';
+import { ricAvailable, type Container } from '../../scripts/local/lambda.mjs';
 import { startLocalS3, type LocalS3 } from '../../scripts/local/s3.mjs';
 import { Collector, PROBE_WINDOW_MS } from '../../runtime/collector.js';
 import { parseConfig } from '../../runtime/config.js';
 import { CoverageLog } from '../../runtime/log.js';
-import { writeFixture } from './fixtures.js';
 import { startProxy, type S3Proxy } from './proxy.js';
-import { awsGet, awsListKeys, coverageEnv, layerOpt, tempDir, BUCKET } from './helpers.js';
+import { awsGet, awsListKeys, coverageEnv, fixtureBehindLayer, layerOpt, tempDir, BUCKET } from './helpers.js';
 
 const ric = ricAvailable();
 if (!ric.ok) console.warn(`SKIPPED runtime health-surface tests: ${ric.reason}`);
@@ -34,16 +33,8 @@ afterAll(async () => {
   await s3?.stop();
 });
 
-async function start(fn: string, env: Record<string, string>): Promise<Container> {
-  const taskRoot = tempDir('task');
-  const fx = writeFixture(taskRoot, 'cjs-async');
-  const c = await startContainer({
-    taskRoot, optDir: opt, handler: fx.handler, functionName: fn,
-    env: coverageEnv(proxy.endpoint, { AWS_LAMBDA_EXEC_WRAPPER: `${opt}/lambda-coverage`, ...env }),
-  });
-  containers.push(c);
-  await c.initDone;
-  return c;
+function start(fn: string, env: Record<string, string>): Promise<Container> {
+  return fixtureBehindLayer({ opt, endpoint: proxy.endpoint, fn, env, containers });
 }
 
 // The three ways an HTTP request reaches the function, as Lambda delivers them.

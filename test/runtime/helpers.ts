@@ -4,6 +4,8 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { localS3Env } from '../../scripts/local/s3.mjs';
+import { startContainer, type Container } from '../../scripts/local/lambda.mjs';
+import { writeFixture } from './fixtures.js';
 import { buildLayer } from '../../runtime/layer-build.js';
 import { decodeJsonGz, parseMaps, parseShard, type MapsDocument, type Shard } from '../../contract/format.js';
 
@@ -90,4 +92,22 @@ export function selfSignedCert(): { key: string; cert: string; certFile: string 
   execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1',
     '-subj', '/CN=localhost', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost', '-keyout', keyFile, '-out', certFile], { stdio: 'ignore' });
   return { key: readFileSync(keyFile, 'utf8'), cert: readFileSync(certFile, 'utf8'), certFile };
+}
+
+/**
+ * A started container of the fixture function (the async CommonJS handler) behind the layer at `opt`,
+ * sending to `endpoint`; added to `containers`, which the test file shuts down.
+ */
+export async function fixtureBehindLayer(o: {
+  opt: string; endpoint: string; fn: string; containers: Container[]; env?: Record<string, string>; timeoutMs?: number;
+}): Promise<Container> {
+  const taskRoot = tempDir('task');
+  const fx = writeFixture(taskRoot, 'cjs-async');
+  const c = await startContainer({
+    taskRoot, optDir: o.opt, handler: fx.handler, functionName: o.fn, ...(o.timeoutMs !== undefined ? { timeoutMs: o.timeoutMs } : {}),
+    env: coverageEnv(o.endpoint, { AWS_LAMBDA_EXEC_WRAPPER: `${o.opt}/lambda-coverage`, ...o.env }),
+  });
+  o.containers.push(c);
+  await c.initDone;
+  return c;
 }

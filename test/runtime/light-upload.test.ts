@@ -9,14 +9,14 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ricAvailable, startContainer, type Container } from '../../scripts/local/lambda.mjs';
+import { ricAvailable, type Container } from '../../scripts/local/lambda.mjs';
 import { LOCAL_CREDENTIALS, startLocalS3, type LocalS3 } from '../../scripts/local/s3.mjs';
 import { parseConfig, type CoverageConfig } from '../../runtime/config.js';
 import { chooseUploadPath, classifyError, createS3Store, type ObjectStore, type UploadPath } from '../../runtime/s3.js';
 import { objectTarget } from '../../runtime/s3-light.js';
-import { FIXTURE_PATH, expectedCounters, writeFixture } from './fixtures.js';
+import { FIXTURE_PATH, expectedCounters } from './fixtures.js';
 import { startProxy, type S3Proxy } from './proxy.js';
-import { awsGet, awsListKeys, awsShard, coverageEnv, layerOpt, tempDir, waitFor, BUCKET } from './helpers.js';
+import { awsGet, awsListKeys, awsShard, fixtureBehindLayer, layerOpt, tempDir, waitFor, BUCKET } from './helpers.js';
 
 const PATHS: UploadPath[] = ['light', 'sdk'];
 const LOCALHOST_DNS = fileURLToPath(new URL('./localhost-dns.cjs', import.meta.url));
@@ -186,16 +186,8 @@ d('the light path through the layer and aws-lambda-ric', () => {
     await s3?.stop();
   });
 
-  async function start(fn: string, env: Record<string, string> = {}, timeoutMs?: number) {
-    const taskRoot = tempDir('task');
-    const fx = writeFixture(taskRoot, 'cjs-async');
-    const c = await startContainer({
-      taskRoot, optDir: opt, handler: fx.handler, functionName: fn, ...(timeoutMs !== undefined ? { timeoutMs } : {}),
-      env: coverageEnv(proxy.endpoint, { AWS_LAMBDA_EXEC_WRAPPER: `${opt}/lambda-coverage`, ...env }),
-    });
-    containers.push(c);
-    await c.initDone;
-    return c;
+  function start(fn: string, env: Record<string, string> = {}, timeoutMs?: number) {
+    return fixtureBehindLayer({ opt, endpoint: proxy.endpoint, fn, env, containers, ...(timeoutMs !== undefined ? { timeoutMs } : {}) });
   }
   async function health(c: Container) {
     const r = await c.invoke({ lambdaCoverage: 'health' });

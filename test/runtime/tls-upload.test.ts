@@ -5,12 +5,12 @@
 // the certificate problem (upload:tls, not retried: trying again does not change a certificate).
 import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ricAvailable, startContainer, type Container } from '../../scripts/local/lambda.mjs';
+import { ricAvailable, type Container } from '../../scripts/local/lambda.mjs';
 import { LOCAL_CREDENTIALS, startLocalS3, type LocalS3 } from '../../scripts/local/s3.mjs';
 import type { UploadPath } from '../../runtime/s3.js';
-import { FIXTURE_PATH, expectedCounters, writeFixture } from './fixtures.js';
+import { FIXTURE_PATH, expectedCounters } from './fixtures.js';
 import { startProxy, type S3Proxy } from './proxy.js';
-import { awsListKeys, awsShard, coverageEnv, layerOpt, selfSignedCert, tempDir } from './helpers.js';
+import { awsListKeys, awsShard, fixtureBehindLayer, layerOpt, selfSignedCert } from './helpers.js';
 
 const ric = ricAvailable();
 const missing = !ric.ok ? ric.reason : !existsSync('/usr/bin/openssl') ? '/usr/bin/openssl is missing (Debian package openssl)' : undefined;
@@ -38,17 +38,7 @@ d('uploads over TLS (a TLS proxy that checks signatures, before the local S3 ser
     await s3?.stop();
   });
 
-  async function start(fn: string, env: Record<string, string>) {
-    const taskRoot = tempDir('tls-task');
-    const fx = writeFixture(taskRoot, 'cjs-async');
-    const c = await startContainer({
-      taskRoot, optDir: opt, handler: fx.handler, functionName: fn,
-      env: coverageEnv(proxy.endpoint, { AWS_LAMBDA_EXEC_WRAPPER: `${opt}/lambda-coverage`, ...env }),
-    });
-    containers.push(c);
-    await c.initDone;
-    return c;
-  }
+  const start = (fn: string, env: Record<string, string>) => fixtureBehindLayer({ opt, endpoint: proxy.endpoint, fn, env, containers });
   const health = async (c: Container) => (await c.invoke({ lambdaCoverage: 'health' })).payload as any;
 
   for (const path of PATHS) {
