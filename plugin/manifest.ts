@@ -12,12 +12,18 @@ import { statSync, type BigIntStats } from 'node:fs';
 import { mkdir, open, rename } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { parseManifest } from '../contract/format.js';
-import { readManifestLines, renderManifest, writtenBy } from '../contract/manifest.js';
+import { entryHash, readManifestLines, renderManifest, writtenBy } from '../contract/manifest.js';
 
 /** Coverage key -> JSON text of that file's FileMaps. */
 export type ManifestEntries = Map<string, string>;
 
 export { renderManifest };
+
+/** The Istanbul hash an entry's maps JSON names (read from its start when the plugin wrote it). */
+export function entryHashOf(json: string): string | undefined {
+  const h = entryHash(json) ?? (JSON.parse(json) as { hash?: unknown }).hash;
+  return typeof h === 'string' ? h : undefined;
+}
 
 /** Reads the entries of a manifest: fast for our own line layout, by JSON.parse otherwise. */
 export function readManifestEntries(text: string, what: string): ManifestEntries {

@@ -11,22 +11,16 @@ import { rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { MAPS_FILE_PATTERN, computeMapId, mapsFileName, renderMapsDocument } from '../contract/format.js';
-import { entryHash } from '../contract/manifest.js';
+import { entryHashOf } from './manifest.js';
 import { replaceFile } from './replace-file.js';
 
 /** The map id of `entries` (key → FileMaps JSON): the one a container with exactly these files computes. */
 function mapIdOfEntries(entries: ReadonlyMap<string, string>): string {
-  const ids: { path: string; hash: string }[] = [];
-  for (const [path, json] of entries) {
-    const hash = entryHash(json) ?? (JSON.parse(json) as { hash: string }).hash;
-    ids.push({ path, hash });
-  }
-  return computeMapId(ids);
+  return computeMapId([...entries].map(([path, json]) => ({ path, hash: entryHashOf(json) ?? '' })));
 }
 
 /** The gzip'd document of `entries` and the file name it goes under (level 9: it is made once a build). */
-export function renderMapsFile(entries: ReadonlyMap<string, string>): { name: string; bytes: Buffer } {
-  const mapId = mapIdOfEntries(entries);
+export function renderMapsFile(entries: ReadonlyMap<string, string>, mapId = mapIdOfEntries(entries)): { name: string; bytes: Buffer } {
   return { name: mapsFileName(mapId), bytes: gzipSync(renderMapsDocument(mapId, entries), { level: 9 }) };
 }
 
@@ -45,11 +39,12 @@ export function hasMapsFile(manifestFile: string): boolean {
  */
 export async function writeMapsFile(manifestFile: string, entries: ReadonlyMap<string, string>): Promise<string | undefined> {
   const dir = dirname(manifestFile);
-  const name = mapsFileName(mapIdOfEntries(entries));
+  const mapId = mapIdOfEntries(entries);
+  const name = mapsFileName(mapId);
   const file = join(dir, name);
   let written: string | undefined;
   if (!(await stat(file).then(() => true, () => false))) {
-    await replaceFile(file, renderMapsFile(entries).bytes);
+    await replaceFile(file, renderMapsFile(entries, mapId).bytes);
     written = file;
   }
   for (const other of readdirSync(dir)) {

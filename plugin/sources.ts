@@ -13,8 +13,7 @@ import { readFile, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { SOURCES_FILE, SOURCES_FORMAT, SOURCES_VERSION, parseSources, type SourcesDocument } from '../contract/format.js';
-import { entryHash } from '../contract/manifest.js';
-import { readManifestEntries } from './manifest.js';
+import { entryHashOf, readManifestEntries } from './manifest.js';
 import { replaceFile } from './replace-file.js';
 
 /** Istanbul hash → the text instrumented. */
@@ -48,8 +47,8 @@ export async function manifestHashes(manifestFile: string): Promise<Set<string>>
   const out = new Set<string>();
   const entries = readManifestEntries(await readFile(manifestFile, 'utf8'), manifestFile);
   for (const json of entries.values()) {
-    const h = entryHash(json) ?? (JSON.parse(json) as { hash?: unknown }).hash;
-    if (typeof h === 'string') out.add(h);
+    const h = entryHashOf(json);
+    if (h !== undefined) out.add(h);
   }
   return out;
 }

@@ -162,8 +162,8 @@ export class Collector {
   /** The shard's JSON is written here at every flush (kept: about the size of one shard's JSON). */
   private readonly writer = new ShardWriter();
   private maps: MapsState | null = null;
-  /** The maps HEAD that prepare() sent, for the maps state it decided; taken by the first flush. */
-  private prepared: { maps: MapsState; head: Promise<boolean | undefined> } | undefined;
+  /** The maps HEAD that prepare() sent; taken by the first flush. */
+  private preparedHead: Promise<boolean | undefined> | undefined;
   private flushStarted = false;
   private queue: Promise<unknown> = Promise.resolve();
   private orphansChecked = false;
@@ -240,12 +240,12 @@ export class Collector {
       const cov = this.coverage();
       if (cov === undefined) return undefined;
       const head = this.decideMaps(cov, Object.keys(cov).length, deadline);
-      if (head !== undefined) this.prepared = { maps: this.maps!, head };
+      this.preparedHead = head;
       return head;
     } catch {
       // Left to the flush, which decides again and reports what is wrong.
       this.maps = null;
-      this.prepared = undefined;
+      this.preparedHead = undefined;
       return undefined;
     }
   }
@@ -278,17 +278,16 @@ export class Collector {
       this.instrumentedFiles = fileCount;
       if (!this.orphansChecked) await this.sendOrphans(deadline);
       const t0 = this.now();
-      const prepared = this.prepared;
-      this.prepared = undefined;
-      const head = prepared !== undefined && prepared.maps === this.maps && prepared.maps.fileCount === fileCount
-        ? prepared.head
-        : this.maps === null || this.maps.fileCount !== fileCount ? this.decideMaps(cov, fileCount, deadline) : undefined;
+      // The maps decided (by prepare() or an earlier flush) for these files: prepare()'s HEAD, if any, answers for them.
+      const prepared = this.preparedHead;
+      this.preparedHead = undefined;
+      const head = this.maps !== null && this.maps.fileCount === fileCount ? prepared : this.decideMaps(cov, fileCount, deadline);
       unconfirmed = head !== undefined;
       const sent = this.maps!;
       const moved = tests.length > 0 ? this.perTest?.begin(tests) : undefined;
       let encoded = this.encode(cov, sent, false, moved);
       if (encoded === null) {
-        if (head !== undefined && (await head) !== true) this.mapsFromManifest(cov, fileCount);
+        if (head !== undefined && (await head) !== true) this.mapsFromManifest(cov, fileCount, sent.mapId);
         unconfirmed = false;
         this.log.debug('coverage unchanged: shard not re-sent', { reason, key: this.shardKey });
         return { outcome: 'unchanged' };
@@ -299,7 +298,7 @@ export class Collector {
       if (head !== undefined) {
         first.catch(() => undefined);
         if ((await head) !== true) {
-          const maps = this.mapsFromManifest(cov, fileCount);
+          const maps = this.mapsFromManifest(cov, fileCount, sent.mapId);
           if (maps.mapId !== sent.mapId) {
             // Some files have no maps: the shard that went out names maps that will not exist. It is
             // sent again for the maps the manifest gives, after the first PUT, so that it is the last write.
@@ -377,7 +376,7 @@ export class Collector {
   private decideMaps(cov: LiveCoverage, fileCount: number, deadline: number): Promise<boolean | undefined> | undefined {
     const candidate = mapIdOf(cov);
     if (candidate === null) {
-      this.mapsFromManifest(cov, fileCount);
+      this.mapsFromManifest(cov, fileCount, null);
       return undefined;
     }
     this.maps = { fileCount, mapId: candidate, keys: null, uploaded: true, missing: [], body: undefined };
@@ -386,8 +385,9 @@ export class Collector {
       .catch(() => undefined);
   }
 
-  private mapsFromManifest(cov: LiveCoverage, fileCount: number): MapsState {
-    const built = this.mapsBuiltByPlugin(cov, fileCount);
+  /** `mapId`: the id the keys and hashes alone give (mapIdOf, already taken by decideMaps). */
+  private mapsFromManifest(cov: LiveCoverage, fileCount: number, mapId: string | null): MapsState {
+    const built = this.mapsBuiltByPlugin(cov, fileCount, mapId);
     if (built !== undefined) return built;
     const sel = selectMapsBytes(cov, this.loadManifest(cov));
     if (sel.missing.length > 0) {
@@ -407,8 +407,7 @@ export class Collector {
    * manifest merged from several builds, a file not shipped, full Istanbul objects): decided from the
    * manifest then.
    */
-  private mapsBuiltByPlugin(cov: LiveCoverage, fileCount: number): MapsState | undefined {
-    const mapId = mapIdOf(cov);
+  private mapsBuiltByPlugin(cov: LiveCoverage, fileCount: number, mapId: string | null): MapsState | undefined {
     if (mapId === null || !this.isLean(cov)) return undefined;
     const manifest = findManifest(this.config.manifest, this.taskRoot, this.handlerDir);
     let body: Buffer | undefined;

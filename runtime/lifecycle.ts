@@ -20,7 +20,9 @@ import { testIdentity } from './test-identity.js';
 // Cold start loads only this module, config, log, the health-request matcher and the extension link
 // (deferred mode tells the extension "ready" then: one write to its FIFO). The collector (snapshot,
 // S3, health report) is imported at the first flush, or in inline mode just after the first
-// invocation's handler has started (prepareFirstFlush), never during init. The build (scripts/build.mjs) bundles every dynamic import below as its own lazy file.
+// invocation's handler has started (prepareFirstFlush); during init only where Lambda initializes
+// environments ahead of requests (prepareAtInit). The build (scripts/build.mjs) bundles every dynamic
+// import below as its own lazy file.
 
 const COLLECTOR = Symbol.for('lambda-coverage.collector');
 
