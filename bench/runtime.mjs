@@ -24,6 +24,7 @@ import { takeSnapshot } from '../dist/runtime/snapshot.js';
 import { ShardWriter } from '../dist/runtime/shard-bytes.js';
 import { encodeShard } from '../dist/runtime/collector.js';
 import { nodeBinary, ricAvailable, startContainer } from '../scripts/local/lambda.mjs';
+import { selfSignedCert } from '../scripts/local/tls.mjs';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const MODULES = 320;
@@ -145,18 +146,6 @@ process.stdin.resume();`;
   return { endpoint, tlsEndpoint: tlsEndpoint || undefined, stop: () => new Promise((r) => { child.on('exit', r); child.stdin.end(); setTimeout(() => child.kill('SIGKILL'), 3000).unref(); }) };
 }
 
-/** A self-signed certificate for 127.0.0.1 (openssl; undefined without it: the TLS rows are skipped). */
-function selfSignedCert(dir) {
-  const keyFile = join(dir, 'tls-key.pem');
-  const certFile = join(dir, 'tls-cert.pem');
-  try {
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1',
-      '-subj', '/CN=localhost', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', keyFile, '-out', certFile], { stdio: 'ignore' });
-    return { keyFile, certFile };
-  } catch {
-    return undefined;
-  }
-}
 
 function s3Env(endpoint) {
   return {
@@ -329,6 +318,7 @@ export async function run({ quick = false } = {}) {
     return;
   }
   const work = mkdtempSync(join(tmpdir(), 'lc-bench-runtime-'));
+  // Without openssl the TLS rows are skipped.
   const tls = selfSignedCert(work);
   const s3 = await startS3Process(tls);
   const containers = [];

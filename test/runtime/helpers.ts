@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { localS3Env } from '../../scripts/local/s3.mjs';
 import { startContainer, type Container } from '../../scripts/local/lambda.mjs';
 import { writeFixture } from './fixtures.js';
+import { selfSignedCert as localCert } from '../../scripts/local/tls.mjs';
 import { buildLayer } from '../../runtime/layer-build.js';
 import { decodeJsonGz, parseMaps, parseShard, type MapsDocument, type Shard } from '../../contract/format.js';
 
@@ -81,17 +82,11 @@ export async function waitFor<T>(what: string, fn: () => T | undefined | false, 
   }
 }
 
-/**
- * A self-signed certificate for 127.0.0.1 and localhost (P-256, valid a day), made by Debian's openssl:
- * an endpoint that answers over TLS, as S3 does. `certFile` is what NODE_EXTRA_CA_CERTS takes.
- */
+/** A self-signed certificate for 127.0.0.1 (scripts/local/tls.mjs) read for a TLS server; `certFile` is what NODE_EXTRA_CA_CERTS takes. */
 export function selfSignedCert(): { key: string; cert: string; certFile: string } {
-  const dir = tempDir('tls');
-  const keyFile = join(dir, 'key.pem');
-  const certFile = join(dir, 'cert.pem');
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1',
-    '-subj', '/CN=localhost', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost', '-keyout', keyFile, '-out', certFile], { stdio: 'ignore' });
-  return { key: readFileSync(keyFile, 'utf8'), cert: readFileSync(certFile, 'utf8'), certFile };
+  const made = localCert(tempDir('tls'));
+  if (made === undefined) throw new Error('openssl could not make a certificate (Debian package openssl)');
+  return { key: readFileSync(made.keyFile, 'utf8'), cert: readFileSync(made.certFile, 'utf8'), certFile: made.certFile };
 }
 
 /**

@@ -1,0 +1,1 @@
+export declare function selfSignedCert(dir: string): { keyFile: string; certFile: string } | undefined;
